@@ -1,0 +1,36 @@
+# liveworth — two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-dev
+DEMO_DB := out/demo.duckdb
+
+.PHONY: demo test lint typecheck unit clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Reinstall only when the project's metadata or pins change.
+$(STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p out
+	$(VENV)/bin/liveworth convert --coins 29999
+	$(VENV)/bin/liveworth convert --coins 29999 --channel ios --preset us-scaled
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""``python -m liveworth`` runs the command-line interface."""
+
+from liveworth.cli import main
+
+raise SystemExit(main())
