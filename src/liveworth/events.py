@@ -158,7 +158,9 @@ def _field_specs(cls: type[Event]) -> list[tuple[str, str, bool]]:
     return out
 
 
-_SPECS: dict[str, list[tuple[str, str, bool]]] = {t: _field_specs(c) for t, c in EVENT_TYPES.items()}
+_SPECS: dict[str, list[tuple[str, str, bool]]] = {
+    t: _field_specs(c) for t, c in EVENT_TYPES.items()
+}
 
 
 def field_specs(event_type: str) -> list[tuple[str, str, bool]]:
@@ -167,15 +169,17 @@ def field_specs(event_type: str) -> list[tuple[str, str, bool]]:
 
 
 def _int(value: Any, name: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.lstrip("-").isdigit():
-            value = int(value)
-        else:
-            raise InputFormatError(f"expected an integer, got {_short(value)}", where=where,
-                                   field=name)
-    if not -MAX_INT <= value <= MAX_INT:
-        raise InputFormatError(f"integer out of range: {value}", where=where, field=name)
-    return value
+    number: int
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.lstrip("-").isdigit() and len(value) < 30:
+        number = int(value)
+    else:
+        raise InputFormatError(f"expected an integer, got {_short(value)}", where=where,
+                               field=name)
+    if not -MAX_INT <= number <= MAX_INT:
+        raise InputFormatError(f"integer out of range: {number}", where=where, field=name)
+    return number
 
 
 def _str(value: Any, name: str, where: str) -> str:

@@ -1,0 +1,53 @@
+"""Shared fixtures: where the real data lives, an isolated config, a CLI runner."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from liveworth.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+DUMPS = SHARED_DATA / "real" / "webcast_dumps"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's own config file or database."""
+    monkeypatch.setenv("LIVEWORTH_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("LIVEWORTH_DB", str(tmp_path / "test.duckdb"))
+    monkeypatch.setenv("COLUMNS", "120")
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """Run the CLI in-process; returns exit code, stdout and stderr."""
+
+    def run(*argv: str) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main(list(argv))
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    return run

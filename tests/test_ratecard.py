@@ -1,0 +1,83 @@
+"""The rate card: sourced values, presets, config file and overrides, clear errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from liveworth.errors import ConfigError, UsageError
+from liveworth.ratecard import PARAMETERS, load_rate_card, read_config
+
+
+def test_every_value_has_a_source_and_a_date() -> None:
+    card = load_rate_card()
+    for name in PARAMETERS:
+        prov = card.provenance[name]
+        assert prov.source and prov.date and prov.confidence, name
+    for ch in card.channels.values():
+        assert ch.provenance.source and ch.provenance.date, ch.name
+    assert set(card.channels) >= {"web", "ios", "android", "blended"}
+
+
+def test_defaults_match_economics_md() -> None:
+    card = load_rate_card()
+    assert card.diamonds_per_coin == 1
+    assert card.usd_per_diamond == Decimal("0.01")
+    assert card.reward_rate == Decimal("0.50")
+    assert card.channel("web").usd_per_coin == Decimal("0.74") / 70
+    assert card.payout_processing_days == 15
+
+
+def test_us_scaled_preset_has_its_range() -> None:
+    card = load_rate_card("us-scaled")
+    assert card.reward_rate_range == (Decimal("0.20"), Decimal("0.53"))
+    assert card.reward_rate_range[0] <= card.reward_rate <= card.reward_rate_range[1]
+    assert card.provenance["reward_rate"].set_by == "preset us-scaled"
+
+
+def test_config_file_then_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('preset = "us-scaled"\nchannel = "web"\n[rates]\nagency_cut = "0.1"\n')
+    config = read_config(path)
+    card = load_rate_card(None, {"agency_cut": "0.2"}, config=config, config_name=str(path))
+    assert card.preset == "us-scaled"
+    assert card.default_channel == "web"
+    assert card.agency_cut == Decimal("0.2")
+    assert card.provenance["agency_cut"].set_by == "command line"
+    assert "agency_cut=0.2" in card.name
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"rates": {"reward_rate": "1.5"}}, "between 0 and 1"),
+        ({"rates": {"reward_rate": "abc"}}, "decimal number"),
+        ({"rates": {"nonsense": "1"}}, "unknown rate card parameter"),
+        ({"colour": "red"}, "unknown key"),
+        ({"channels": {"mine": {"pack_usd": "x"}}}, "pack_usd"),
+    ],
+)
+def test_bad_config_is_a_clear_error(config: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_rate_card(config=config)
+
+
+def test_broken_toml_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("rates = [\n")
+    with pytest.raises(ConfigError, match=str(path)):
+        read_config(path)
+
+
+def test_unknown_preset_and_channel() -> None:
+    with pytest.raises(UsageError, match="preset"):
+        load_rate_card("gold")
+    with pytest.raises(UsageError, match="channel"):
+        load_rate_card().channel("paypal")
+
+
+def test_own_channel_from_config() -> None:
+    card = load_rate_card(config={"channels": {"promo": {"pack_usd": "9.99", "pack_coins": 1000}}})
+    assert card.channel("promo").usd_per_coin == Decimal("0.00999")
