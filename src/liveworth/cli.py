@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -41,6 +42,8 @@ from liveworth.ratecard import (
 )
 
 Handler = Callable[[argparse.Namespace, Console], int]
+#: Adds one subcommand: ``command(name, handler, one-line help, description) -> its parser``.
+CommandFactory = Callable[[str, Handler, str, str], argparse.ArgumentParser]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,11 +103,11 @@ def _date(text: str) -> dt.date:
 # ---------------------------------------------------------------------------- shared options
 
 
-def _add_json(p: argparse.ArgumentParser) -> None:
+def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def _add_card_options(p: argparse.ArgumentParser, channel: bool = True) -> None:
+def add_card_options(p: argparse.ArgumentParser, channel: bool = True) -> None:
     g = p.add_argument_group("rate card (see `liveworth rates`)")
     g.add_argument("--preset", choices=PRESETS, help="named rate card preset (default: default)")
     if channel:
@@ -147,7 +150,7 @@ def card_from_args(args: argparse.Namespace) -> RateCard:
     return load_rate_card(args.preset, overrides, config=config, config_name=str(path))
 
 
-def _print_json(console: Console, obj: Any) -> None:
+def print_json(console: Console, obj: Any) -> None:
     console.file.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -194,7 +197,7 @@ def cmd_rates(args: argparse.Namespace, console: Console) -> int:
         "channels": channels,
     }
     if args.json:
-        _print_json(console, out)
+        print_json(console, out)
         return 0
     console.print(f"[bold]Rate card[/bold] {card.name}")
     for p in params:
@@ -225,7 +228,7 @@ def cmd_convert(args: argparse.Namespace, console: Console) -> int:
     if args.usd is not None:
         out["input_usd"] = fmt(args.usd)
     if args.json:
-        _print_json(console, out)
+        print_json(console, out)
         return 0
     if args.usd is not None:
         console.print(f"{usd(args.usd)} buys [bold]{coins:,}[/bold] coins on the {e.channel} "
@@ -257,7 +260,7 @@ def cmd_gifts(args: argparse.Namespace, console: Console) -> int:
     else:
         rows = cat.search(args.search or "", min_coins=args.min_coins, max_coins=args.max_coins)
     if args.json:
-        _print_json(console, [g.as_dict() for g in rows])
+        print_json(console, [g.as_dict() for g in rows])
         return 0
     t = Table("id", "name", "coins", "streakable", "tier", title=f"{len(rows)} gift(s), "
               f"{cat.name} catalogue", title_justify="left")
@@ -274,7 +277,7 @@ def cmd_payout(args: argparse.Namespace, console: Console) -> int:
     card = card_from_args(args)
     plan = payout_plan(args.balance_usd, card, args.start or dt.date.today())
     if args.json:
-        _print_json(console, {**plan.as_dict(), "rate_card": card.name})
+        print_json(console, {**plan.as_dict(), "rate_card": card.name})
         return 0
     console.print(f"Balance {usd(plan.balance_usd)}: {plan.note}.")
     if plan.instalments:
@@ -288,6 +291,10 @@ def cmd_payout(args: argparse.Namespace, console: Console) -> int:
 
 
 # ---------------------------------------------------------------------------- parser
+
+#: Modules with a ``register(command: CommandFactory) -> None`` that add their subcommands.
+_COMMAND_MODULES: tuple[str, ...] = ()
+
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -308,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("rates", cmd_rates, "show the rate card in force, with sources and dates",
                 "Show every parameter of the money model in force, where it comes from and the "
                 "date it held, and the coin channels viewers buy from.")
-    _add_card_options(p)
-    _add_json(p)
+    add_card_options(p)
+    add_json(p)
 
     p = command("convert", cmd_convert, "coins, diamonds or dollars to every party's money",
                 "From coins or diamonds gifted: what viewers paid, what the creator receives, "
@@ -319,8 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--coins", type=_nonneg_int, help="coins of gifts (integer)")
     what.add_argument("--diamonds", type=_nonneg_decimal, help="diamonds credited")
     what.add_argument("--usd", type=_nonneg_decimal, help="dollars a viewer spends on coins")
-    _add_card_options(p)
-    _add_json(p)
+    add_card_options(p)
+    add_json(p)
 
     p = command("gifts", cmd_gifts, "TikTok's gift catalogue: ids, names, coin prices",
                 "Search TikTok's gift catalogue. Names are not unique: a name look-up lists "
@@ -333,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catalogue", choices=CATALOGUES, default="official",
                    help="official (164 gifts from TikTok's API, default) or extended (1,018 "
                    "rows in three tiers of confidence)")
-    _add_json(p)
+    add_json(p)
 
     p = command("payout", cmd_payout, "when and in what instalments a balance becomes cash",
                 "Plan the withdrawals of a balance under TikTok's rules: a minimum withdrawal, "
@@ -341,8 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--balance-usd", type=_nonneg_decimal, required=True,
                    help="wallet balance in USD")
     p.add_argument("--start", type=_date, help="first withdrawal date (default: today)")
-    _add_card_options(p, channel=False)
-    _add_json(p)
+    add_card_options(p, channel=False)
+    add_json(p)
+
+    # Commands of the later pipeline stages register themselves from their own CLI modules.
+    for module in _COMMAND_MODULES:
+        importlib.import_module(module).register(command)
     return parser
 
 
