@@ -16,10 +16,14 @@ $(STAMP): pyproject.toml constraints.txt | $(PY)
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+DEMO_ROOM := 7309128470994258694
+
 demo: $(STAMP)
 	@mkdir -p out
+	@rm -f $(DEMO_DB) $(DEMO_DB).rejects.jsonl
+	$(VENV)/bin/liveworth import --db $(DEMO_DB) examples/real_live_2023-12-05_a.json.gz examples/real_live_2023-12-05_b.json.gz
+	$(VENV)/bin/liveworth report --db $(DEMO_DB) $(DEMO_ROOM) --redact --html out/demo-report.html
 	$(VENV)/bin/liveworth convert --coins 29999
-	$(VENV)/bin/liveworth convert --coins 29999 --channel ios --preset us-scaled
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests

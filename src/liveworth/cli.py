@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -293,7 +294,7 @@ def cmd_payout(args: argparse.Namespace, console: Console) -> int:
 # ---------------------------------------------------------------------------- parser
 
 #: Modules with a ``register(command: CommandFactory) -> None`` that add their subcommands.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("liveworth.cli_sessions",)
 
 
 
@@ -360,7 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    console = Console(highlight=False, soft_wrap=False)
+    interactive = sys.stdout.isatty()
+    console = Console(highlight=False, soft_wrap=False,
+                      width=None if interactive or os.environ.get("COLUMNS") else 120)
     handler: Handler = args.handler
     try:
         return handler(args, console)
@@ -369,6 +372,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: still one line, unless debugging
+        if os.environ.get("LIVEWORTH_DEBUG"):
+            raise
+        sys.stderr.write(f"liveworth {args.command}: internal error: "
+                         f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                         " (set LIVEWORTH_DEBUG=1 for details)\n")
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,292 @@
+"""The store: one embedded DuckDB file holding events, the ledger's credits and import history.
+
+- The path is ``--db``, else ``$LIVEWORTH_DB``, else ``./liveworth.duckdb``.
+- The schema is versioned: :data:`MIGRATIONS` are applied in order, each once, in a transaction.
+- Every write goes through one :class:`Store` opened for writing. Readers (reports, the web app)
+  open it read-only.
+- Events are identified by ``(room_id, msg_id)``: inserting one again changes nothing, so imports
+  are idempotent and overlapping inputs count each event once (counting rule 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from liveworth.errors import StoreError
+from liveworth.events import Event
+
+DEFAULT_DB = "liveworth.duckdb"
+
+#: Columns of the events table: one wide row per event, unused fields NULL.
+EVENT_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("room_id", pa.string(), "VARCHAR NOT NULL"),
+    ("msg_id", pa.string(), "VARCHAR NOT NULL"),
+    ("type", pa.string(), "VARCHAR NOT NULL"),
+    ("ts", pa.int64(), "BIGINT NOT NULL"),
+    ("user_id", pa.string(), "VARCHAR"),
+    ("user", pa.string(), "VARCHAR"),
+    ("nickname", pa.string(), "VARCHAR"),
+    ("gift_id", pa.int64(), "BIGINT"),
+    ("gift_name", pa.string(), "VARCHAR"),
+    ("coins", pa.int64(), "BIGINT"),
+    ("gift_type", pa.int64(), "BIGINT"),
+    ("repeat_count", pa.int64(), "BIGINT"),
+    ("repeat_end", pa.bool_(), "BOOLEAN"),
+    ("group_id", pa.string(), "VARCHAR"),
+    ("to_user_id", pa.string(), "VARCHAR"),
+    ("text", pa.string(), "VARCHAR"),
+    ("count", pa.int64(), "BIGINT"),
+    ("total", pa.int64(), "BIGINT"),
+    ("current", pa.int64(), "BIGINT"),
+    ("host_id", pa.string(), "VARCHAR"),
+    ("host", pa.string(), "VARCHAR"),
+    ("followers", pa.int64(), "BIGINT"),
+    ("battle_id", pa.string(), "VARCHAR"),
+    ("extra", pa.string(), "VARCHAR"),
+)
+EVENT_SCHEMA = pa.schema([(name, typ) for name, typ, _ in EVENT_COLUMNS])
+_COLUMN_NAMES = [name for name, _, _ in EVENT_COLUMNS]
+_QUOTED = ", ".join(f'"{c}"' for c in _COLUMN_NAMES)
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (
+        1,
+        "events, credits, rooms and imports",
+        f"""
+        CREATE TABLE events (
+            {", ".join(f'"{n}" {sql}' for n, _, sql in EVENT_COLUMNS)},
+            PRIMARY KEY (room_id, msg_id)
+        );
+        CREATE TABLE rooms (
+            room_id VARCHAR PRIMARY KEY,
+            host VARCHAR,
+            host_id VARCHAR,
+            source VARCHAR
+        );
+        CREATE TABLE credits (
+            room_id VARCHAR NOT NULL,
+            msg_id VARCHAR NOT NULL,
+            ts BIGINT NOT NULL,
+            user_id VARCHAR,
+            "user" VARCHAR,
+            nickname VARCHAR,
+            gift_id BIGINT,
+            gift_name VARCHAR,
+            coins_each BIGINT NOT NULL,
+            repeat_count BIGINT NOT NULL,
+            coins BIGINT NOT NULL,
+            confirmed BOOLEAN NOT NULL,
+            guest BOOLEAN NOT NULL,
+            to_user_id VARCHAR,
+            frames BIGINT NOT NULL,
+            closed_by VARCHAR NOT NULL
+        );
+        CREATE TABLE imports (
+            imported_at TIMESTAMP DEFAULT current_timestamp,
+            path VARCHAR,
+            format VARCHAR,
+            accepted BIGINT,
+            duplicates BIGINT,
+            rejected BIGINT
+        );
+        """,
+    ),
+)
+
+
+def resolve_db_path(path: str | os.PathLike[str] | None) -> str:
+    """``path``, else ``$LIVEWORTH_DB``, else ``./liveworth.duckdb``."""
+    if path:
+        return str(path)
+    return os.environ.get("LIVEWORTH_DB") or DEFAULT_DB
+
+
+def events_table(events: Iterable[Event]) -> pa.Table:
+    """Events as an Arrow table with :data:`EVENT_SCHEMA` (one wide row per event)."""
+    cols: dict[str, list[Any]] = {name: [] for name in _COLUMN_NAMES}
+    for ev in events:
+        row: dict[str, Any] = {"type": ev.TYPE}
+        for f in fields(ev):
+            if f.name != "extra":
+                row[f.name] = getattr(ev, f.name)
+        for name in _COLUMN_NAMES:
+            cols[name].append(row.get(name))
+        cols["extra"][-1] = (
+            json.dumps(ev.extra, ensure_ascii=False, sort_keys=True) if ev.extra else None
+        )
+    return pa.table(cols, schema=EVENT_SCHEMA)
+
+
+class Store:
+    """A liveworth database. Open with :meth:`open`; use as a context manager."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
+        """Open (creating and migrating when writable) the database at ``path``."""
+        db = resolve_db_path(path)
+        if read_only and db != ":memory:" and not Path(db).exists():
+            raise StoreError(f"{db}: no such database (import something first)")
+        if db != ":memory:":
+            parent = Path(db).parent
+            if not parent.exists():
+                raise StoreError(f"{db}: directory {parent} does not exist")
+        try:
+            con = duckdb.connect(db, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"{db}: cannot open database: {_first_line(exc)}") from None
+        store = cls(con, db, read_only)
+        if read_only:
+            if store.schema_version() < len(MIGRATIONS):
+                con.close()
+                raise StoreError(f"{db}: database is from an older liveworth; open it for "
+                                 "writing once (e.g. `liveworth import`) to migrate it")
+        else:
+            store.migrate()
+        return store
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _run(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return run(self.con, sql, params)
+
+    # ------------------------------------------------------------------ schema
+
+    def schema_version(self) -> int:
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+        ).fetchall()[0]
+        if not exists or not exists[0]:
+            return 0
+        row = self._run("SELECT coalesce(max(version), 0) FROM schema_migrations")[0]
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> None:
+        """Apply every migration not yet applied, each in its own transaction."""
+        self._run(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)"
+        )
+        current = self.schema_version()
+        for version, name, sql in MIGRATIONS:
+            if version <= current:
+                continue
+            try:
+                self._run("BEGIN")
+                self._run(sql)
+                self._run(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
+                )
+                self._run("COMMIT")
+            except duckdb.Error as exc:
+                self._run("ROLLBACK")
+                raise StoreError(f"{self.path}: migration {version} failed: "
+                                 f"{_first_line(exc)}") from None
+
+    # ------------------------------------------------------------------ writes
+
+    def insert_events(self, table: pa.Table) -> int:
+        """Insert events not yet stored; returns how many were new.
+
+        Within the batch, repeats of one ``(room_id, msg_id)`` keep the earliest copy.
+        """
+        if table.num_rows == 0:
+            return 0
+        self.con.register("_batch", table)
+        try:
+            before = self._count_events()
+            self._run(
+                f"""
+                INSERT INTO events ({_QUOTED})
+                SELECT {_QUOTED} FROM (
+                    SELECT *, row_number() OVER (
+                        PARTITION BY room_id, msg_id
+                        ORDER BY ts, type, user_id, repeat_count, extra) AS _n
+                    FROM _batch) b
+                WHERE _n = 1
+                  AND NOT EXISTS (SELECT 1 FROM events e
+                                  WHERE e.room_id = b.room_id AND e.msg_id = b.msg_id)
+                """
+            )
+            return self._count_events() - before
+        finally:
+            self.con.unregister("_batch")
+
+    def _count_events(self) -> int:
+        row = self.con.execute("SELECT count(*) FROM events").fetchall()[0]
+        return int(row[0]) if row else 0
+
+    def note_rooms(self, hosts: Mapping[str, str | None], source: str) -> None:
+        """Remember the host of rooms whose events do not say it (e.g. collector dumps)."""
+        for room_id, host in hosts.items():
+            self._run(
+                """
+                INSERT INTO rooms (room_id, host, source) VALUES (?, ?, ?)
+                ON CONFLICT (room_id) DO UPDATE
+                SET host = coalesce(rooms.host, excluded.host)
+                """,
+                [room_id, host, source],
+            )
+
+    def log_import(self, path: str, fmt: str, accepted: int, duplicates: int,
+                   rejected: int) -> None:
+        self._run(
+            "INSERT INTO imports (path, format, accepted, duplicates, rejected) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [path, fmt, accepted, duplicates, rejected],
+        )
+
+    def begin(self) -> None:
+        self._run("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        self._run("COMMIT")
+
+    def rollback(self) -> None:
+        self._run("ROLLBACK")
+
+    # ------------------------------------------------------------------ reads
+
+    def rooms(self) -> list[str]:
+        return [r[0] for r in self.con.execute(
+            "SELECT DISTINCT room_id FROM events ORDER BY room_id").fetchall()]
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read query with bound parameters (never build SQL from user strings)."""
+        return self.con.execute(sql, list(params)).fetchall()
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str,
+        params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Execute one statement and fetch its whole result (DuckDB wants every result consumed)."""
+    return con.execute(sql, params).fetchall() if params is not None else \
+        con.execute(sql).fetchall()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
