@@ -10,6 +10,7 @@ room) on every line. Unknown extra fields are kept in :attr:`Event.extra` and wr
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import IO, Any, ClassVar, TypeAlias
@@ -89,8 +90,8 @@ class Like(Event):
     user_id: str
     count: int
     total: int | None = None
-    user: str = ""
-    nickname: str = ""
+    user: str | None = None
+    nickname: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,11 +169,14 @@ def field_specs(event_type: str) -> list[tuple[str, str, bool]]:
     return list(_SPECS[event_type])
 
 
+_DIGITS = re.compile(r"-?[0-9]{1,29}")
+
+
 def _int(value: Any, name: str, where: str) -> int:
     number: int
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.lstrip("-").isdigit() and len(value) < 30:
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
         number = int(value)
     else:
         raise InputFormatError(f"expected an integer, got {_short(value)}", where=where,
@@ -193,7 +197,7 @@ def _str(value: Any, name: str, where: str) -> str:
 def _bool(value: Any, name: str, where: str) -> bool:
     if isinstance(value, bool):
         return value
-    if value in (0, 1):
+    if isinstance(value, int) and value in (0, 1):
         return bool(value)
     raise InputFormatError(f"expected true or false, got {_short(value)}", where=where,
                            field=name)
@@ -214,8 +218,8 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
     """
     if not isinstance(obj, dict):
         raise InputFormatError("expected a JSON object", where=where)
-    v = obj.get("v", FORMAT_VERSION)
-    if v != FORMAT_VERSION:
+    v = obj.get("v")
+    if v is not None and v != FORMAT_VERSION:
         raise InputFormatError(f"unsupported format version {_short(v)}", where=where, field="v")
     etype = obj.get("type")
     if not isinstance(etype, str) or etype not in EVENT_TYPES:

@@ -17,16 +17,18 @@ import datetime as dt
 import gzip
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, cast
 
-from liveworth import ledger
-from liveworth.errors import InputFormatError, LiveworthError, UsageError
+import pyarrow as pa
+
+from liveworth import eventsql, ledger
+from liveworth.errors import InputFormatError, UsageError
 from liveworth.events import Event, event_from_dict
 from liveworth.rawsources import RawMessage, RawReject, decode_raw, iter_raw, sniff_format
-from liveworth.store import Store, events_table
+from liveworth.store import EVENT_COLUMNS, Store, events_table, registered, run
 
 FORMATS = ("auto", "events", "webcast-dump", "journal", "webcast-response")
 BATCH = 50_000
@@ -105,48 +107,6 @@ def _open_lines(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
-def read_event_lines(
-    path: Path, progress: Progress | None = None
-) -> Iterator[Event | Reject]:
-    """Events of an event-format-v1 JSONL file, and a :class:`Reject` for every bad line."""
-    name = str(path)
-    try:
-        f = _open_lines(path)
-    except OSError as exc:
-        raise InputFormatError(f"cannot read ({exc.strerror or exc})", where=name) from None
-    with f:
-        lineno = 0
-        while True:
-            try:
-                line = f.readline(MAX_LINE + 1)
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                yield Reject(f"{name}:{lineno + 1}", f"unreadable input ({_why(exc)}); "
-                             "the rest of the file is lost")
-                return
-            if not line:
-                return
-            lineno += 1
-            if progress:
-                progress(len(line))
-            where = f"{name}:{lineno}"
-            if len(line) > MAX_LINE:
-                while line and not line.endswith(b"\n"):  # skip the rest of the huge line
-                    line = f.readline(MAX_LINE)
-                yield Reject(where, f"line longer than {MAX_LINE} bytes")
-                continue
-            if not line.strip():
-                continue
-            try:
-                text = line.decode("utf-8")
-                yield event_from_dict(json.loads(text), where)
-            except UnicodeDecodeError:
-                yield Reject(where, "not UTF-8 text", line[:200].decode("utf-8", "replace"))
-            except (json.JSONDecodeError, RecursionError) as exc:
-                yield Reject(where, f"not JSON ({exc.__class__.__name__})", _clip(line))
-            except InputFormatError as exc:
-                yield Reject(where, str(exc).removeprefix(where + ": "), _clip(line))
-
-
 def read_raw_events(
     path: Path, hosts: dict[str, str | None], progress: Progress | None = None
 ) -> Iterator[Event | Reject]:
@@ -176,39 +136,106 @@ def _note_host(item: RawMessage, events: Sequence[Event], hosts: dict[str, str |
                 hosts[ev.room_id] = item.host
 
 
-def _noting_hosts(items: Iterable[Event | Reject],
-                  hosts: dict[str, str | None]) -> Iterator[Event | Reject]:
-    """Pass items through, noting the optional ``host`` field some event lines carry."""
-    for item in items:
-        if isinstance(item, Event):
-            host = item.extra.get("host")
-            if isinstance(host, str) and host and hosts.get(item.room_id) is None:
-                hosts[item.room_id] = host
-        yield item
-
-
-def _clip(line: bytes) -> str:
-    return line[:10_000].decode("utf-8", "replace").rstrip("\n")
-
-
 def _why(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
 
 
-def _batches(items: Iterable[Event | Reject], size: int) -> Iterator[tuple[list[Event],
-                                                                            list[Reject]]]:
+def _import_events_file(
+    store: Store, path: Path, fr: FileResult, hosts: dict[str, str | None],
+    report: Callable[[list[Reject]], None], progress: Progress | None,
+) -> None:
+    """Stage one event-format-v1 file: SQL validates in bulk, Python judges the rest."""
+    try:
+        f = _open_lines(path)
+    except OSError as exc:
+        raise InputFormatError(f"cannot read ({exc.strerror or exc})", where=str(path)) from None
+    sql = eventsql.staging_sql()
+    cols = ", ".join(f'"{n}"' for n, _, _ in EVENT_COLUMNS)
+    with f:
+        blocks = eventsql.line_blocks(f, MAX_LINE)
+        while True:
+            try:
+                block = next(blocks, None)
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                report([Reject(f"{path}", f"unreadable input ({_why(exc)}); the rest of the "
+                                          "file is lost")])
+                return
+            if block is None:
+                return
+            table, too_long, nbytes = block
+            if progress:
+                progress(nbytes)
+            report([Reject(f"{path}:{n}", f"line longer than {MAX_LINE} bytes ({size} bytes)")
+                    for n, size in too_long])
+            if table.num_rows == 0:
+                continue
+            with registered(store.con, "_lines", table):
+                run(store.con, f"CREATE OR REPLACE TEMP TABLE _block AS {sql}")
+            run(store.con, f"INSERT INTO _stage (line_no, {cols}) "
+                           f"SELECT line_no, {cols} FROM _block WHERE ok")
+            doubtful = run(store.con, "SELECT line_no, line FROM _block WHERE NOT ok "
+                                      "ORDER BY line_no")
+            run(store.con, "DROP TABLE _block")
+            _judge_in_python(store, path, doubtful, hosts, report)
+
+
+def _judge_in_python(store: Store, path: Path, rows: Sequence[tuple[int, str]],
+                     hosts: dict[str, str | None],
+                     report: Callable[[list[Reject]], None]) -> None:
+    """Lines the SQL fast path did not accept: exact errors, or accepted after all."""
+    events: list[Event] = []
+    line_nos: list[int] = []
+    rejects: list[Reject] = []
+    for line_no, line in rows:
+        where = f"{path}:{line_no}"
+        try:
+            ev = event_from_dict(json.loads(line), where)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = ("not UTF-8 text" if "\ufffd" in line and not _is_json(line)
+                      else f"not JSON ({exc.__class__.__name__})")
+            rejects.append(Reject(where, reason, line[:10_000].rstrip("\n")))
+            continue
+        except InputFormatError as exc:
+            rejects.append(Reject(where, str(exc).removeprefix(where + ": "),
+                                  line[:10_000].rstrip("\n")))
+            continue
+        host = ev.extra.get("host")
+        if isinstance(host, str) and host and hosts.get(ev.room_id) is None:
+            hosts[ev.room_id] = host
+        events.append(ev)
+        line_nos.append(line_no)
+    report(rejects)
+    if events:
+        table = events_table(events).append_column("line_no", pa.array(line_nos, pa.int64()))
+        store.stage_arrow(table)
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _import_raw_file(
+    store: Store, path: Path, hosts: dict[str, str | None],
+    report: Callable[[list[Reject]], None], progress: Progress | None,
+) -> None:
+    """Stage the decoded events of one raw input (dump, journal, response frame)."""
     events: list[Event] = []
     rejects: list[Reject] = []
-    for item in items:
+    for item in read_raw_events(path, hosts, progress):
         if isinstance(item, Reject):
             rejects.append(item)
         else:
             events.append(item)
-        if len(events) >= size:
-            yield events, rejects
-            events, rejects = [], []
-    if events or rejects:
-        yield events, rejects
+        if len(events) >= BATCH:
+            store.stage_arrow(events_table(events))
+            events = []
+    if events:
+        store.stage_arrow(events_table(events))
+    report(rejects)
 
 
 def import_paths(
@@ -237,19 +264,22 @@ def import_paths(
             kind = sniff_format(path) if fmt == "auto" else fmt
             fr = FileResult(str(path), kind)
             result.files.append(fr)
-            items = (_noting_hosts(read_event_lines(path, progress), hosts) if kind == "events"
-                     else read_raw_events(path, hosts, progress))
-            for events, rejects in _batches(items, BATCH):
+
+            def report(rejects: list[Reject], fr: FileResult = fr) -> None:
                 fr.rejected += len(rejects)
                 all_rejects.extend(rejects)
                 if on_reject:
                     for r in rejects:
                         on_reject(r)
-                if events:
-                    new = store.insert_events(events_table(events))
-                    fr.accepted += new
-                    fr.duplicates += len(events) - new
-                    rooms.update(ev.room_id for ev in events)
+
+            store.stage_begin()
+            if kind == "events":
+                _import_events_file(store, path, fr, hosts, report, progress)
+            else:
+                _import_raw_file(store, path, hosts, report, progress)
+            staged, inserted, staged_rooms = store.stage_commit()
+            fr.accepted, fr.duplicates = inserted, staged - inserted
+            rooms.update(staged_rooms)
             store.log_import(str(path), kind, fr.accepted, fr.duplicates, fr.rejected)
         if strict and all_rejects:
             store.rollback()
@@ -258,9 +288,6 @@ def import_paths(
         store.note_rooms(hosts, "import")
         ledger.recompute(store.con, sorted(rooms))
         store.commit()
-    except LiveworthError:
-        store.rollback()
-        raise
     except BaseException:
         store.rollback()
         raise

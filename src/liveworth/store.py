@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
@@ -25,6 +26,8 @@ from liveworth.errors import StoreError
 from liveworth.events import Event
 
 DEFAULT_DB = "liveworth.duckdb"
+#: DuckDB's memory budget (it spills to disk beyond it), so that imports stay in bounded memory.
+DEFAULT_MEMORY_LIMIT = "512MB"
 
 #: Columns of the events table: one wide row per event, unused fields NULL.
 EVENT_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
@@ -63,8 +66,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         "events, credits, rooms and imports",
         f"""
         CREATE TABLE events (
-            {", ".join(f'"{n}" {sql}' for n, _, sql in EVENT_COLUMNS)},
-            PRIMARY KEY (room_id, msg_id)
+            {", ".join(f'"{n}" {sql}' for n, _, sql in EVENT_COLUMNS)}
         );
         CREATE TABLE rooms (
             room_id VARCHAR PRIMARY KEY,
@@ -149,6 +151,12 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"{db}: cannot open database: {_first_line(exc)}") from None
         store = cls(con, db, read_only)
+        memory = os.environ.get("LIVEWORTH_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+        try:
+            store._run(f"SET memory_limit = '{memory.replace(chr(39), '')}'")
+        except duckdb.Error:
+            con.close()
+            raise StoreError(f"LIVEWORTH_MEMORY_LIMIT: not a memory size: {memory!r}") from None
         if read_only:
             if store.schema_version() < len(MIGRATIONS):
                 con.close()
@@ -210,32 +218,50 @@ class Store:
 
     # ------------------------------------------------------------------ writes
 
-    def insert_events(self, table: pa.Table) -> int:
-        """Insert events not yet stored; returns how many were new.
+    # Writes go through a staging table: events are staged (from Arrow or from SQL), then
+    # :meth:`stage_commit` inserts those not yet stored, in one anti-join (counting rule 1).
 
-        Within the batch, repeats of one ``(room_id, msg_id)`` keep the earliest copy.
-        """
+    def stage_begin(self) -> None:
+        self._run(f"CREATE OR REPLACE TEMP TABLE _stage (line_no BIGINT, "
+                  f"{', '.join(f'{chr(34)}{n}{chr(34)} {sql}' for n, _, sql in EVENT_COLUMNS)})")
+
+    def stage_arrow(self, table: pa.Table) -> None:
+        """Stage events given as an Arrow table of :data:`EVENT_SCHEMA` (plus ``line_no``)."""
         if table.num_rows == 0:
-            return 0
-        self.con.register("_batch", table)
-        try:
-            before = self._count_events()
-            self._run(
-                f"""
-                INSERT INTO events ({_QUOTED})
-                SELECT {_QUOTED} FROM (
-                    SELECT *, row_number() OVER (
-                        PARTITION BY room_id, msg_id
-                        ORDER BY ts, type, user_id, repeat_count, extra) AS _n
-                    FROM _batch) b
-                WHERE _n = 1
-                  AND NOT EXISTS (SELECT 1 FROM events e
-                                  WHERE e.room_id = b.room_id AND e.msg_id = b.msg_id)
-                """
-            )
-            return self._count_events() - before
-        finally:
-            self.con.unregister("_batch")
+            return
+        if "line_no" not in table.column_names:
+            table = table.append_column("line_no", pa.nulls(table.num_rows, pa.int64()))
+        with registered(self.con, "_batch", table):
+            self._run(f"INSERT INTO _stage (line_no, {_QUOTED}) "
+                      f"SELECT line_no, {_QUOTED} FROM _batch")
+
+    def stage_commit(self) -> tuple[int, int, list[str]]:
+        """Store the staged events that are new: ``(staged, inserted, rooms staged)``.
+
+        Repeats of one ``(room_id, msg_id)`` keep the earliest copy (by event time, then input
+        line); an event already stored is never replaced.
+        """
+        staged = int(self._run("SELECT count(*) FROM _stage")[0][0])
+        rooms = [r[0] for r in self._run("SELECT DISTINCT room_id FROM _stage ORDER BY 1")]
+        before = self._count_events()
+        self._run(f"""
+            INSERT INTO events ({_QUOTED})
+            SELECT {_QUOTED} FROM _stage s
+            WHERE NOT EXISTS (SELECT 1 FROM events e
+                              WHERE e.room_id = s.room_id AND e.msg_id = s.msg_id)
+            QUALIFY row_number() OVER (
+                PARTITION BY room_id, msg_id
+                ORDER BY ts, type, line_no, user_id, repeat_count, extra) = 1
+            """)
+        inserted = self._count_events() - before
+        self._run("DROP TABLE _stage")
+        return staged, inserted, rooms
+
+    def insert_events(self, table: pa.Table) -> int:
+        """Insert events not yet stored; returns how many were new."""
+        self.stage_begin()
+        self.stage_arrow(table)
+        return self.stage_commit()[1]
 
     def _count_events(self) -> int:
         row = self.con.execute("SELECT count(*) FROM events").fetchall()[0]
@@ -279,6 +305,17 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read query with bound parameters (never build SQL from user strings)."""
         return self.con.execute(sql, list(params)).fetchall()
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """Make an Arrow table visible to SQL as ``name`` for the duration of the block."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        with suppress(duckdb.Error):  # after a failed statement, the error that matters is raised
+            con.unregister(name)
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str,
