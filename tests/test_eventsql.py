@@ -109,4 +109,4 @@ def test_line_blocks_number_lines_across_blocks_and_skip_huge_ones() -> None:
         too_long.extend(long_lines)
         assert isinstance(table, pa.Table)
     assert too_long == [(1001, 5001)]
-    assert [n for n in seen if n != 1001] == list(range(1, 1001)) + [1002]
+    assert [n for n in seen if n != 1001] == [*range(1, 1001), 1002]

@@ -294,7 +294,7 @@ def cmd_payout(args: argparse.Namespace, console: Console) -> int:
 # ---------------------------------------------------------------------------- parser
 
 #: Modules with a ``register(command: CommandFactory) -> None`` that add their subcommands.
-_COMMAND_MODULES: tuple[str, ...] = ("liveworth.cli_sessions",)
+_COMMAND_MODULES: tuple[str, ...] = ("liveworth.cli_sessions", "liveworth.cli_model")
 
 
 

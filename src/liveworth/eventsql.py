@@ -170,7 +170,8 @@ def staging_sql() -> str:
                    json_transform(line, '{raw_struct}') AS r,
                    json_transform(line, '{typed_struct}') AS t
             FROM _lines
-            WHERE trim(line, ' \t\r\n') <> '' AND json_valid(line) AND starts_with(ltrim(line), '{{')),
+            WHERE trim(line, ' \t\r\n') <> '' AND json_valid(line)
+              AND starts_with(ltrim(line), '{{')),
         c AS (SELECT line_no, line, r, t, {ok} AS ok FROM p),
         bad AS (SELECT line_no, line, NULL AS r, NULL AS t, false AS ok FROM _lines
                 WHERE trim(line, ' \t\r\n') <> '' AND NOT (json_valid(line)

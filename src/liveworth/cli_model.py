@@ -1,0 +1,348 @@
+"""Commands of the session model: ``simulate``, ``estimate`` and ``plan``.
+
+Each parses its options, calls one library function (:mod:`liveworth.simulate`,
+:mod:`liveworth.estimate`) and renders the result as a table or, with ``--json``, as JSON with
+money as decimal strings. Bad values raise :class:`UsageError` (one line, exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from liveworth.cli import CommandFactory, add_card_options, add_json, card_from_args, print_json
+from liveworth.errors import UsageError
+from liveworth.estimate import (
+    DEFAULT_SESSIONS,
+    MAX_SESSIONS,
+    Estimate,
+    Inputs,
+    Plan,
+    Span,
+    WhatIf,
+    estimate,
+    plan,
+    what_if,
+)
+from liveworth.model import ModelParams, engagement_value
+from liveworth.money import usd
+from liveworth.simulate import simulate
+
+# ---------------------------------------------------------------------------- option values
+
+
+def _number(text: str | None, name: str, *, whole: bool = False) -> float:
+    """A non-negative number given on the command line (``1,000`` and ``1_000`` accepted)."""
+    if text is None:
+        raise UsageError(f"{name} is required")
+    try:
+        value = float(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise UsageError(f"{name}: not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(f"{name}: must be a number >= 0, got {text!r}")
+    if whole and not value.is_integer():
+        raise UsageError(f"{name}: must be a whole number, got {text!r}")
+    return value
+
+
+def _optional(text: str | None, name: str) -> float | None:
+    return None if text is None else _number(text, name)
+
+
+def _rng(seed: str | None) -> tuple[np.random.Generator, int]:
+    """The generator of a command and the seed that reproduces it (drawn when not given)."""
+    if seed is not None:
+        value = int(_number(seed, "--seed", whole=True))
+    else:
+        entropy = np.random.SeedSequence().entropy
+        value = entropy % 2**63 if isinstance(entropy, int) else 0
+    return np.random.default_rng(value), value
+
+
+def _inputs(args: argparse.Namespace) -> Inputs:
+    return Inputs(
+        followers=int(_number(args.followers, "--followers", whole=True)),
+        viewers=_optional(args.viewers, "--viewers"),
+        minutes=_number(args.minutes, "--minutes"),
+        per_week=_number(args.per_week, "--per-week"),
+        engagement=engagement_value(args.engagement),
+    )
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    n = int(_number(args.sessions, "--sessions", whole=True))
+    if not 1 <= n <= MAX_SESSIONS:
+        raise UsageError(f"--sessions must lie between 1 and {MAX_SESSIONS:,}, got {n}")
+    return n
+
+
+def _changes(items: Sequence[str]) -> list[dict[str, str]]:
+    out = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UsageError(f"--what-if expects NAME=VALUE, got {item!r}")
+        out.append({name.strip(): value.strip()})
+    return out
+
+
+def _describe(inputs: Inputs, typical: float) -> str:
+    viewers = (f"{inputs.viewers:,.0f} viewers" if inputs.viewers is not None
+               else f"~{typical:,.0f} viewers (from followers)")
+    return (f"{inputs.followers:,} followers · {viewers} · {inputs.minutes:g}-minute sessions · "
+            f"{inputs.per_week:g} a week · engagement {inputs.engagement:g}")
+
+
+# ---------------------------------------------------------------------------- simulate
+
+
+def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
+    rng, seed = _rng(args.seed)
+    followers = int(_number(args.followers, "--followers", whole=True))
+    session = simulate(
+        ModelParams.from_prior(),
+        followers=followers,
+        viewers=_optional(args.viewers, "--viewers"),
+        minutes=_number(args.minutes, "--minutes"),
+        engagement=engagement_value(args.engagement),
+        rng=rng,
+        room_id=args.room_id or f"sim-{seed}",
+        start_ts=int(_number(args.start_ts, "--start-ts", whole=True)),
+    )
+    if args.out == "-":
+        session.write_jsonl(sys.stdout)
+    else:
+        _write(Path(args.out), session.write_jsonl)
+    truth = {**session.truth.as_dict(), "seed": seed}
+    if args.truth:
+        _write(Path(args.truth),
+               lambda f: f.write(json.dumps(truth, indent=2, ensure_ascii=False) + "\n"))
+    if args.out == "-":
+        return 0
+    if args.json:
+        print_json(console, truth)
+        return 0
+    t = Table("what", "simulated", title=f"Simulated session {truth['room_id']} "
+              f"(seed {seed}) → {args.out}", title_justify="left")
+    for key, label in (("events", "events written"), ("minutes", "minutes"),
+                       ("typical_viewers", "typical concurrent viewers"),
+                       ("unique_viewers", "unique viewers"), ("comments", "comments"),
+                       ("unique_gifters", "gifters"), ("gifts", "gifts (units)"),
+                       ("coins", "coins credited"), ("coins_unconfirmed", "of which unconfirmed"),
+                       ("missing_finals", "streaks without a final"),
+                       ("resent_finals", "resent finals")):
+        value = truth[key]
+        t.add_row(label, f"{value:,}" if isinstance(value, int) else f"{value:,.1f}")
+    console.print(t)
+    return 0
+
+
+def _write(path: Path, writer: Callable[[IO[str]], object]) -> None:
+    try:
+        with path.open("w", encoding="utf-8") as f:
+            writer(f)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write ({exc.strerror or exc.__class__.__name__})"
+                         ) from None
+
+
+# ---------------------------------------------------------------------------- estimate
+
+
+def _span_rows(t: Table, label: str, span: Span) -> None:
+    t.add_row(f"{label}: creator receives", *(usd(v) for v in span.creator_usd),
+              usd(span.mean_creator_usd), style="bold")
+    t.add_row(f"{label}: viewers pay", *(usd(v) for v in span.viewer_usd),
+              usd(span.mean_viewer_usd))
+    t.add_row(f"{label}: coins", *(f"{v:,}" for v in span.coins), f"{span.mean_coins:,}",
+              end_section=True)
+
+
+def _print_estimate(console: Console, e: Estimate) -> None:
+    console.print(f"[bold]Estimate[/bold] for {_describe(e.inputs, e.typical_viewers)}")
+    t = Table("", "p10", "p50", "p90", "mean", title_justify="left",
+              title=f"{e.simulations:,} simulated sessions and months · rate card {e.rate_card}"
+              f" · coins bought on {e.channel}")
+    _span_rows(t, "per session", e.per_session)
+    _span_rows(t, f"per month ({e.sessions_per_month:.1f} sessions)", e.per_month)
+    console.print(t)
+    console.print(f"[bold]Tier[/bold]: {e.tier}")
+    d = Table("driver", "change", "effect on expected earnings", title="Main drivers",
+              title_justify="left")
+    for driver in e.drivers:
+        effect = (f"{driver.effect_pct:.0f} % of coins" if driver.name == "whales"
+                  else f"{driver.effect_pct:+.0f} %")
+        d.add_row(driver.name, driver.change, effect)
+    console.print(d)
+    console.print("[bold]Assumptions[/bold] (every parameter and its source: docs/MODEL.md)")
+    for line in e.assumptions:
+        console.print(f"  • {line}")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.0f} %"
+
+
+def _print_what_ifs(console: Console, cases: Sequence[WhatIf]) -> None:
+    t = Table("what if", "p50 a session", "change", "p50 a month", "change",
+              "mean a month", "change", title="What if (creator receives; same random numbers "
+              "as the base case)", title_justify="left")
+    base = cases[0].base
+    t.add_row("as now", usd(base.per_session.creator_usd[1]), "",
+              usd(base.per_month.creator_usd[1]), "", usd(base.per_month.mean_creator_usd), "",
+              end_section=True)
+    for case in cases:
+        label = ", ".join(f"{k.replace('_', '-')}={v:g}" for k, v in case.changes.items())
+        t.add_row(label, usd(case.changed.per_session.creator_usd[1]),
+                  _pct(case.session_change_pct), usd(case.changed.per_month.creator_usd[1]),
+                  _pct(case.month_change_pct), usd(case.changed.per_month.mean_creator_usd),
+                  _pct(case.mean_month_change_pct))
+    console.print(t)
+
+
+def cmd_estimate(args: argparse.Namespace, console: Console) -> int:
+    card = card_from_args(args)
+    inputs = _inputs(args)
+    sessions = _sessions(args)
+    rng, seed = _rng(args.seed)
+    changes = _changes(args.what_if)
+    kw: dict[str, Any] = {"params": ModelParams.from_prior(), "card": card,
+                          "channel": args.channel, "sessions": sessions}
+    if len(changes) > 1:
+        changes.append({k: v for c in changes for k, v in c.items()})
+    cases = [what_if(inputs, c, rng=np.random.default_rng(seed), **kw) for c in changes]
+    base = cases[0].base if cases else estimate(inputs, rng=rng, **kw)
+    if args.json:
+        out = {**base.as_dict(), "seed": seed}
+        if cases:
+            out["what_if"] = [c.as_dict() for c in cases]
+        print_json(console, out)
+        return 0
+    _print_estimate(console, base)
+    if cases:
+        _print_what_ifs(console, cases)
+    console.print(f"seed {seed} (repeat with --seed {seed})")
+    return 0
+
+
+# ---------------------------------------------------------------------------- plan
+
+
+def cmd_plan(args: argparse.Namespace, console: Console) -> int:
+    card = card_from_args(args)
+    inputs = _inputs(args)
+    try:
+        target = Decimal(args.target_usd_month.replace(",", "").replace("_", "").lstrip("$"))
+    except InvalidOperation:
+        raise UsageError(f"--target-usd-month: not an amount: {args.target_usd_month!r}"
+                         ) from None
+    if not target.is_finite() or target <= 0:
+        raise UsageError(f"--target-usd-month must be a positive amount, got "
+                         f"{args.target_usd_month!r}")
+    rng, seed = _rng(args.seed)
+    result = plan(target, inputs, rng=rng, params=ModelParams.from_prior(), card=card,
+                  sessions=_sessions(args))
+    if args.json:
+        print_json(console, {**result.as_dict(), "seed": seed})
+        return 0
+    _print_plan(console, result)
+    return 0
+
+
+def _print_plan(console: Console, p: Plan) -> None:
+    console.print(f"[bold]Goal[/bold]: {usd(p.target_usd_month)} a month as a creator "
+                  f"({p.target_coins or 0:,} coins of gifts).")
+    console.print(p.summary())
+    if p.odds_now >= 0.5:
+        console.print(f"now: {p.hours_now:,.0f} LIVE hours a month; {p.simulations:,} simulated "
+                      f"months; rate card {p.rate_card}")
+        return
+    t = Table("lever", "now", "needed for even odds", "odds there", "LIVE hours a month",
+              title="What it takes (one lever at a time, the rest as now)",
+              title_justify="left")
+    for o in p.options:
+        if o.needed is None:
+            t.add_row(o.lever, f"{o.now:,.1f} {o.unit}", "out of reach alone", "", "")
+            continue
+        t.add_row(o.lever, f"{o.now:,.1f} {o.unit}", f"{o.needed:,.1f} {o.unit}",
+                  f"{o.odds or 0:.0%}", f"{o.hours_per_month or 0:,.0f}")
+    console.print(t)
+    console.print(f"now: {p.hours_now:,.0f} LIVE hours a month; {p.simulations:,} simulated "
+                  f"months; rate card {p.rate_card}")
+
+
+# ---------------------------------------------------------------------------- registration
+
+
+def _creator_options(p: argparse.ArgumentParser, *, per_week: bool = True) -> None:
+    p.add_argument("--followers", required=True, metavar="N", help="followers of the account")
+    p.add_argument("--viewers", metavar="V",
+                   help="typical concurrent viewers, if known (default: from followers)")
+    p.add_argument("--minutes", default="60", metavar="M",
+                   help="minutes per LIVE session (default 60)")
+    if per_week:
+        p.add_argument("--per-week", default="3", metavar="K",
+                       help="LIVE sessions per week (default 3)")
+    p.add_argument("--engagement", default="typical", metavar="E",
+                   help="chat and likes per viewer relative to a typical LIVE: a number "
+                   "(1 = typical) or low, typical, high (default typical)")
+    p.add_argument("--seed", metavar="S", help="random seed (default: a fresh one, printed)")
+
+
+def _mc_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sessions", default=str(DEFAULT_SESSIONS), metavar="N",
+                   help=f"simulated sessions and months (default {DEFAULT_SESSIONS:,})")
+
+
+def register(command: CommandFactory) -> None:
+    """Add ``simulate``, ``estimate`` and ``plan``."""
+    p = command("simulate", cmd_simulate, "write a realistic simulated LIVE session as JSONL",
+                "Simulate one LIVE session with the model (viewers arrive and leave, chat, "
+                "likes, gifts in streaks, whales, battles) and write it in event format v1 — "
+                "streak frames and finals, occasional resent and missing finals — ready for "
+                "`liveworth import`. --truth writes the ground-truth totals.")
+    _creator_options(p, per_week=False)
+    p.add_argument("--out", required=True, metavar="FILE.jsonl", help="where to write (- for "
+                   "stdout)")
+    p.add_argument("--truth", metavar="FILE.json", help="also write the ground truth here")
+    p.add_argument("--room-id", help="room id of the session (default sim-SEED)")
+    p.add_argument("--start-ts", default="1700000000000", metavar="MS",
+                   help="start time, ms since the epoch (default 1700000000000)")
+    add_json(p)
+
+    p = command("estimate", cmd_estimate, "what you would earn on LIVE: p10/p50/p90 per "
+                "session and month",
+                "Estimate earnings per LIVE session and per month from what you know "
+                "(followers, viewers, session length and frequency, engagement) with a "
+                "calibrated Monte Carlo model: p10 / p50 / p90 of what you receive, what "
+                "viewers pay and the coins, your tier and the main drivers. --what-if "
+                "NAME=VALUE (followers, viewers, minutes, per-week, engagement) compares a "
+                "change with the base case.")
+    _creator_options(p)
+    _mc_options(p)
+    p.add_argument("--what-if", action="append", default=[], metavar="NAME=VALUE",
+                   help="compare with a change (repeatable; several are also shown together)")
+    add_card_options(p)
+    add_json(p)
+
+    p = command("plan", cmd_plan, "what it takes to earn a monthly target, with its odds",
+                "Answer what it takes to earn a target a month: for each lever (viewers, "
+                "minutes, sessions per week, engagement) the value that gives even odds, with "
+                "the odds as you are now.")
+    p.add_argument("--target-usd-month", required=True, metavar="X",
+                   help="what you want to receive a month, USD")
+    _creator_options(p)
+    _mc_options(p)
+    add_card_options(p)
+    add_json(p)
