@@ -13,7 +13,7 @@ $(PY):
 
 # Reinstall only when the project's metadata or pins change.
 $(STAMP): pyproject.toml constraints.txt | $(PY)
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,tiktok]'
 	touch $(STAMP)
 
 DEMO_ROOM := 7309128470994258694

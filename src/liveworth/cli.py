@@ -294,7 +294,11 @@ def cmd_payout(args: argparse.Namespace, console: Console) -> int:
 # ---------------------------------------------------------------------------- parser
 
 #: Modules with a ``register(command: CommandFactory) -> None`` that add their subcommands.
-_COMMAND_MODULES: tuple[str, ...] = ("liveworth.cli_sessions", "liveworth.cli_model")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "liveworth.cli_sessions",
+    "liveworth.cli_model",
+    "liveworth.cli_record",
+)
 
 
 

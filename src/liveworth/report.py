@@ -248,6 +248,17 @@ def _flags(store: Store, room_id: str, started: Any, ended: Any, unconfirmed_n: 
                                  "event: the stream may have been disconnected",
                       "gaps": [{"from_ts": int(a), "to_ts": int(b), "seconds": float(s)}
                                for a, b, s in gaps[:100]]})
+    recorded_gaps = store.query("""
+        SELECT from_ms, to_ms, reason FROM recorder_gaps WHERE room_id = $1 ORDER BY from_ms""",
+        [room_id])
+    if recorded_gaps:
+        lost = sum(b - a for a, b, _ in recorded_gaps) / 1000
+        flags.append({"flag": "disconnected", "count": len(recorded_gaps),
+                      "message": f"the recorder was disconnected {len(recorded_gaps)} time(s), "
+                                 f"{lost:,.0f} s in all; messages TikTok replayed after each "
+                                 "reconnect were counted once",
+                      "gaps": [{"from_ts": int(a), "to_ts": int(b), "reason": r}
+                               for a, b, r in recorded_gaps[:100]]})
     if unconfirmed_n:
         flags.append({"flag": "unconfirmed_streaks", "count": unconfirmed_n,
                       "coins": unconfirmed_coins,

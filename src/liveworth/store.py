@@ -102,6 +102,23 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        "recorder: connection gaps and journal checkpoints",
+        """
+        CREATE TABLE recorder_gaps (
+            room_id VARCHAR,
+            host VARCHAR,
+            from_ms BIGINT NOT NULL,
+            to_ms BIGINT NOT NULL,
+            reason VARCHAR
+        );
+        CREATE TABLE journal_files (
+            path VARCHAR PRIMARY KEY,
+            bytes_done BIGINT NOT NULL
+        );
+        """,
+    ),
 )
 
 

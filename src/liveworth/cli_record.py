@@ -1,0 +1,175 @@
+"""``liveworth record``: record live streams (or replay recordings) into the store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from liveworth.cli import CommandFactory, add_card_options, add_json, card_from_args, print_json
+from liveworth.cli_sessions import add_db
+from liveworth.errors import UsageError
+from liveworth.money import creator_usd, usd
+from liveworth.ratecard import RateCard
+from liveworth.recorder import CreatorState, Quota, record
+from liveworth.report import session_report
+from liveworth.sources import LiveSource, ReplaySource, load_raw
+from liveworth.store import Store, resolve_db_path
+
+DEFAULT_JOURNAL = "liveworth-journal"
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a speed (a number or 'max'): {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"speed must be positive: {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    return value
+
+
+def read_roster(path: Path) -> list[str]:
+    """One @creator per line; blank lines and ``#`` comments ignored."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read roster ({exc.__class__.__name__})") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        if not all(c.isalnum() or c in "._-@" for c in name):
+            raise UsageError(f"{path}:{n}: not a TikTok @unique_id: {name!r}")
+        out.append(name.lstrip("@"))
+    return out
+
+
+def view(states: dict[str, CreatorState], card: RateCard, quota: Quota | None) -> Table:
+    t = Table("creator", "state", "room", "coins", "creator USD", "viewers", "gifts/min",
+              "top gifters", "msgs", title="liveworth record — Ctrl-C stops and reports",
+              title_justify="left")
+    for st in states.values():
+        t.add_row(f"@{st.host}", st.state, st.room_id or "-", f"{st.coins:,}",
+                  usd(creator_usd(st.coins, card)), "-" if st.viewers is None else
+                  f"{st.viewers:,}", str(st.gifts_last_minute),
+                  ", ".join(f"{u} {c:,}" for u, c in st.top_gifters) or "-",
+                  f"{st.messages:,}" + (f" ({st.reconnects} reconnects)" if st.reconnects else ""))
+    if quota is not None:
+        left = quota.left()
+        t.caption = (f"sign-server quota left: {left['minute']}/min, {left['hour']}/h, "
+                     f"{left['day']}/day")
+    return t
+
+
+def cmd_record(args: argparse.Namespace, console: Console) -> int:
+    card = card_from_args(args)
+    db = resolve_db_path(args.db)
+    journal = Path(args.journal)
+    hosts = [h.lstrip("@") for h in args.creators]
+    if args.roster:
+        hosts += read_roster(Path(args.roster))
+    sources: list[LiveSource] = []
+    quota: Quota | None = None
+    if args.replay:
+        for p in args.replay:
+            if not Path(p).is_file():
+                raise UsageError(f"{p}: no such file")
+        messages, _ = load_raw(args.replay)
+        host = hosts[0] if hosts else next((m.host for m in messages if m.host), "replay")
+        sources.append(ReplaySource(messages, host, args.speed))
+    else:
+        if not hosts:
+            raise UsageError("name at least one @creator, a --roster FILE, or --replay FILE")
+        from liveworth.tiktok_connector import TikTokSource
+
+        quota = Quota(args.quota_minute, args.quota_hour, args.quota_day)
+        sources.extend(TikTokSource(h) for h in dict.fromkeys(hosts))
+    live_view = sys.stdout.isatty() and not args.json and not args.quiet
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        if live_view:
+            with Live(view({}, card, quota), console=console, refresh_per_second=2) as screen:
+                result = await record(sources, db, journal, quota=quota, stop=stop,
+                                      rng=random.Random(), stop_when_ended=bool(args.replay),
+                                      on_tick=lambda s: screen.update(view(s, card, quota)))
+        else:
+            result = await record(sources, db, journal, quota=quota, stop=stop,
+                                  rng=random.Random(), stop_when_ended=bool(args.replay))
+        outcome["rooms"] = result.rooms
+        outcome["recovered"] = result.recovered
+
+    outcome: dict[str, list[str]] = {"rooms": [], "recovered": []}
+    interrupted = False
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        interrupted = True
+    rooms = outcome["rooms"]
+    with Store.open(db, read_only=True) as store:
+        if not rooms:
+            rooms = [r for r in store.rooms()]
+        reports = [session_report(store, r, card) for r in rooms if r in store.rooms()]
+    if args.json:
+        print_json(console, {"recovered_journals": outcome["recovered"],
+                             "interrupted": interrupted,
+                             "sessions": [r.as_dict() for r in reports]})
+        return 0
+    if outcome["recovered"]:
+        console.print(f"recovered after a crash: {', '.join(outcome['recovered'])}")
+    for rep in reports:
+        console.print(f"session {rep.room_id} (@{rep.host or '?'}): {rep.coins:,} coins "
+                      f"({rep.coins_unconfirmed:,} unconfirmed) → creator receives "
+                      f"{usd(rep.money.creator_usd)}; {rep.events:,} events")
+    console.print(f"journal: {journal}/ · database: {db} · details: liveworth report ROOM_ID")
+    return 0
+
+
+def register(command: CommandFactory) -> None:
+    p = command("record", cmd_record, "record TikTok LIVEs (or replay recordings) into the db",
+                "Wait until each creator is live, connect, and for every raw message: append it "
+                "to the journal (durable), decode it, store the events and keep the ledger "
+                "current; reconnect with backoff, deduplicate TikTok's replayed backlog, "
+                "recover after a crash. --replay feeds journals or collector dumps through the "
+                "same path at their recorded pace. Live recording needs the optional TikTokLive "
+                "connector: pip install 'liveworth[tiktok]' (AGPL). Ctrl-C stops cleanly and "
+                "reports each session.")
+    p.add_argument("creators", nargs="*", metavar="@USER", help="creators to record")
+    add_db(p)
+    p.add_argument("--journal", default=DEFAULT_JOURNAL, metavar="DIR",
+                   help=f"raw journal directory (default: ./{DEFAULT_JOURNAL})")
+    p.add_argument("--roster", metavar="FILE", help="file with one @creator per line")
+    p.add_argument("--replay", nargs="+", metavar="FILE",
+                   help="replay journals or collector dumps instead of connecting to TikTok")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+                   help="replay speed: a factor, or 'max' for as fast as possible (default 1)")
+    q = p.add_argument_group("sign-server quota (the key comes from $SIGN_API_KEY)")
+    q.add_argument("--quota-minute", type=_positive_int, default=10, metavar="N",
+                   help="sign requests per minute (default 10)")
+    q.add_argument("--quota-hour", type=_positive_int, default=60, metavar="N",
+                   help="sign requests per hour (default 60)")
+    q.add_argument("--quota-day", type=_positive_int, default=100, metavar="N",
+                   help="sign requests per day (default 100: the keyless community limit)")
+    p.add_argument("--quiet", action="store_true", help="no live view, only the final summary")
+    add_card_options(p, channel=False)
+    add_json(p)
