@@ -21,6 +21,7 @@ import binascii
 import calendar
 import contextlib
 import datetime as dt
+import functools
 import gzip
 import io
 import json
@@ -227,16 +228,22 @@ def iter_dump(path: StrPath) -> Iterator[RawItem]:
 
 
 def _journal_line(msg: RawMessage) -> bytes:
-    """One journal line (with its newline) for ``msg``."""
-    record = {
-        "v": JOURNAL_VERSION,
-        "arrival_ms": msg.arrival_ms,
-        "room_id": msg.room_id,
-        "host": msg.host,
-        "method": msg.method,
-        "payload": base64.b64encode(msg.payload).decode("ascii"),
-    }
-    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    """One journal line (with its newline) for ``msg``.
+
+    Built by hand on the hot path: the base64 payload needs no JSON escaping, so only the short
+    strings go through :func:`json.dumps` (the same bytes as dumping the whole record).
+    """
+    head = f'{{"v":{JOURNAL_VERSION},"arrival_ms":{int(msg.arrival_ms)},'.encode()
+    return (head + _journal_fields(msg.room_id, msg.host, msg.method)
+            + base64.b64encode(msg.payload) + b'"}\n')
+
+
+@functools.lru_cache(maxsize=4096)
+def _journal_fields(room_id: str | None, host: str | None, method: str) -> bytes:
+    """The JSON of a journal line's short fields, up to the opening quote of the payload."""
+    dump = functools.partial(json.dumps, ensure_ascii=False)
+    return (f'"room_id":{dump(room_id)},"host":{dump(host)},"method":{dump(method)},'
+            '"payload":"').encode()
 
 
 def _optional_str(record: dict[str, Any], key: str) -> str | None:

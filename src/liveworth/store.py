@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import fields
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from liveworth.errors import StoreError
-from liveworth.events import Event
+from liveworth.events import EVENT_TYPES, Event
 
 DEFAULT_DB = "liveworth.duckdb"
 #: DuckDB's memory budget (it spills to disk beyond it), so that imports stay in bounded memory.
@@ -129,20 +130,31 @@ def resolve_db_path(path: str | os.PathLike[str] | None) -> str:
     return os.environ.get("LIVEWORTH_DB") or DEFAULT_DB
 
 
+@cache
+def _column_getters(event_type: str) -> tuple[tuple[int, str], ...]:
+    """(column index, attribute) for each events-table column the event type has."""
+    own = {f.name for f in fields(EVENT_TYPES[event_type])} - {"extra"}
+    return tuple((i, name) for i, name in enumerate(_COLUMN_NAMES) if name in own)
+
+
+_TYPE_COL = _COLUMN_NAMES.index("type")
+_EXTRA_COL = _COLUMN_NAMES.index("extra")
+
+
 def events_table(events: Iterable[Event]) -> pa.Table:
     """Events as an Arrow table with :data:`EVENT_SCHEMA` (one wide row per event)."""
-    cols: dict[str, list[Any]] = {name: [] for name in _COLUMN_NAMES}
+    cols: list[list[Any]] = [[] for _ in _COLUMN_NAMES]
+    width = len(_COLUMN_NAMES)
     for ev in events:
-        row: dict[str, Any] = {"type": ev.TYPE}
-        for f in fields(ev):
-            if f.name != "extra":
-                row[f.name] = getattr(ev, f.name)
-        for name in _COLUMN_NAMES:
-            cols[name].append(row.get(name))
-        cols["extra"][-1] = (
-            json.dumps(ev.extra, ensure_ascii=False, sort_keys=True) if ev.extra else None
-        )
-    return pa.table(cols, schema=EVENT_SCHEMA)
+        row: list[Any] = [None] * width
+        row[_TYPE_COL] = ev.TYPE
+        for i, name in _column_getters(ev.TYPE):
+            row[i] = getattr(ev, name)
+        if ev.extra:
+            row[_EXTRA_COL] = json.dumps(ev.extra, ensure_ascii=False, sort_keys=True)
+        for col, value in zip(cols, row, strict=True):
+            col.append(value)
+    return pa.table(dict(zip(_COLUMN_NAMES, cols, strict=True)), schema=EVENT_SCHEMA)
 
 
 class Store:
