@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
+from typing import Any
 
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liveworth.events import Gift
-from liveworth.ledger import RESEND_WINDOW_MS, STREAK_IDLE_MS, Credit, credit_events
+from liveworth import ledger
+from liveworth import store as store_module
+from liveworth.events import Event, Gift, LiveStart
+from liveworth.ledger import (
+    CREDIT_SCHEMA,
+    RESEND_WINDOW_MS,
+    STREAK_IDLE_MS,
+    Credit,
+    credit_events,
+    credit_frames,
+    sort_key,
+)
 from liveworth.rawsources import RawMessage, decode_raw, iter_dump
+from liveworth.store import Store
 
 from conftest import DUMPS
 
@@ -132,6 +147,175 @@ def test_result_does_not_depend_on_input_order(
     confirmed, unconfirmed = total(credited(frames))
     # Never more than summing every frame (the classic double count), never negative.
     assert 0 <= confirmed + unconfirmed <= sum(f.repeat_count for f in frames)
+
+
+# ------------------------------------------------------------------ recompute (SQL) == the fold
+
+Row = tuple[Any, ...]
+
+
+def stored_credits(events: Sequence[Event], nulls: Iterable[tuple[int, str]] = ()
+                   ) -> tuple[list[Row], dict[str, str | None]]:
+    """``recompute`` over ``events`` in a real store: the credits table (rows sorted) and the
+    hosts it saw. ``nulls`` lists (event index, column) stored as NULL (beyond the format)."""
+    table = store_module.events_table(events)
+    for i, column in nulls:
+        values = table.column(column).to_pylist()
+        values[i] = None
+        table = table.set_column(table.schema.get_field_index(column), column,
+                                 pa.array(values, table.schema.field(column).type))
+    store = scratch_store()
+    store.query("DELETE FROM events")
+    store.query("DELETE FROM credits")
+    store.insert_events(table)
+    rooms = store.rooms()
+    hosts = ledger.host_ids(store.con, rooms)
+    made = ledger.recompute(store.con, rooms)
+    rows = store.query(f"SELECT {', '.join(CREDIT_SCHEMA.names)} FROM credits")
+    assert made == len(rows)
+    return sorted(rows, key=repr), hosts
+
+
+@cache
+def scratch_store() -> Store:
+    """One in-memory store for the tests below (emptied by each use)."""
+    return Store.open(":memory:")
+
+
+def as_rows(credits: Iterable[Credit]) -> list[Row]:
+    return sorted((tuple(getattr(c, n) for n in CREDIT_SCHEMA.names) for c in credits), key=repr)
+
+
+# Event times around the boundaries that matter: ties, the resend window, the idle gap.
+ANCHORS = (0, 1_000, 2_000, RESEND_WINDOW_MS, RESEND_WINDOW_MS + 1_500, STREAK_IDLE_MS,
+           STREAK_IDLE_MS + 1, STREAK_IDLE_MS + 3_000, 2 * STREAK_IDLE_MS + 5)
+
+event_st = st.tuples(
+    st.sampled_from(["r1", "r2"]),  # room (r1 has a live_start naming its host)
+    st.sampled_from(["u1", "u2", ""]),  # user
+    st.sampled_from(["g1", "g2", ""]),  # group
+    st.sampled_from([5655, 5479]),  # gift
+    st.tuples(st.sampled_from(ANCHORS), st.integers(0, 2)).map(sum),  # ts
+    st.integers(1, 5),  # repeat count
+    st.booleans(),  # final
+    st.sampled_from([1, 1, 1, 1, 2, 4]),  # gift type
+    st.sampled_from([None, "", "0", "h", "guest"]),  # recipient
+    st.integers(0, 3),  # coins
+)
+Spec = tuple[str, str, str, int, int, int, bool, int, str | None, int]
+
+
+def build_events(specs: Sequence[Spec], order: Sequence[int]) -> list[Event]:
+    """Gift events from specs, message ids numbered by ``order`` (so that ties in ``ts`` are
+    broken by ids unrelated to the input order), and the start of room r1."""
+    events: list[Event] = [LiveStart(room_id="r1", ts=0, msg_id="start", host_id="h", host="h")]
+    for n, (room, user, group, gift_id, ts, rc, end, gtype, to, coins) in zip(
+            order, specs, strict=True):
+        events.append(Gift(room_id=room, ts=ts, msg_id=f"m{n}", user_id=user, user=f"@{user}",
+                           nickname=f"N{n}", gift_id=gift_id, gift_name=f"G{gift_id}",
+                           coins=coins, gift_type=gtype, repeat_count=rc, repeat_end=end,
+                           group_id=group, to_user_id=to))
+    return events
+
+
+@settings(max_examples=120, deadline=None)
+@given(specs=st.lists(event_st, max_size=40), seed=st.integers(0, 2**32))
+def test_recompute_gives_exactly_the_folds_credits(specs: list[Spec], seed: int) -> None:
+    order = list(range(len(specs)))
+    random.Random(seed).shuffle(order)
+    events = build_events(specs, order)
+    rows, hosts = stored_credits(events)
+    assert rows == as_rows(credit_events([e for e in events if isinstance(e, Gift)], hosts))
+
+
+@settings(max_examples=40, deadline=None)
+@given(specs=st.lists(event_st, max_size=30),
+       nulls=st.lists(st.tuples(st.integers(0, 29), st.sampled_from(["user_id", "group_id"]))))
+def test_recompute_handles_null_keys_like_the_fold(
+    specs: list[Spec], nulls: list[tuple[int, str]]
+) -> None:
+    """NULL user or group ids (not in the format, but the table allows them) stay consistent."""
+    events = build_events(specs, range(len(specs)))
+    nulls = [(i + 1, c) for i, c in nulls if i < len(specs)]  # + 1: the live_start comes first
+    frames = [ledger.frame_of(e) for e in events if isinstance(e, Gift)]
+    for i, column in nulls:
+        f = list(frames[i - 1])
+        f[ledger.FRAME_COLUMNS.index(column)] = None
+        frames[i - 1] = tuple(f)
+    rows, hosts = stored_credits(events, nulls)
+    assert rows == as_rows(credit_frames(sorted(frames, key=sort_key), hosts))
+
+
+@pytest.fixture
+def folded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The msg_ids of the frames ``recompute`` hands to the Python fold."""
+    seen: list[str] = []
+    real = ledger.iter_credits
+
+    def spy(frames: Iterable[ledger.Frame], host_ids: dict[str, str | None]
+            ) -> Iterator[list[Credit]]:
+        def watched() -> Iterator[ledger.Frame]:
+            for f in frames:
+                seen.append(f[1])
+                yield f
+        return real(watched(), host_ids)
+
+    monkeypatch.setattr(ledger, "iter_credits", spy)
+    return seen
+
+
+def check(gifts: list[Gift], folded: list[str]) -> tuple[list[Row], list[str]]:
+    """``recompute`` over ``gifts`` (room r1, hosted by HOST) equals the fold; returns the credits
+    and the msg_ids that recompute handed to the fold."""
+    start = LiveStart(room_id="r1", ts=0, msg_id="start", host_id=HOST, host=HOST)
+    rows, _ = stored_credits([start, *gifts])
+    by_recompute = sorted(folded)
+    assert rows == as_rows(credited(gifts))
+    return rows, by_recompute
+
+
+@pytest.mark.parametrize("name, frames", [
+    ("two finals", [gift("a", 0, 1, False), gift("f1", 1000, 2, True),
+                    gift("f2", 2000, 2, True), gift("f3", 2000 + RESEND_WINDOW_MS, 3, True)]),
+    ("idle gap", [gift("a", 0, 4, False), gift("b", STREAK_IDLE_MS + 1, 1, False),
+                  gift("c", STREAK_IDLE_MS + 2000, 2, True)]),
+    ("long but never idle", [gift(f"m{i}", i * STREAK_IDLE_MS // 2, i + 1, False)
+                             for i in range(4)]),
+    ("final tied with a step", [gift("a", 0, 1, False), gift("z", 1000, 2, False),
+                                gift("f", 1000, 2, True)]),
+    ("late step", [gift("a", 0, 1, False), gift("f", 3000, 2, True),
+                   gift("late", 3500, 2, False)]),
+    ("empty group", [gift("a", 0, 1, False, group=""), gift("f", 10, 1, True, group="")]),
+])
+def test_hard_streak_keys_go_through_the_fold(
+    name: str, frames: list[Gift], folded: list[str]
+) -> None:
+    _, by_fold = check(frames, folded)
+    assert by_fold == sorted(f.msg_id for f in frames), name
+
+
+def test_simple_streak_keys_are_credited_in_sql(folded: list[str]) -> None:
+    frames = [
+        # A streak and its final; the last step ties another step (ids break the tie).
+        gift("s1", 0, 1, False), gift("s3", 500, 3, False), gift("s2", 500, 2, False),
+        gift("sf", 900, 3, True, to="guest"),
+        # No final: the last frame (by ts, then msg_id) credits the highest count.
+        gift("n1", 0, 4, False, group="g2", to="guest"),
+        gift("n3", 1000, 2, False, group="g2"),
+        gift("n2", 2000, 1, False, group="g2"), gift("n4", 2000, 3, False, group="g2"),
+        # A span of exactly the idle limit is still one streak.
+        gift("i1", 0, 1, False, group="g3"), gift("i2", STREAK_IDLE_MS, 2, False, group="g3"),
+        gift("one", 5, 3, True, gtype=2, coins=7, to="guest", group=""),
+    ]
+    rows, by_fold = check(frames, folded)
+    assert by_fold == []
+    by_msg = {r[1]: dict(zip(CREDIT_SCHEMA.names, r, strict=True)) for r in rows}
+    assert set(by_msg) == {"sf", "n4", "i2", "one"}
+    assert by_msg["sf"]["repeat_count"] == 3 and by_msg["sf"]["frames"] == 4
+    assert by_msg["sf"]["guest"] and by_msg["sf"]["closed_by"] == "final"
+    assert by_msg["n4"]["repeat_count"] == 4 and not by_msg["n4"]["confirmed"]
+    assert by_msg["n4"]["closed_by"] == "end" and not by_msg["n4"]["guest"]
+    assert by_msg["one"]["coins"] == 21 and by_msg["one"]["closed_by"] == "one-shot"
 
 
 # ------------------------------------------------------------------ real streak frames

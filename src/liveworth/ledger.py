@@ -16,18 +16,34 @@
 
 The store keeps the ledger's output in the ``credits`` table, recomputed for every room an import
 or recording touches — one definition for import, replay and live.
+
+:func:`credit_frames`, a fold over sorted frames, is the reference implementation of these rules.
+:func:`recompute` gets the same credits at columnar speed by doing in SQL only what provably gives
+the fold's result, and handing everything else to the fold:
+
+- one-shot gifts (``gift_type`` ≠ 1) are credited in SQL, one credit per frame;
+- a *simple* streak key is credited in SQL with one ``GROUP BY``. Simple means: its frames span at
+  most :data:`STREAK_IDLE_MS` (so no idle gap); it has at most one final, strictly later than all
+  its other frames (so nothing is resent or late); its ``user_id`` and ``group_id`` are not empty
+  (so the fold's key and the sort's cannot disagree). The fold makes exactly one credit of such a
+  key, from its last frame by ``(ts, msg_id)``: with a final, that final's count, confirmed,
+  closed by "final"; without, the highest count, unconfirmed, closed by "end"; either way
+  ``frames`` counts every frame of the key;
+- every other streak key (an idle gap, several finals, late frames...) goes through the fold.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from liveworth.events import Gift
-from liveworth.store import run
+from liveworth.store import registered, run
 
 STREAK_IDLE_MS = 5 * 60 * 1000
 RESEND_WINDOW_MS = 60 * 1000
@@ -87,6 +103,12 @@ def credit_frames(frames: Iterable[Frame], host_ids: dict[str, str | None]) -> l
     ``host_ids`` maps room → the host's user id (``None`` when unknown: then no gift is a
     guest's).
     """
+    return [c for chunk in iter_credits(frames, host_ids) for c in chunk]
+
+
+def iter_credits(frames: Iterable[Frame], host_ids: dict[str, str | None],
+                 chunk: int = 100_000) -> Iterator[list[Credit]]:
+    """:func:`credit_frames` as a stream of lists of about ``chunk`` credits (bounded memory)."""
     out: list[Credit] = []
     key: tuple[Any, ...] | None = None
     open_: list[Frame] = []  # frames of the open streak of the current key
@@ -115,6 +137,9 @@ def credit_frames(frames: Iterable[Frame], host_ids: dict[str, str | None]) -> l
             high = 0
 
     for f in frames:
+        if len(out) >= chunk:
+            yield out
+            out = []
         if f[_GTYPE] != STREAKABLE:
             credit(f, f[_RC], True, "one-shot", 1)
             continue
@@ -139,12 +164,14 @@ def credit_frames(frames: Iterable[Frame], host_ids: dict[str, str | None]) -> l
             open_.append(f)
             high = max(high, rc)
     close_open("end")
-    return out
+    yield out
 
 
 def credit_events(gifts: Iterable[Gift], host_ids: dict[str, str | None]) -> list[Credit]:
     """The counting rules over gift events in any order (for tests and small inputs)."""
-    unique = {(g.room_id, g.msg_id): g for g in sorted(gifts, key=lambda g: (g.ts, g.msg_id))}
+    unique: dict[tuple[str, str], Gift] = {}
+    for g in sorted(gifts, key=lambda g: (g.ts, g.msg_id)):
+        unique.setdefault((g.room_id, g.msg_id), g)  # the earliest copy, as the store keeps
     frames = sorted((frame_of(g) for g in unique.values()), key=sort_key)
     return credit_frames(frames, host_ids)
 
@@ -192,31 +219,125 @@ def host_ids(con: Any, rooms: Sequence[str]) -> dict[str, str | None]:
 
 
 def recompute(con: Any, rooms: Sequence[str]) -> int:
-    """Recompute the ``credits`` of ``rooms`` from their stored events; returns credits made."""
+    """Recompute the ``credits`` of ``rooms`` from their stored events; returns credits made.
+
+    One-shot gifts and simple streak keys are credited in SQL; the other streak keys go through
+    :func:`iter_credits` (module docstring).
+    """
     if not rooms:
         return 0
     hosts = host_ids(con, rooms)
-    cols = ", ".join(f'"{c}"' for c in FRAME_COLUMNS)
-    cur = con.execute(
-        f"""
-        SELECT {cols} FROM events
-        WHERE type = 'gift' AND room_id IN (SELECT unnest(?::VARCHAR[]))
-        ORDER BY room_id, coalesce(user_id, ''), gift_id, coalesce(group_id, ''), ts, msg_id
-        """,
-        [list(rooms)],
-    )
-    credits = credit_frames(_stream(cur), hosts)
-    run(con, "DELETE FROM credits WHERE room_id IN (SELECT unnest(?::VARCHAR[]))",
-                [list(rooms)])
-    table = credits_table(credits)
-    con.register("_credits", table)
+    with _streak_keys(con, rooms):
+        # Read everything first (DuckDB wants a result consumed before the next statement); the
+        # fold's credits are kept as compact Arrow tables, not as Python objects.
+        tables = [credits_table(chunk) for chunk in iter_credits(_hard_frames(con), hosts)]
+        run(con, f"DELETE FROM credits WHERE room_id IN {_ROOMS}", [list(rooms)])
+        made = _insert_one_shots(con, rooms, hosts) + _insert_simple_streaks(con, hosts)
+        for table in tables:
+            with registered(con, "_credits", table):
+                made += _insert_credits(con, "SELECT * FROM _credits")
+    return made
+
+
+# ------------------------------------------------------------------ the SQL parts of recompute
+
+_IS_FINAL = "coalesce(repeat_end, false)"
+_ROOMS = "(SELECT unnest(?::VARCHAR[]))"  # parameter: the rooms
+_HOSTS = "(SELECT unnest(?::VARCHAR[]) AS room_id, unnest(?::VARCHAR[]) AS host_id)"
+
+
+def _host_params(hosts: dict[str, str | None]) -> list[list[str | None]]:
+    """The parameters of ``_HOSTS``: rooms and their hosts, as two parallel lists."""
+    return [list(hosts), list(hosts.values())]
+
+
+@contextmanager
+def _streak_keys(con: Any, rooms: Sequence[str]) -> Iterator[None]:
+    """Summarise every streak key of ``rooms`` into the temp table ``_streaks`` for the block.
+
+    Per key: its frames, finals and highest count, the ``msg_id`` of its last frame by
+    ``(ts, msg_id)``, and whether it is *simple* (module docstring; a NULL ``user_id`` or
+    ``group_id`` counts as empty).
+    """
+    run(con, f"""
+        CREATE OR REPLACE TEMP TABLE _streaks AS
+        WITH k AS (
+            SELECT room_id, user_id, gift_id, group_id,
+                   count(*) AS frames, count_if({_IS_FINAL}) AS finals,
+                   max(repeat_count) AS high, max(ts) - min(ts) AS span,
+                   max(ts) FILTER (WHERE NOT {_IS_FINAL}) AS last_step_ts,
+                   max(ts) FILTER (WHERE {_IS_FINAL}) AS final_ts,
+                   max({{'ts': ts, 'msg_id': msg_id}}).msg_id AS last_msg_id
+            FROM events
+            WHERE type = 'gift' AND gift_type = {STREAKABLE} AND room_id IN {_ROOMS}
+            GROUP BY ALL)
+        SELECT *,
+               coalesce(user_id <> '' AND group_id <> '' AND span <= {STREAK_IDLE_MS}
+                        AND (finals = 0 OR (finals = 1 AND coalesce(last_step_ts < final_ts,
+                                                                    true))), false) AS simple
+        FROM k
+        """, [list(rooms)])
     try:
-        run(con, "INSERT INTO credits SELECT * FROM _credits")
+        yield
     finally:
-        con.unregister("_credits")
-    return len(credits)
+        with suppress(duckdb.Error):  # after a failed statement, the error that matters is raised
+            run(con, "DROP TABLE IF EXISTS _streaks")
 
 
-def _stream(cur: Any) -> Iterator[Frame]:
+def _hard_frames(con: Any) -> Iterator[Frame]:
+    """The frames of the streak keys in ``_streaks`` that are not simple, sorted by
+    :func:`sort_key` (as :func:`iter_credits` needs)."""
+    cur = con.execute(f"""
+        SELECT {", ".join(f'e."{c}"' for c in FRAME_COLUMNS)}
+        FROM events e SEMI JOIN (SELECT * FROM _streaks WHERE NOT simple) s
+          ON e.room_id = s.room_id AND e.user_id IS NOT DISTINCT FROM s.user_id
+             AND e.gift_id IS NOT DISTINCT FROM s.gift_id
+             AND e.group_id IS NOT DISTINCT FROM s.group_id
+        WHERE e.type = 'gift' AND e.gift_type = {STREAKABLE}
+        ORDER BY e.room_id, coalesce(e.user_id, ''), e.gift_id, coalesce(e.group_id, ''), e.ts,
+                 e.msg_id
+        """)
     while batch := cur.fetchmany(100_000):
         yield from batch
+
+
+def _credit_row(count: str, confirmed: str, frames: str, closed_by: str) -> str:
+    """The select list of one credit (:data:`CREDIT_SCHEMA`'s columns) whose crediting frame is
+    the events row ``e``, the room's host joined as ``h``: what :func:`iter_credits` makes."""
+    guest = ("coalesce(e.to_user_id NOT IN ('', '0') AND h.host_id IS NOT NULL "
+             "AND e.to_user_id <> h.host_id, false)")
+    return f"""
+        e.room_id, e.msg_id, e.ts, coalesce(e.user_id, ''), coalesce(e."user", ''),
+        coalesce(e.nickname, ''), e.gift_id, coalesce(e.gift_name, ''), e.coins,
+        {count}, e.coins * {count}, {confirmed}, {guest}, e.to_user_id, {frames}, {closed_by}
+    """
+
+
+def _insert_one_shots(con: Any, rooms: Sequence[str], hosts: dict[str, str | None]) -> int:
+    """Credit every one-shot gift of ``rooms``: one credit per frame."""
+    return _insert_credits(con, f"""
+        SELECT {_credit_row("e.repeat_count", "true", "1", "'one-shot'")}
+        FROM events e LEFT JOIN {_HOSTS} h USING (room_id)
+        WHERE e.type = 'gift' AND e.gift_type IS DISTINCT FROM {STREAKABLE}
+          AND e.room_id IN {_ROOMS}
+        """, [*_host_params(hosts), list(rooms)])
+
+
+def _insert_simple_streaks(con: Any, hosts: dict[str, str | None]) -> int:
+    """Credit every simple key in ``_streaks``: one credit, from the key's last frame."""
+    return _insert_credits(con, f"""
+        SELECT {_credit_row("CASE WHEN s.finals = 1 THEN e.repeat_count ELSE s.high END",
+                            "s.finals = 1", "s.frames",
+                            "CASE WHEN s.finals = 1 THEN 'final' ELSE 'end' END")}
+        FROM _streaks s
+        JOIN events e ON e.room_id = s.room_id AND e.msg_id = s.last_msg_id AND e.type = 'gift'
+        LEFT JOIN {_HOSTS} h ON h.room_id = s.room_id
+        WHERE s.simple
+        """, _host_params(hosts))
+
+
+def _insert_credits(con: Any, select: str, params: Sequence[Any] | None = None) -> int:
+    """Insert the credits ``select`` gives (:data:`CREDIT_SCHEMA`'s columns); returns how many."""
+    columns = ", ".join(f'"{n}"' for n in CREDIT_SCHEMA.names)
+    rows = run(con, f"INSERT INTO credits ({columns}) {select}", params)
+    return int(rows[0][0]) if rows else 0
