@@ -292,3 +292,15 @@ def test_estimator_agrees_with_the_simulator() -> None:
                        100_000).session
     for q in (0.5, 0.75, 0.9):
         assert np.quantile(simulated, q) == pytest.approx(np.quantile(est, q), rel=0.3)
+
+
+def test_spend_table_without_whales() -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from liveworth.model import ModelParams, spend_table
+
+    params = dataclasses.replace(ModelParams.from_prior(), whale_share=0.0)
+    draws = spend_table(params).draw(np.random.default_rng(1), 10_000)
+    assert draws.min() >= 1 and np.isfinite(spend_table(params).mean)

@@ -298,6 +298,9 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "liveworth.cli_sessions",
     "liveworth.cli_model",
     "liveworth.cli_record",
+    "liveworth.cli_forecast",
+    "liveworth.cli_analytics",
+    "liveworth.cli_web",
 )
 
 

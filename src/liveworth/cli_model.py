@@ -74,9 +74,9 @@ def _inputs(args: argparse.Namespace) -> Inputs:
     return Inputs(
         followers=int(_number(args.followers, "--followers", whole=True)),
         viewers=_optional(args.viewers, "--viewers"),
-        minutes=_number(args.minutes, "--minutes"),
-        per_week=_number(args.per_week, "--per-week"),
-        engagement=engagement_value(args.engagement),
+        minutes=_number(args.minutes or "60", "--minutes"),
+        per_week=_number(args.per_week or "3", "--per-week"),
+        engagement=engagement_value(args.engagement or "typical"),
     )
 
 
@@ -212,6 +212,13 @@ def _print_what_ifs(console: Console, cases: Sequence[WhatIf]) -> None:
 
 
 def cmd_estimate(args: argparse.Namespace, console: Console) -> int:
+    if args.from_history:
+        from liveworth.cli_forecast import cmd_estimate_from_history
+
+        return cmd_estimate_from_history(args, console)
+    if args.followers is None:
+        raise UsageError("--followers is required (or calibrate to your sessions with "
+                         "--from-history)")
     card = card_from_args(args)
     inputs = _inputs(args)
     sessions = _sessions(args)
@@ -285,16 +292,21 @@ def _print_plan(console: Console, p: Plan) -> None:
 # ---------------------------------------------------------------------------- registration
 
 
-def _creator_options(p: argparse.ArgumentParser, *, per_week: bool = True) -> None:
-    p.add_argument("--followers", required=True, metavar="N", help="followers of the account")
+def _creator_options(p: argparse.ArgumentParser, *, per_week: bool = True,
+                     history: bool = False) -> None:
+    """Creator options; with ``history`` none is required and defaults come later (the
+    history's with --from-history, else 60 minutes, 3 a week, typical)."""
+    p.add_argument("--followers", required=not history, metavar="N",
+                   help="followers of the account" + (" (required unless --from-history)"
+                                                      if history else ""))
     p.add_argument("--viewers", metavar="V",
                    help="typical concurrent viewers, if known (default: from followers)")
-    p.add_argument("--minutes", default="60", metavar="M",
+    p.add_argument("--minutes", default=None if history else "60", metavar="M",
                    help="minutes per LIVE session (default 60)")
     if per_week:
-        p.add_argument("--per-week", default="3", metavar="K",
+        p.add_argument("--per-week", default=None if history else "3", metavar="K",
                        help="LIVE sessions per week (default 3)")
-    p.add_argument("--engagement", default="typical", metavar="E",
+    p.add_argument("--engagement", default=None if history else "typical", metavar="E",
                    help="chat and likes per viewer relative to a typical LIVE: a number "
                    "(1 = typical) or low, typical, high (default typical)")
     p.add_argument("--seed", metavar="S", help="random seed (default: a fresh one, printed)")
@@ -328,8 +340,12 @@ def register(command: CommandFactory) -> None:
                 "calibrated Monte Carlo model: p10 / p50 / p90 of what you receive, what "
                 "viewers pay and the coins, your tier and the main drivers. --what-if "
                 "NAME=VALUE (followers, viewers, minutes, per-week, engagement) compares a "
-                "change with the base case.")
-    _creator_options(p)
+                "change with the base case. --from-history calibrates the model to your "
+                "recorded sessions (see `forecast`).")
+    _creator_options(p, history=True)
+    from liveworth.cli_forecast import add_history_options
+
+    add_history_options(p)
     _mc_options(p)
     p.add_argument("--what-if", action="append", default=[], metavar="NAME=VALUE",
                    help="compare with a change (repeatable; several are also shown together)")

@@ -429,7 +429,8 @@ def spend_table(params: ModelParams) -> SpendTable:
     cdf_edges[-1] = 1.0
     pmf = np.maximum(np.diff(cdf_edges), 0.0)
     pmf /= pmf.sum()
-    survival = np.cumsum(pmf[::-1])[::-1]
+    # A mixture without whales has no mass at the top of the grid: keep -log(survival) finite.
+    survival = np.maximum(np.cumsum(pmf[::-1])[::-1], np.finfo(np.float64).tiny)
     x = values.astype(np.float64)
     m1 = np.concatenate([[0.0], np.cumsum(pmf * x)])
     m2 = np.concatenate([[0.0], np.cumsum(pmf * x * x)])

@@ -1,0 +1,466 @@
+"""The FastAPI app: server-rendered pages, each with a JSON twin under ``/api``.
+
+- ``/sessions`` and ``/api/sessions``: every recorded session;
+- ``/sessions/{room_id}`` and ``/api/sessions/{room_id}``: one session's earnings report;
+- ``/estimate`` and ``/api/estimate``: the estimator (when it is installed);
+- ``/live/{host}`` and ``/api/live/{host}``: a host's current or latest LIVE, kept up to date
+  through ``/api/live/{host}/events`` (server-sent events);
+- ``/overlay/{host}``: the OBS / TikTok LIVE Studio overlay (its twin: ``/api/live/{host}``).
+
+Routes are thin: they open the store read-only for the request (:mod:`liveworth.web.db`), call
+one library function and render its result with a Jinja2 template (autoescaped) or return its
+``as_dict()`` through a response model. Data for scripts travels as JSON or ``data-``
+attributes; the only scripts are the app's static files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Annotated, Any, Literal, cast
+from urllib.parse import quote
+
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from liveworth import __version__
+from liveworth.errors import LiveworthError, NotFoundError, UsageError
+from liveworth.money import fmt, usd
+from liveworth.ratecard import RateCard, load_rate_card
+from liveworth.report import SessionReport, SessionRow, list_sessions, redacted, session_report
+from liveworth.store import resolve_db_path
+from liveworth.web import charts
+from liveworth.web.db import BUSY_TIMEOUT_S, DatabaseBusy, NoDatabase, Opener, ReadOnlyStore
+from liveworth.web.estimator import EstimateQuery, estimator
+from liveworth.web.estimator import run_estimate as _run_estimate
+from liveworth.web.live import MAX_LIST, LiveState, empty_state, live_state, normalize_host
+from liveworth.web.models import (
+    ErrorOut,
+    EstimateOut,
+    EstimateParams,
+    LiveStateOut,
+    SessionReportOut,
+    SessionRowOut,
+)
+from liveworth.web.security import LOOPBACK_HOSTS, Guard, check_token
+
+#: How often a live stream polls the store, and how long one stream lasts before the browser
+#: reconnects (EventSource does so by itself, after ``RETRY_MS``).
+POLL_S = 0.5
+STREAM_LIFETIME_S = 600.0
+RETRY_MS = 1000
+#: A comment line keeps a quiet stream open through proxies.
+KEEPALIVE_S = 15.0
+#: Live states kept for concurrent watchers of the same host (one store read per poll).
+_CACHE_SIZE = 256
+
+RoomId = Annotated[str, Path(min_length=1, max_length=200, description="the session's room id")]
+Host = Annotated[str, Path(min_length=1, max_length=100,
+                           description="the host's TikTok unique id (with or without @)")]
+Top = Annotated[int, Query(ge=0, le=MAX_LIST, description="how many top gifters to list")]
+Recent = Annotated[int, Query(ge=0, le=MAX_LIST, description="how many latest gifts to list")]
+Channel = Annotated[str | None, Query(max_length=40, description="coin channel viewers buy on "
+                                      "(web, ios, android, blended); default: the rate card's")]
+Redact = Annotated[bool, Query(description="replace viewers' names with stable pseudonyms")]
+_BUSY: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorOut, "description": "the database is busy (a writer holds it) or "
+          "unreadable; try again (Retry-After)"},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no such session"},
+    400: {"model": ErrorOut, "description": "an unknown coin channel"}, **_BUSY,
+}
+
+
+# ---------------------------------------------------------------------------- the app's context
+
+
+@dataclass
+class Web:
+    """What the routes share: how to read the store, the rate card, the templates."""
+
+    open_store: Opener
+    db_label: str
+    card: RateCard
+    templates: Environment
+    poll_s: float = POLL_S
+    stream_lifetime_s: float = STREAM_LIFETIME_S
+    _cache: dict[tuple[str, int, int], tuple[float, dict[str, Any]]] = field(
+        default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def page(self, request: Request, template: str, *, status: int = 200,
+             **context: Any) -> HTMLResponse:
+        html = self.templates.get_template(template).render(
+            request=request, version=__version__, **context)
+        return HTMLResponse(html, status_code=status)
+
+    # -- reads (blocking: FastAPI runs the sync routes that call them in a thread pool)
+
+    def sessions(self) -> list[SessionRow]:
+        try:
+            with self.open_store() as store:
+                return list_sessions(store, self.card)
+        except NoDatabase:
+            return []
+
+    def report(self, room_id: str, channel: str | None, redact: bool) -> SessionReport:
+        try:
+            with self.open_store() as store:
+                rep = session_report(store, room_id, self.card, channel)
+        except NoDatabase:
+            raise NotFoundError(f"no session {room_id!r}: the database is empty") from None
+        return redacted(rep) if redact else rep
+
+    def live(self, host: str, top: int, recent: int) -> LiveState:
+        try:
+            with self.open_store() as store:
+                return live_state(store, host, self.card, top=top, recent=recent,
+                                  now_ms=int(time.time() * 1000))
+        except NoDatabase:
+            return empty_state(host, self.card)
+
+    def polled_live(self, host: str, top: int, recent: int) -> dict[str, Any] | None:
+        """The live state for a stream, shared by the watchers of one host for a poll period;
+        None when the store cannot be read right now (the stream tries again)."""
+        key = (normalize_host(host).lower(), top, recent)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self.poll_s * 0.8:
+            return hit[1]
+        try:
+            state = self.live(host, top, recent).as_dict()
+        except LiveworthError:
+            return None
+        with self._lock:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = (time.monotonic(), state)
+        return state
+
+    async def stream(self, request: Request, host: str, top: int,
+                     recent: int) -> AsyncIterator[str]:
+        """Server-sent events: the state when a stream opens and whenever it changes."""
+        yield f"retry: {RETRY_MS}\n\n"
+        last: dict[str, Any] | None = None
+        now = time.monotonic()
+        end, quiet_since = now + self.stream_lifetime_s, now
+        while time.monotonic() < end and not await request.is_disconnected():
+            state = await run_in_threadpool(self.polled_live, host, top, recent)
+            if state is not None and state != last:
+                last = state
+                yield f"event: state\ndata: {json.dumps(state, separators=(',', ':'))}\n\n"
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= KEEPALIVE_S:
+                yield ": keep-alive\n\n"
+                quiet_since = time.monotonic()
+            await anyio.sleep(self.poll_s)
+
+
+def _web(request: Request) -> Web:
+    return cast(Web, request.app.state.web)
+
+
+Ctx = Annotated[Web, Depends(_web)]
+
+
+# ---------------------------------------------------------------------------- templates
+
+
+def _when(ts: int | None) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else \
+        f"{s // 60}m{s % 60:02d}s"
+
+
+def _number(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _usd(value: Decimal | str) -> str:
+    return usd(value if isinstance(value, Decimal) else Decimal(value))
+
+
+def _pct(value: float, digits: int = 0) -> str:
+    return f"{value:.{digits}%}"
+
+
+def _path_segment(value: object) -> str:
+    """``value`` quoted as one URL path segment (``/`` included)."""
+    return quote(str(value), safe="")
+
+
+def templates() -> Environment:
+    """The package's Jinja2 templates, autoescaped, with liveworth's formatting filters."""
+    env = Environment(loader=PackageLoader("liveworth.web", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update({"num": _number, "usd": _usd, "fmt": fmt, "when": _when,
+                        "duration": _duration, "pct": _pct, "pathq": _path_segment})
+    return env
+
+
+# ---------------------------------------------------------------------------- routes
+
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    return RedirectResponse("/sessions", status_code=303)
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> RedirectResponse:
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
+@router.get("/sessions", response_class=HTMLResponse, tags=["pages"],
+            summary="Page: every recorded session")
+def sessions_page(request: Request, web: Ctx) -> HTMLResponse:
+    rows = web.sessions()
+    return web.page(request, "sessions.html", title="Sessions", json_url="/api/sessions",
+                    rows=rows, db=web.db_label)
+
+
+@router.get("/api/sessions", response_model=list[SessionRowOut], tags=["api"],
+            summary="Every recorded session, newest first", responses=_BUSY)
+def sessions_api(web: Ctx) -> list[dict[str, object]]:
+    return [r.as_dict() for r in web.sessions()]
+
+
+@router.get("/sessions/{room_id}", response_class=HTMLResponse, tags=["pages"],
+            summary="Page: one session's earnings report")
+def session_page(request: Request, web: Ctx, room_id: RoomId, channel: Channel = None,
+                 redact: Redact = False) -> HTMLResponse:
+    rep = web.report(room_id, channel, redact)
+    query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in
+                     (("channel", channel), ("redact", "true" if redact else None)) if v)
+    tier_points = [(i, float(c)) for i, (_, _, c) in enumerate(rep.tiers)]
+    return web.page(
+        request, "session.html", title=f"Session {rep.room_id}", rep=rep, m=rep.money,
+        json_url=f"/api/sessions/{quote(room_id, safe='')}" + (f"?{query}" if query else ""),
+        coins_chart=charts.bar_chart(rep.coins_per_minute, "coins per minute", "coins"),
+        viewers_chart=charts.line_chart(rep.viewers_per_minute, "concurrent viewers",
+                                        "viewers"),
+        tiers_chart=charts.bar_chart(tier_points, "coins by tier (1-9 … 10000+)", "coins"))
+
+
+@router.get("/api/sessions/{room_id}", response_model=SessionReportOut, tags=["api"],
+            summary="One session's earnings report", responses=_NOT_FOUND)
+def session_api(web: Ctx, room_id: RoomId, channel: Channel = None,
+                redact: Redact = False) -> dict[str, Any]:
+    return web.report(room_id, channel, redact).as_dict()
+
+
+@router.get("/estimate", response_class=HTMLResponse, tags=["pages"],
+            summary="Page: the estimator's form and the distribution it gives")
+def estimate_page(request: Request, web: Ctx) -> HTMLResponse:
+    mod = estimator()
+    raw = {k: v for k, v in request.query_params.items() if v != "" and k != "token"}
+    if mod is None or "followers" not in raw:
+        return web.page(request, "estimate.html", title="Estimate", json_url=None,
+                        available=mod is not None, q=None, est=None, chart=None)
+    try:  # the form's fields, checked exactly as /api/estimate checks its query
+        params = EstimateParams.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
+    q = EstimateQuery(**params.model_dump())
+    est = _run_estimate(mod, q, web.card)
+    marks = [(f"p{p}", int(est["per_session"]["coins"][f"p{p}"])) for p in (10, 50, 90)]
+    chart = charts.histogram_svg(est["histogram"], marks, "simulated sessions by creator USD")
+    query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.model_dump().items()
+                     if v is not None)
+    return web.page(request, "estimate.html", title="Estimate", available=True, q=q, est=est,
+                    chart=chart, json_url=f"/api/estimate?{query}")
+
+
+@router.get("/api/estimate", response_model=EstimateOut, tags=["api"],
+            summary="Estimate a creator's earnings per session and per month",
+            responses={501: {"model": ErrorOut,
+                             "description": "the estimator is not installed"}})
+def estimate_api(web: Ctx, params: Annotated[EstimateParams, Query()]) -> Any:
+    mod = estimator()
+    if mod is None:
+        return JSONResponse({"detail": "the estimator is not available in this installation"},
+                            status_code=501)
+    return _run_estimate(mod, EstimateQuery(**params.model_dump()), web.card)
+
+
+@router.get("/live/{host}", response_class=HTMLResponse, tags=["pages"],
+            summary="Page: a host's current or latest LIVE, updated as it happens")
+def live_page(request: Request, web: Ctx, host: Host, top: Top = 10,
+              recent: Recent = 10) -> HTMLResponse:
+    state = web.live(host, top, recent)
+    q = f"?top={top}&recent={recent}"
+    h = quote(state.host, safe="")
+    return web.page(request, "live.html", title=f"LIVE: {state.host}", s=state,
+                    d=state.as_dict()["display"], json_url=f"/api/live/{h}{q}",
+                    events_url=f"/api/live/{h}/events{q}")
+
+
+@router.get("/api/live/{host}", response_model=LiveStateOut, tags=["api"],
+            summary="A host's current or latest LIVE so far", responses=_BUSY)
+def live_api(web: Ctx, host: Host, top: Top = 5, recent: Recent = 5) -> dict[str, Any]:
+    return web.live(host, top, recent).as_dict()
+
+
+@router.get("/api/live/{host}/events", response_class=StreamingResponse, tags=["api"],
+            summary="The live state as server-sent events",
+            description="A `text/event-stream`: an `event: state` whose `data` is the JSON of "
+            "`/api/live/{host}` when the stream opens and whenever it changes (the store is "
+            f"polled every {POLL_S} s). Streams end after a while; EventSource reconnects.",
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "server-sent events"}})
+def live_events(request: Request, web: Ctx, host: Host, top: Top = 5,
+                recent: Recent = 5) -> StreamingResponse:
+    return StreamingResponse(web.stream(request, host, top, recent),
+                             media_type="text/event-stream",
+                             headers={"x-accel-buffering": "no"})
+
+
+OverlayPart = Literal["coins", "usd", "goal", "gifters", "recent"]
+_OVERLAY_PARTS: tuple[OverlayPart, ...] = ("coins", "usd", "goal", "gifters", "recent")
+
+
+@router.get("/overlay/{host}", response_class=HTMLResponse, tags=["pages"],
+            summary="Page: the OBS / TikTok LIVE Studio overlay (transparent browser source)")
+def overlay_page(
+    request: Request, web: Ctx, host: Host,
+    goal: Annotated[Decimal | None, Query(ge=0, le=10**12, description="goal of the goal bar "
+                                          "(no bar without it)")] = None,
+    goal_unit: Annotated[Literal["coins", "usd"], Query(description="coins, or usd (what the "
+                                                        "creator receives)")] = "coins",
+    goal_label: Annotated[str, Query(max_length=60, description="text over the goal bar")] = "",
+    top: Annotated[int, Query(ge=0, le=10, description="top gifters shown")] = 3,
+    hide: Annotated[str, Query(max_length=60, description="comma-separated parts to hide: "
+                               "coins, usd, goal, gifters, recent")] = "",
+    theme: Annotated[Literal["dark", "light"], Query(description="dark: white text on the "
+                                                     "stream; light: dark text")] = "dark",
+    size: Annotated[Literal["s", "m", "l", "xl"], Query(description="text size")] = "m",
+    align: Annotated[Literal["left", "center", "right"], Query()] = "left",
+) -> HTMLResponse:
+    hidden = {p.strip() for p in hide.split(",") if p.strip()}
+    unknown = hidden - set(_OVERLAY_PARTS)
+    if unknown:
+        raise UsageError(f"hide: unknown part(s) {', '.join(sorted(unknown))} (choose from "
+                         f"{', '.join(_OVERLAY_PARTS)})")
+    state = web.live(host, top, 1)
+    h = quote(state.host, safe="")
+    shown = {p: p not in hidden for p in _OVERLAY_PARTS}
+    if goal is None or goal == 0:
+        shown["goal"] = False
+    goal_text = "" if goal is None else (f"{goal.normalize():,f} coins" if goal_unit == "coins"
+                                         else usd(goal))
+    return web.page(request, "overlay.html", title=f"overlay: {state.host}", s=state,
+                    d=state.as_dict()["display"], json_url=f"/api/live/{h}?top={top}&recent=1",
+                    events_url=f"/api/live/{h}/events?top={top}&recent=1", shown=shown,
+                    goal="" if goal is None else fmt(goal), goal_unit=goal_unit,
+                    goal_text=goal_text, goal_label=goal_label, theme=theme, size=size,
+                    align=align, top=top)
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+_STATUS: tuple[tuple[type[LiveworthError], int], ...] = (
+    (NotFoundError, 404),
+    (UsageError, 400),
+    (DatabaseBusy, 503),
+    (LiveworthError, 503),  # any other store or config trouble: the server cannot answer now
+)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+
+
+async def _liveworth_error(request: Request, exc: Exception) -> Response:
+    status = next(code for kind, code in _STATUS if isinstance(exc, kind))
+    headers = {"retry-after": "1"} if status == 503 else None
+    if _wants_json(request):
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+    web = _web(request)
+    response = web.page(request, "error.html", status=status, title=f"Error {status}",
+                        json_url=None, status_code=status, messages=[str(exc)])
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    errors = cast(RequestValidationError, exc).errors()
+    if _wants_json(request):
+        return JSONResponse({"detail": jsonable(errors)}, status_code=422)
+    messages = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'input'}: {e.get('msg')}"
+                for e in errors]
+    return _web(request).page(request, "error.html", status=422, title="Error 422",
+                              json_url=None, status_code=422, messages=messages)
+
+
+def jsonable(errors: Iterable[Any]) -> list[dict[str, Any]]:
+    """Validation errors as plain JSON (their ``ctx`` may hold exceptions)."""
+    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
+             "type": str(e.get("type", ""))} for e in errors]
+
+
+# ---------------------------------------------------------------------------- the factory
+
+
+def create_app(
+    db_path: str | os.PathLike[str] | None,
+    *,
+    token: str | None = None,
+    card: RateCard | None = None,
+    allowed_hosts: Iterable[str] | None = None,
+    opener: Opener | None = None,
+    busy_timeout_s: float = BUSY_TIMEOUT_S,
+    poll_s: float = POLL_S,
+    stream_lifetime_s: float = STREAM_LIFETIME_S,
+) -> FastAPI:
+    """The web app over the database at ``db_path`` (``--db`` rules: else ``$LIVEWORTH_DB``,
+    else ``./liveworth.duckdb``).
+
+    ``token``: when set, every request must carry it (:mod:`liveworth.web.security`).
+    ``allowed_hosts``: the Host names answered; by default loopback names only when there is no
+    token, any with one. ``card``: the rate card (default: the bundled one). ``opener``: how to
+    open the store for reading (default: the file, read-only, per request, waiting up to
+    ``busy_timeout_s`` for a writer). ``poll_s`` and ``stream_lifetime_s`` tune live streams.
+    """
+    if token is not None:
+        check_token(token)
+    path = resolve_db_path(db_path)
+    web = Web(open_store=opener or ReadOnlyStore(path, busy_timeout_s), db_label=path,
+              card=card or load_rate_card(), templates=templates(), poll_s=poll_s,
+              stream_lifetime_s=stream_lifetime_s)
+    app = FastAPI(title="liveworth", version=__version__,
+                  description="What a TikTok LIVE earns: recorded sessions, live state, "
+                  "estimates. Every page has a JSON twin under /api.",
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.web = web
+    app.include_router(router)
+    app.mount("/static", StaticFiles(packages=[("liveworth.web", "static")]), name="static")
+    app.add_exception_handler(LiveworthError, _liveworth_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    hosts = allowed_hosts if allowed_hosts is not None else (
+        LOOPBACK_HOSTS if token is None else None)
+    app.add_middleware(Guard, token=token, allowed_hosts=hosts)
+    return app

@@ -1,0 +1,90 @@
+"""The estimator behind the web form: :mod:`liveworth.estimate`, when it is installed.
+
+The module is imported lazily; :func:`estimator` gives None when it is missing, and the page says
+the estimator is not available. The result is the estimate's own JSON (``Estimate.as_dict()``)
+plus the seed and a histogram of the simulated sessions' earnings, drawn from the very samples
+the estimate's quantiles come from (same seed, same draw).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from liveworth.money import creator_usd, fmt
+from liveworth.ratecard import RateCard
+
+#: Simulated sessions per web estimate (the CLI's default) and the most a request may ask for.
+WEB_SESSIONS = 20_000
+MAX_WEB_SESSIONS = 200_000
+#: Histogram bins per factor of ten of coins.
+BINS_PER_DECADE = 4
+
+
+def estimator() -> ModuleType | None:
+    """``liveworth.estimate`` if it can be imported, else None."""
+    try:
+        return importlib.import_module("liveworth.estimate")
+    except ImportError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateQuery:
+    """The form's fields."""
+
+    followers: int
+    viewers: float | None = None
+    minutes: float = 60.0
+    per_week: float = 3.0
+    engagement: float = 1.0
+    seed: int = 0
+    sessions: int = WEB_SESSIONS
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    coins_from: int
+    coins_to: int
+    share: float
+
+    def as_dict(self, card: RateCard) -> dict[str, Any]:
+        return {"coins_from": self.coins_from, "coins_to": self.coins_to,
+                "creator_usd_from": fmt(creator_usd(self.coins_from, card)),
+                "creator_usd_to": fmt(creator_usd(self.coins_to, card)),
+                "share": round(self.share, 6)}
+
+
+def histogram(coins: np.ndarray[Any, np.dtype[np.int64]]) -> list[Bin]:
+    """Shares of sessions by coins, in log-spaced bins (``BINS_PER_DECADE`` per factor of ten);
+    sessions with no coins form the first bin, [0, 1)."""
+    n = int(coins.shape[0])
+    if n == 0:
+        return []
+    top = int(coins.max())
+    decades = max(1, math.ceil(math.log10(top + 1)))
+    edges = np.unique(np.round(
+        np.logspace(0, decades, decades * BINS_PER_DECADE + 1)).astype(np.int64))
+    edges = np.concatenate(([0], edges))
+    counts, _ = np.histogram(coins, bins=edges)
+    return [Bin(int(a), int(b), int(c) / n)
+            for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)]
+
+
+def run_estimate(mod: ModuleType, q: EstimateQuery, card: RateCard) -> dict[str, Any]:
+    """The estimate of ``q`` under ``card`` as JSON, with ``seed`` and ``histogram``."""
+    inputs = mod.Inputs(followers=q.followers, viewers=q.viewers, minutes=q.minutes,
+                        per_week=q.per_week, engagement=q.engagement)
+    est = mod.estimate(inputs, rng=np.random.default_rng(q.seed), card=card, sessions=q.sessions)
+    out: dict[str, Any] = {**est.as_dict(), "seed": q.seed, "histogram": []}
+    sample = getattr(mod, "sample_coins", None)
+    params = getattr(mod, "ModelParams", None)
+    if sample is not None and params is not None:
+        draws = sample(params.from_prior(), inputs, np.random.default_rng(q.seed), q.sessions)
+        out["histogram"] = [b.as_dict(card) for b in histogram(draws.session)]
+    return out
