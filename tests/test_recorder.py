@@ -233,3 +233,38 @@ def test_tiktoklive_parsing_path_hands_over_the_raw_bytes(messages: list[RawMess
     handed = asyncio.run(drain())
     assert [(h.method, h.payload, h.room_id) for h in handed] == [
         (m.method, m.payload, "42") for m in sample]
+
+
+def test_record_serves_the_live_api_while_recording(tmp_path: Path) -> None:
+    import json
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    example = Path(__file__).resolve().parents[1] / "examples" / "real_live_2023-12-05_a.json.gz"
+    env = {**os.environ, "LIVEWORTH_CONFIG": str(tmp_path / "none.toml")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liveworth", "record", "--replay", str(example), "--speed", "5",
+         "--db", str(tmp_path / "s.duckdb"), "--journal", str(tmp_path / "j"), "--quiet",
+         "--serve", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        live: dict[str, Any] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not live.get("coins"):
+            time.sleep(0.3)
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/api/live/crecee.saraa", timeout=2) as r:
+                    live = json.load(r)
+            except OSError:
+                continue
+        assert proc.poll() is None, "the recording was still running"
+        assert live.get("coins", 0) > 0 and live["room_id"] == "7309128470994258694"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "7309128470994258694" in out

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import random
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -81,6 +83,32 @@ def view(states: dict[str, CreatorState], card: RateCard, quota: Quota | None) -
     return t
 
 
+def _serve_in_process(db: str, port: int, card: RateCard,
+                      console: Console) -> Callable[[Store], None]:
+    """Serve the dashboard, live page and overlay from the recording process itself.
+
+    DuckDB lets only one process open a database that is being written, so a separate
+    `liveworth serve` cannot read it while recording; served from here, the pages read through
+    cursors of the writer's own connection and see every committed batch within a second.
+    Loopback only.
+    """
+
+    def start(store: Store) -> None:
+        import uvicorn
+
+        from liveworth.web import create_app
+        from liveworth.web.db import SharedConnection
+
+        app = create_app(db, card=card, opener=SharedConnection(store.con, db))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning"))
+        threading.Thread(target=server.run, name="liveworth-web", daemon=True).start()
+        console.print(f"dashboard: http://127.0.0.1:{port}/sessions · overlay: "
+                      f"http://127.0.0.1:{port}/overlay/HOST")
+
+    return start
+
+
 def cmd_record(args: argparse.Namespace, console: Console) -> int:
     card = card_from_args(args)
     db = resolve_db_path(args.db)
@@ -105,6 +133,7 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
         quota = Quota(args.quota_minute, args.quota_hour, args.quota_day)
         sources.extend(TikTokSource(h) for h in dict.fromkeys(hosts))
     live_view = sys.stdout.isatty() and not args.json and not args.quiet
+    on_open = _serve_in_process(db, args.serve, card, console) if args.serve else None
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -112,10 +141,12 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
             with Live(view({}, card, quota), console=console, refresh_per_second=2) as screen:
                 result = await record(sources, db, journal, quota=quota, stop=stop,
                                       rng=random.Random(), stop_when_ended=bool(args.replay),
-                                      on_tick=lambda s: screen.update(view(s, card, quota)))
+                                      on_tick=lambda s: screen.update(view(s, card, quota)),
+                                      on_open=on_open)
         else:
             result = await record(sources, db, journal, quota=quota, stop=stop,
-                                  rng=random.Random(), stop_when_ended=bool(args.replay))
+                                  rng=random.Random(), stop_when_ended=bool(args.replay),
+                                  on_open=on_open)
         outcome["rooms"] = result.rooms
         outcome["recovered"] = result.recovered
 
@@ -170,6 +201,9 @@ def register(command: CommandFactory) -> None:
                    help="sign requests per hour (default 60)")
     q.add_argument("--quota-day", type=_positive_int, default=100, metavar="N",
                    help="sign requests per day (default 100: the keyless community limit)")
+    p.add_argument("--serve", type=_positive_int, nargs="?", const=8000, metavar="PORT",
+                   help="also serve the dashboard, live page and OBS overlay on "
+                   "127.0.0.1:PORT (default 8000) from this process while recording")
     p.add_argument("--quiet", action="store_true", help="no live view, only the final summary")
     add_card_options(p, channel=False)
     add_json(p)

@@ -138,7 +138,8 @@ class Writer(threading.Thread):
 
     def __init__(self, db: str, journal_dir: Path, states: dict[str, CreatorState],
                  lock: threading.Lock, flush_s: float = FLUSH_S,
-                 recompute_s: float = RECOMPUTE_S) -> None:
+                 recompute_s: float = RECOMPUTE_S,
+                 on_open: Callable[[Store], None] | None = None) -> None:
         super().__init__(name="liveworth-writer", daemon=True)
         self.db = db
         self.journal_dir = journal_dir
@@ -153,6 +154,7 @@ class Writer(threading.Thread):
         self._dirty: set[str] = set()
         self._last_recompute = 0.0
         self.latency_s: list[float] = []  # arrival at the writer → stored, per batch
+        self.on_open = on_open  # called in this thread with the open store (e.g. to serve it)
 
     def put(self, host: str, msg: RawMessage) -> None:
         self.inbox.put((host, msg))
@@ -163,6 +165,8 @@ class Writer(threading.Thread):
     def run(self) -> None:
         try:
             with Store.open(self.db) as store:
+                if self.on_open:
+                    self.on_open(store)
                 self._loop(store)
         except BaseException as exc:  # surfaced by the recorder
             self.error = exc
@@ -407,7 +411,8 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
                  quota: Quota | None = None, rng: random.Random | None = None,
                  stop: asyncio.Event | None = None, poll_s: float = 60.0,
                  stop_when_ended: bool = True, backoff_base_s: float = 1.0,
-                 on_tick: Callable[[dict[str, CreatorState]], None] | None = None
+                 on_tick: Callable[[dict[str, CreatorState]], None] | None = None,
+                 on_open: Callable[[Store], None] | None = None,
                  ) -> RecordResult:
     """Record every source concurrently until they end (or ``stop`` is set)."""
     recovered = recover(db, journal_dir)
@@ -415,7 +420,7 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
     rng = rng or random.Random()
     lock = threading.Lock()
     states = {s.host: CreatorState(s.host) for s in sources}
-    writer = Writer(db, journal_dir, states, lock)
+    writer = Writer(db, journal_dir, states, lock, on_open=on_open)
     writer.start()
     stop = stop or asyncio.Event()
     tasks = [asyncio.create_task(record_creator(
