@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/liveworth import --db $(DEMO_DB) examples/real_live_2023-12-05_a.json.gz examples/real_live_2023-12-05_b.json.gz
 	$(VENV)/bin/liveworth report --db $(DEMO_DB) $(DEMO_ROOM) --redact --html out/demo-report.html
 	$(VENV)/bin/liveworth convert --coins 29999
+	$(VENV)/bin/liveworth estimate --followers 50000 --seed 1
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
