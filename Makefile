@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(VENV)/bin/liveworth estimate --followers 50000 --seed 1
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests bench
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

@@ -218,6 +218,7 @@ class Writer(threading.Thread):
         # 2. decode with the same code as import
         events: list[Event] = []
         per_host: dict[str, list[int]] = {}
+        last_room: dict[str, str] = {}
         for host, msg in messages:
             counts = per_host.setdefault(host, [0, 0, 0])
             counts[0] += 1
@@ -232,8 +233,8 @@ class Writer(threading.Thread):
                 if ev.room_id not in self.rooms_seen:
                     self.rooms_seen.add(ev.room_id)
                     store.note_rooms({ev.room_id: msg.host or host}, "record")
-                with self.lock:
-                    self.states[host].room_id = ev.room_id
+            if decoded:
+                last_room[host] = decoded[-1].room_id
         # 3. the store, and the journal checkpoints, in one transaction
         store.begin()
         try:
@@ -254,6 +255,8 @@ class Writer(threading.Thread):
             raise
         self._dirty.update(rooms)
         with self.lock:
+            for host, room in last_room.items():
+                self.states[host].room_id = room
             for host, (n, e, r) in per_host.items():
                 st = self.states[host]
                 st.messages += n

@@ -14,8 +14,6 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import fields
-from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,7 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from liveworth.errors import StoreError
-from liveworth.events import EVENT_TYPES, Event
+from liveworth.events import Event
 
 DEFAULT_DB = "liveworth.duckdb"
 #: DuckDB's memory budget (it spills to disk beyond it), so that imports stay in bounded memory.
@@ -130,31 +128,23 @@ def resolve_db_path(path: str | os.PathLike[str] | None) -> str:
     return os.environ.get("LIVEWORTH_DB") or DEFAULT_DB
 
 
-@cache
-def _column_getters(event_type: str) -> tuple[tuple[int, str], ...]:
-    """(column index, attribute) for each events-table column the event type has."""
-    own = {f.name for f in fields(EVENT_TYPES[event_type])} - {"extra"}
-    return tuple((i, name) for i, name in enumerate(_COLUMN_NAMES) if name in own)
-
-
-_TYPE_COL = _COLUMN_NAMES.index("type")
-_EXTRA_COL = _COLUMN_NAMES.index("extra")
-
-
 def events_table(events: Iterable[Event]) -> pa.Table:
-    """Events as an Arrow table with :data:`EVENT_SCHEMA` (one wide row per event)."""
-    cols: list[list[Any]] = [[] for _ in _COLUMN_NAMES]
-    width = len(_COLUMN_NAMES)
-    for ev in events:
-        row: list[Any] = [None] * width
-        row[_TYPE_COL] = ev.TYPE
-        for i, name in _column_getters(ev.TYPE):
-            row[i] = getattr(ev, name)
-        if ev.extra:
-            row[_EXTRA_COL] = json.dumps(ev.extra, ensure_ascii=False, sort_keys=True)
-        for col, value in zip(cols, row, strict=True):
-            col.append(value)
-    return pa.table(dict(zip(_COLUMN_NAMES, cols, strict=True)), schema=EVENT_SCHEMA)
+    """Events as an Arrow table with :data:`EVENT_SCHEMA` (one wide row per event).
+
+    Column by column: each column is one pass of ``getattr`` over the events (a field an event
+    type does not have is NULL), which is several times faster than building rows.
+    """
+    evs = events if isinstance(events, list) else list(events)
+    cols: dict[str, list[Any]] = {}
+    for name in _COLUMN_NAMES:
+        if name == "type":
+            cols[name] = [ev.TYPE for ev in evs]
+        elif name == "extra":
+            cols[name] = [json.dumps(ev.extra, ensure_ascii=False, sort_keys=True)
+                          if ev.extra else None for ev in evs]
+        else:
+            cols[name] = [getattr(ev, name, None) for ev in evs]
+    return pa.table(cols, schema=EVENT_SCHEMA)
 
 
 class Store:
