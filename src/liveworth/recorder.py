@@ -243,7 +243,8 @@ class Writer(threading.Thread):
             _, _, rooms = store.stage_commit()
             for gap in gaps:
                 with self.lock:
-                    room = gap.room_id or self.states[gap.host].room_id
+                    room = (gap.room_id or last_room.get(gap.host)
+                            or self.states[gap.host].room_id)
                 run(store.con, "INSERT INTO recorder_gaps VALUES (?, ?, ?, ?, ?)",
                     [room, gap.host, gap.from_ms, gap.to_ms, gap.reason])
             for host in used:
