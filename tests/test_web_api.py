@@ -36,6 +36,8 @@ from websupport import (
     REAL_DUMPS,
     REAL_HOST,
     REAL_ROOM,
+    STEADY_HOST,
+    STEADY_SESSIONS,
     T0,
     TOKEN,
     XSS,
@@ -48,7 +50,7 @@ from websupport import (
     writer,
 )
 
-from conftest import REPO
+from conftest import REPO, Result
 
 pytestmark = pytest.mark.skipif(not REAL_DUMPS, reason="the real dumps in ../shared/data are "
                                 "missing")
@@ -238,6 +240,86 @@ def test_estimator_missing_is_said_not_hidden(api: TestClient,
     assert page.status_code == 200 and "not available" in page.text
 
 
+# ---------------------------------------------------------------------------- across sessions
+
+
+def test_api_analysis_is_the_cli_json(api: TestClient, db: str, cli: Any) -> None:
+    for host, args in ((STEADY_HOST, []), (STEADY_HOST, ["--since", "2024-06-10", "--seed", "3"]),
+                       (REAL_HOST, []), (EVIL_HOST, [])):
+        out: Result = cli("analyze", "--db", db, "--host", host, "--json", *args)
+        assert out.code == 0, out.err
+        q = "?" + "&".join(f"{k[2:]}={v}" for k, v in zip(args[::2], args[1::2], strict=True))
+        r = api.get(f"/api/creators/{quote(host, safe='')}/analysis{q}")
+        assert r.status_code == 200, (host, r.text)
+        assert r.json() == out.json(), host
+    a = api.get(f"/api/creators/@{STEADY_HOST.upper()}/analysis").json()
+    assert a["host"] == STEADY_HOST and a["totals"]["sessions"] == STEADY_SESSIONS
+    assert any(d["effect"] is not None for d in a["drivers"])
+    assert api.get(f"/api/creators/{STEADY_HOST}/analysis").json() == a  # seeded: the same
+
+
+def test_api_analysis_errors(api: TestClient) -> None:
+    r = api.get("/api/creators/nobody_here/analysis")
+    assert r.status_code == 404 and "no session of @nobody_here" in r.json()["detail"]
+    assert api.get("/creators/nobody_here/analysis").status_code == 404
+    gone = api.get(f"/api/creators/{STEADY_HOST}/analysis?since=2030-01-01")
+    assert gone.status_code == 404 and "since 2030-01-01" in gone.json()["detail"]
+    assert api.get(f"/api/creators/{STEADY_HOST}/analysis?since=June").status_code == 400
+    assert api.get(f"/api/creators/{STEADY_HOST}/analysis?tz=Nowhere/Town").status_code == 400
+    assert api.get(f"/api/creators/{STEADY_HOST}/analysis?seed=-1").status_code == 422
+
+
+def test_api_gifters_is_the_cli_json(api: TestClient, db: str, cli: Any) -> None:
+    for args in ([], ["--host", STEADY_HOST], ["--host", XSS_HOST, "--top", "2"],
+                 ["--since", "2024-06-10", "--tz", "Europe/Berlin"]):
+        out: Result = cli("gifters", "--db", db, "--json", *args)
+        assert out.code == 0, out.err
+        q = "?" + "&".join(f"{k[2:]}={quote(v, safe='')}"
+                           for k, v in zip(args[::2], args[1::2], strict=True))
+        r = api.get(f"/api/gifters{q}")
+        assert r.status_code == 200, r.text
+        assert r.json() == out.json(), args
+    board = api.get("/api/gifters").json()
+    assert len(board) > 60 and [g["rank"] for g in board] == list(range(1, len(board) + 1))
+    assert {g["nickname"] for g in api.get(f"/api/gifters?host={XSS_HOST}").json()} == set(
+        HOSTILE)
+    assert api.get("/api/gifters?host=").json() == board  # an empty form field: every creator
+    assert api.get("/api/gifters?host=nobody_here").status_code == 404
+    assert api.get("/api/gifters?since=yesterday").status_code == 400
+    assert api.get("/api/gifters?top=0").status_code == 422
+
+
+def test_api_roster_is_the_cli_json(api: TestClient, db: str, cli: Any) -> None:
+    for args in ([], ["--as-of", "2024-06-20"], ["--period", "week", "--as-of", "2024-06-20"],
+                 ["--as-of", "2024-06-20", "--tier", "A:1000:2", "--tier", "B:50000:5:3"],
+                 ["--since", "2024-01-01", "--tz", "Europe/Berlin", "--as-of", "2024-06-20"]):
+        out: Result = cli("roster", "--db", db, "--json", *args)
+        assert out.code == 0, out.err
+        q = "?" + "&".join(f"{k[2:].replace('-', '_')}={quote(v, safe='')}"
+                           for k, v in zip(args[::2], args[1::2], strict=True))
+        r = api.get(f"/api/roster{q}")
+        assert r.status_code == 200, r.text
+        assert r.json() == out.json(), args
+    r = api.get("/api/roster?as_of=2024-06-20").json()
+    steady = next(c for c in r["creators"] if c["host"] == STEADY_HOST)
+    assert (steady["period"], steady["sessions"]) == ("2024-06", STEADY_SESSIONS)
+    assert steady["pace"]["days_elapsed"] == 20
+    assert api.get("/api/roster?period=year").status_code == 422
+    assert api.get("/api/roster?tier=A").status_code == 400
+    assert api.get("/api/roster?as_of=tomorrow").status_code == 400
+
+
+def test_empty_database_across_sessions(tmp_path: Path) -> None:
+    with client(str(tmp_path / "not-yet.duckdb")) as c:
+        assert c.get("/api/gifters").json() == []
+        assert "No gifts" in c.get("/gifters").text
+        r = c.get("/api/roster?as_of=2024-06-20").json()
+        assert (r["creators"], r["totals"], r["as_of"]) == ([], [], "2024-06-20")
+        assert "No sessions" in c.get("/roster").text
+        assert c.get(f"/api/creators/{STEADY_HOST}/analysis").status_code == 404
+        assert c.get("/api/gifters?host=someone").status_code == 404
+
+
 # ---------------------------------------------------------------------------- pages
 
 
@@ -252,6 +334,56 @@ def test_pages_render(api: TestClient) -> None:
     assert f'data-events-url="/api/live/{LIVE_HOST}/events?top=10&amp;recent=10"' in live
     assert '<b data-field="coins">5</b>' in live
     assert api.get("/", follow_redirects=False).headers["location"] == "/sessions"
+
+
+def test_analysis_page(api: TestClient) -> None:
+    a = api.get(f"/api/creators/{STEADY_HOST}/analysis").json()
+    page = api.get(f"/creators/{STEADY_HOST}/analysis").text
+    for text in (f"@{STEADY_HOST}: what drives the money", "Recommendations", "Drivers of coins",
+                 "Whale dependence", "<svg", "svg class='ci'", "steady-00",
+                 f'href="/api/creators/{STEADY_HOST}/analysis"', 'href="/sessions/steady-00"',
+                 str(escape(a["recommendations"][0]["strategy"]))):
+        assert text in page, text
+    assert 'data-testid="too-few"' not in page
+    few = api.get(f"/creators/{REAL_HOST}/analysis").text
+    assert 'data-testid="too-few"' in few and "1 recorded, at least" in few
+    q = api.get(f"/creators/{STEADY_HOST}/analysis?since=2024-06-10&seed=3&tz=").text
+    assert f'href="/api/creators/{STEADY_HOST}/analysis?since=2024-06-10&amp;seed=3"' in q
+    missing = api.get("/creators/nobody_here/analysis")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    assert "no session of @nobody_here" in missing.text
+
+
+def test_gifters_page(api: TestClient) -> None:
+    board = api.get("/api/gifters").json()
+    page = api.get("/gifters").text
+    assert f"{len(board)} gifter(s)" in page and 'href="/api/gifters"' in page
+    assert "<form" in page and 'action="/gifters"' in page
+    top = board[0]
+    assert f'<td class="n">{top["coins"]:,}</td>' in page
+    mine = api.get(f"/gifters?host={STEADY_HOST}&top=3").text
+    assert f"Gifters of @{STEADY_HOST}" in mine and "the first 3 shown" in mine
+    assert f'href="/api/gifters?host={STEADY_HOST}&amp;top=3"' in mine
+    assert api.get("/gifters?host=nobody_here").status_code == 404
+
+
+def test_roster_page(api: TestClient) -> None:
+    page = api.get("/roster?as_of=2024-06-20").text
+    for text in ("Roster by month", "2024-06", f'href="/creators/{STEADY_HOST}/analysis"',
+                 "placeholders", 'href="/roster?period=week&amp;as_of=2024-06-20"',
+                 'href="/api/roster?period=month&amp;as_of=2024-06-20"', "on pace for"):
+        assert text in page, text
+    week = api.get("/roster?period=week&as_of=2024-06-20").text
+    assert "Roster by week" in week and "2024-W2" in week and "on pace for" not in week
+    assert "tier thresholds as given" in api.get("/roster?tier=A:10:1").text
+
+
+def test_pages_link_the_new_pages(api: TestClient) -> None:
+    sessions = api.get("/sessions").text
+    for link in ('href="/gifters"', 'href="/roster"', f'href="/creators/{STEADY_HOST}/analysis"',
+                 f'href="/gifters?host={STEADY_HOST}"'):
+        assert link in sessions, link
+    assert f'href="/creators/{REAL_HOST}/analysis"' in api.get(f"/sessions/{REAL_ROOM}").text
 
 
 def test_overlay_options(api: TestClient) -> None:
@@ -282,7 +414,10 @@ def test_missing_database_reads_as_empty(tmp_path: Path) -> None:
 
 XSS_PAGES = [f"/sessions/{XSS_ROOM}", f"/sessions/{quote(EVIL_HOST_ROOM)}", "/sessions",
              f"/live/{XSS_HOST}", f"/overlay/{XSS_HOST}?goal=100&top=5",
-             f"/live/{quote(EVIL_HOST)}", f"/overlay/{quote(EVIL_HOST, safe='')}"]
+             f"/live/{quote(EVIL_HOST)}", f"/overlay/{quote(EVIL_HOST, safe='')}",
+             f"/creators/{XSS_HOST}/analysis", f"/creators/{quote(EVIL_HOST, safe='')}/analysis",
+             "/gifters", f"/gifters?host={XSS_HOST}", f"/gifters?host={quote(EVIL_HOST, safe='')}",
+             "/roster", "/roster?period=week"]
 
 
 @pytest.mark.parametrize("url", XSS_PAGES)
@@ -296,7 +431,10 @@ def test_hostile_names_come_out_escaped(api: TestClient, url: str) -> None:
     # the only scripts are the app's own files, without a body
     for tag in re.findall(r"<script\b[^>]*>(?:.*?)</script>", html, flags=re.S):
         assert re.fullmatch(r'<script src="/static/[a-z]+\.js" defer></script>', tag), tag
-    assert " on" not in re.sub(r"&[a-z]+;|&#\d+;", "", "".join(re.findall(r"<[^>]*>", html)))
+    # no event handler attribute: outside quoted attribute values (escaped text, e.g. a form
+    # field holding the name) no tag has " on…"
+    tags = re.sub(r"&[a-z]+;|&#\d+;", "", "".join(re.findall(r"<[^>]*>", html)))
+    assert " on" not in re.sub(r'"[^"]*"|\'[^\']*\'', '""', tags)
 
 
 def test_hostile_names_stay_data_in_json(api: TestClient) -> None:
@@ -307,9 +445,28 @@ def test_hostile_names_stay_data_in_json(api: TestClient) -> None:
     assert s["room_id"] == "evil-host-room" and s["host"] == EVIL_HOST
 
 
+def test_hostile_error_messages_come_out_escaped(api: TestClient) -> None:
+    for url in ("/creators/nobody_here/analysis", "/gifters?host=nobody_here",
+                f"/gifters?host={quote(XSS[0], safe='')}",
+                f"/creators/{quote(XSS[0], safe='')}/analysis?since={quote(XSS[1], safe='')}"):
+        r = api.get(url)
+        assert r.status_code in (400, 404), url
+        for raw in XSS:
+            assert raw not in r.text, url
+
+
+def test_hostile_names_stay_data_in_the_new_json(api: TestClient) -> None:
+    a = api.get(f"/api/creators/{quote(EVIL_HOST, safe='')}/analysis").json()
+    assert a["host"] == EVIL_HOST and {g["nickname"] for g in a["top_gifters"]} == set(HOSTILE)
+    roster = api.get("/api/roster").json()
+    assert EVIL_HOST in {c["host"] for c in roster["creators"]}
+
+
 def test_sql_in_a_request_is_just_a_string(api: TestClient) -> None:
     for host in ("'; DROP TABLE events; --", "x' OR '1'='1"):
         assert api.get(f"/api/live/{quote(host, safe='')}").json()["status"] == "none"
+        assert api.get(f"/api/creators/{quote(host, safe='')}/analysis").status_code == 404
+        assert api.get(f"/api/gifters?host={quote(host, safe='')}").status_code == 404
     assert api.get("/api/sessions/' OR 1=1 --").status_code == 404
     assert len(api.get("/api/sessions").json()) > 60
 
@@ -361,6 +518,8 @@ def test_loopback_server_refuses_other_host_names(db: str) -> None:
 ROUTES = ["/sessions", "/api/sessions", f"/sessions/{REAL_ROOM}", f"/api/sessions/{REAL_ROOM}",
           "/estimate", "/api/estimate?followers=100&sessions=100", f"/live/{LIVE_HOST}",
           f"/api/live/{LIVE_HOST}", f"/api/live/{LIVE_HOST}/events", f"/overlay/{LIVE_HOST}",
+          f"/creators/{STEADY_HOST}/analysis", f"/api/creators/{STEADY_HOST}/analysis",
+          "/gifters", f"/api/gifters?host={STEADY_HOST}", "/roster", "/api/roster?period=week",
           "/openapi.json", "/static/live.js", "/favicon.ico", "/"]
 
 
@@ -463,15 +622,19 @@ def test_openapi_describes_every_route(api: TestClient) -> None:
     paths = spec["paths"]
     for path in ("/sessions", "/api/sessions", "/sessions/{room_id}", "/api/sessions/{room_id}",
                  "/estimate", "/api/estimate", "/live/{host}", "/api/live/{host}",
-                 "/api/live/{host}/events", "/overlay/{host}"):
+                 "/api/live/{host}/events", "/overlay/{host}", "/creators/{host}/analysis",
+                 "/api/creators/{host}/analysis", "/gifters", "/api/gifters", "/roster",
+                 "/api/roster"):
         assert "get" in paths[path], path
     for path in ("/api/sessions", "/api/sessions/{room_id}", "/api/estimate",
-                 "/api/live/{host}"):
+                 "/api/live/{host}", "/api/creators/{host}/analysis", "/api/gifters",
+                 "/api/roster"):
         schema = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert "$ref" in schema or "items" in schema, path
     assert "text/event-stream" in paths["/api/live/{host}/events"]["get"]["responses"]["200"][
         "content"]
-    assert {"SessionReportOut", "SessionRowOut", "LiveStateOut", "EstimateOut"} <= set(
+    assert {"SessionReportOut", "SessionRowOut", "LiveStateOut", "EstimateOut", "AnalysisOut",
+            "GifterStatsOut", "RosterOut", "DriverOut", "PaceOut"} <= set(
         spec["components"]["schemas"])
 
 

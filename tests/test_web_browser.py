@@ -23,7 +23,9 @@ from liveworth.web import create_app
 from websupport import (
     EVIL_HOST,
     REAL_DUMPS,
+    REAL_HOST,
     REAL_ROOM,
+    STEADY_HOST,
     TOKEN,
     XSS_HOST,
     XSS_ROOM,
@@ -177,7 +179,16 @@ def pages() -> list[tuple[str, str]]:
         ("live-hostile", f"/live/{XSS_HOST}"),
         ("overlay-hostile", f"/overlay/{XSS_HOST}?goal=1000&top=5"),
         ("live-evil-host", f"/live/{quote(EVIL_HOST, safe='')}"),
+        ("analysis", f"/creators/{STEADY_HOST}/analysis"),
+        ("analysis-too-few", f"/creators/{REAL_HOST}/analysis"),
+        ("analysis-evil-host", f"/creators/{quote(EVIL_HOST, safe='')}/analysis"),
+        ("gifters", "/gifters"),
+        ("gifters-host", f"/gifters?host={STEADY_HOST}"),
+        ("gifters-hostile", f"/gifters?host={XSS_HOST}"),
+        ("roster", "/roster?as_of=2024-06-20"),
+        ("roster-week", "/roster?period=week&as_of=2024-06-20"),
         ("error-404", "/sessions/no-such-room"),
+        ("error-404-analysis", "/creators/nobody_here/analysis"),
     ]
 
 
@@ -200,6 +211,23 @@ def test_pages_link_to_their_json_twin(server: Server, page: Watched) -> None:
     page.page.get_by_test_id("json-twin").click()
     page.page.wait_for_url(f"**/api/sessions/{REAL_ROOM}")
     assert f'"room_id":"{REAL_ROOM}"' in page.page.content()
+
+
+def test_analysis_gifters_and_roster_are_linked(server: Server, page: Watched) -> None:
+    page.goto(f"{server.url}/sessions")
+    page.page.locator(f'a[href="/creators/{STEADY_HOST}/analysis"]').first.click()
+    page.page.wait_for_url(f"**/creators/{STEADY_HOST}/analysis")
+    assert page.page.get_by_test_id("too-few").count() == 0
+    assert page.text("h1") == f"@{STEADY_HOST}: what drives the money"
+    page.page.locator("nav.top a", has_text="Gifters").click()
+    page.page.wait_for_url("**/gifters")
+    page.page.fill("input[name=host]", STEADY_HOST)  # the filter form, a plain GET
+    page.page.click("form.filter button")
+    page.page.wait_for_url(f"**/gifters?host={STEADY_HOST}*")
+    assert page.text("h1") == f"Gifters of @{STEADY_HOST}"
+    page.page.locator("nav.top a", has_text="Roster").click()
+    page.page.wait_for_url("**/roster")
+    assert page.text("h1") == "Roster by month"
 
 
 # ---------------------------------------------------------------------------- live updates
@@ -265,9 +293,10 @@ def test_hostile_names_execute_nothing(server: Server, page: Watched, db: str) -
     room, host, t0 = new_live(db, "hostile")
     for path in (f"/sessions/{XSS_ROOM}", f"/live/{XSS_HOST}", f"/overlay/{XSS_HOST}?top=10",
                  f"/overlay/{quote(EVIL_HOST, safe='')}?top=10", "/sessions",
-                 f"/live/{host}"):
+                 f"/creators/{quote(EVIL_HOST, safe='')}/analysis", f"/gifters?host={XSS_HOST}",
+                 "/roster", f"/live/{host}"):
         page.goto(server.url + path)
-        if "/sessions" not in path:
+        if path.startswith(("/live/", "/overlay/")):
             page.wait_streaming()
     # and names arriving live, through the event stream, are text too
     record(db, [gift(room, f"x{i}", t0 + 40_000 + i, f"bad{i}", name, 100 + i, gift_name=name)

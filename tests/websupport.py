@@ -3,6 +3,7 @@ into a database while the app reads it."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import warnings
@@ -10,6 +11,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from liveworth import ledger
 from liveworth.errors import StoreError
@@ -42,6 +45,9 @@ EVIL_HOST_ROOM = "evil-host-room"
 EVIL_HOST = XSS[1]
 LIVE_ROOM = "live-room"
 LIVE_HOST = "live_host"
+#: A creator with enough sessions for the analysis to measure its drivers (simulated).
+STEADY_HOST = "steady_creator"
+STEADY_SESSIONS = 12
 
 
 def gift(room: str, msg_id: str, ts: int, user_id: str, name: str, coins: int, *,
@@ -84,6 +90,24 @@ def live_start_events(room: str = LIVE_ROOM, host: str = LIVE_HOST,
     ]
 
 
+def steady_jsonl() -> str:
+    """Twelve simulated sessions of :data:`STEADY_HOST` in June 2024 (seeded: always the same),
+    as JSONL: 20–60 viewers, 20 or 40 minutes, starting at 13:00, 19:00 or 21:00 UTC."""
+    from liveworth.model import ModelParams
+    from liveworth.simulate import simulate
+
+    rng = np.random.default_rng(2)
+    params = ModelParams.from_prior()
+    day, start, buf = 86_400_000, 1_717_200_000_000, io.StringIO()
+    for i in range(STEADY_SESSIONS):
+        start += day * int(rng.integers(1, 3))
+        simulate(params, followers=5000, viewers=float(rng.uniform(20, 60)),
+                 minutes=float(rng.choice([20, 40])), rng=rng, room_id=f"steady-{i:02d}",
+                 start_ts=start + int(rng.choice([13, 19, 21])) * 3_600_000,
+                 host=STEADY_HOST).write_jsonl(buf)
+    return buf.getvalue()
+
+
 def write_jsonl(path: Path, events: Sequence[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events),
                     encoding="utf-8")
@@ -91,10 +115,15 @@ def write_jsonl(path: Path, events: Sequence[dict[str, Any]]) -> Path:
 
 
 def build_db(path: Path, *, real: bool = True) -> str:
-    """A database of the real dumps (if ``real``), the hostile sessions and a started LIVE."""
+    """A database of the real dumps (if ``real``: with them, the steady creator's sessions too),
+    the hostile sessions and a started LIVE."""
     jsonl = write_jsonl(path.with_suffix(".jsonl"), [*hostile_events(), *live_start_events()])
+    steady = path.with_name(path.stem + "-steady.jsonl")
+    if real:
+        steady.write_text(steady_jsonl(), encoding="utf-8")
     with Store.open(path) as store:
-        result = import_paths(store, [*(REAL_DUMPS if real else []), jsonl])
+        result = import_paths(store, [*(REAL_DUMPS if real else []), jsonl,
+                                      *([steady] if real else [])])
     assert result.rejected == 0
     return str(path)
 

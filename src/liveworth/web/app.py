@@ -5,7 +5,12 @@
 - ``/estimate`` and ``/api/estimate``: the estimator (when it is installed);
 - ``/live/{host}`` and ``/api/live/{host}``: a host's current or latest LIVE, kept up to date
   through ``/api/live/{host}/events`` (server-sent events);
-- ``/overlay/{host}``: the OBS / TikTok LIVE Studio overlay (its twin: ``/api/live/{host}``).
+- ``/overlay/{host}``: the OBS / TikTok LIVE Studio overlay (its twin: ``/api/live/{host}``);
+- ``/creators/{host}/analysis`` and ``/api/creators/{host}/analysis``: one creator's analysis
+  across sessions (``liveworth analyze``);
+- ``/gifters`` and ``/api/gifters``: the gifter leaderboard (``liveworth gifters``);
+- ``/roster`` and ``/api/roster``: the agency roll-up per creator and month or week
+  (``liveworth roster``).
 
 Routes are thin: they open the store read-only for the request (:mod:`liveworth.web.db`), call
 one library function and render its result with a Jinja2 template (autoescaped) or return its
@@ -27,6 +32,7 @@ from typing import Annotated, Any, Literal, cast
 from urllib.parse import quote
 
 import anyio
+import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -37,10 +43,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from liveworth import __version__
+from liveworth.advice import signed_usd
+from liveworth.analytics import Analysis, analyze
+from liveworth.drivers import DEFAULT_SEED, LEVEL, MIN_SESSIONS
 from liveworth.errors import LiveworthError, NotFoundError, UsageError
+from liveworth.gifters import GifterStats, Loyalty, leaderboard, loyalty
 from liveworth.money import fmt, usd
 from liveworth.ratecard import RateCard, load_rate_card
 from liveworth.report import SessionReport, SessionRow, list_sessions, redacted, session_report
+from liveworth.roster import (
+    DEFAULT_TIERS,
+    PERIODS,
+    TIERS_NOTE,
+    Roster,
+    Tier,
+    check_tiers,
+    parse_tier,
+)
+from liveworth.roster import roster as build_roster
+from liveworth.sessionstats import parse_since, select_sessions, session_stats, zone
 from liveworth.store import resolve_db_path
 from liveworth.web import charts
 from liveworth.web.db import BUSY_TIMEOUT_S, DatabaseBusy, NoDatabase, Opener, ReadOnlyStore
@@ -48,10 +69,13 @@ from liveworth.web.estimator import EstimateQuery, estimator
 from liveworth.web.estimator import run_estimate as _run_estimate
 from liveworth.web.live import MAX_LIST, LiveState, empty_state, live_state, normalize_host
 from liveworth.web.models import (
+    AnalysisOut,
     ErrorOut,
     EstimateOut,
     EstimateParams,
+    GifterStatsOut,
     LiveStateOut,
+    RosterOut,
     SessionReportOut,
     SessionRowOut,
 )
@@ -75,6 +99,14 @@ Recent = Annotated[int, Query(ge=0, le=MAX_LIST, description="how many latest gi
 Channel = Annotated[str | None, Query(max_length=40, description="coin channel viewers buy on "
                                       "(web, ios, android, blended); default: the rate card's")]
 Redact = Annotated[bool, Query(description="replace viewers' names with stable pseudonyms")]
+Since = Annotated[str | None, Query(max_length=10, description="only sessions starting on or "
+                                    "after this date (YYYY-MM-DD, local to tz)")]
+Tz = Annotated[str, Query(max_length=64, description="time zone of start hours, weekdays, "
+                          "weeks and months (IANA name; empty: UTC)")]
+Seed = Annotated[int, Query(ge=0, le=2**63 - 1, description="seed of the bootstrap (same seed, "
+                            "same answer; the CLI's default)")]
+#: Gifters listed on the leaderboard page unless ``top`` says otherwise (the JSON lists all).
+PAGE_GIFTERS = 100
 _BUSY: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorOut, "description": "the database is busy (a writer holds it) or "
           "unreadable; try again (Retry-After)"},
@@ -82,6 +114,13 @@ _BUSY: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such session"},
     400: {"model": ErrorOut, "description": "an unknown coin channel"}, **_BUSY,
+}
+_BAD_SCOPE: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "a bad date, time zone or tier"}, **_BUSY,
+}
+_NO_CREATOR: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no session of this host (since the date given)"},
+    **_BAD_SCOPE,
 }
 
 
@@ -132,6 +171,48 @@ class Web:
                                   now_ms=int(time.time() * 1000))
         except NoDatabase:
             return empty_state(host, self.card)
+
+    def analysis(self, host: str, since: str | None, tz: str, seed: int) -> Analysis:
+        """``liveworth analyze --host HOST --seed SEED``: the same seeded bootstrap."""
+        try:
+            with self.open_store() as store:
+                return analyze(store, self.card, host=host, since=since, tz=tz,
+                               rng=np.random.default_rng(seed))
+        except NoDatabase:
+            raise NotFoundError(f"no session of {host!r}: the database is empty") from None
+
+    def gifters(self, host: str | None, since: str | None,
+                tz: str) -> tuple[list[GifterStats], Loyalty]:
+        """``liveworth gifters``: every gifter of the selected sessions, and their loyalty."""
+        try:
+            with self.open_store() as store:
+                chosen = select_sessions(session_stats(store, self.card, tz=tz), host=host,
+                                         since=since)
+                board = leaderboard(store, self.card, [s.room_id for s in chosen])
+        except NoDatabase:
+            parse_since(since)
+            zone(tz)
+            if host is not None:
+                raise NotFoundError(f"no session of {host!r}: the database is empty") from None
+            chosen, board = [], []
+        return board, loyalty(board, chosen)
+
+    def roster(self, period: str, as_of: str | None, tz: str, since: str | None,
+               tiers: tuple[Tier, ...]) -> Roster:
+        """``liveworth roster``: per creator and period, with the pace towards the tiers."""
+        try:
+            with self.open_store() as store:
+                return build_roster(store, self.card, period=period, tiers=tiers, as_of=as_of,
+                                    tz=tz, since=since)
+        except NoDatabase:  # nothing recorded yet: an empty roll-up, checked like a full one
+            if period not in PERIODS:
+                raise UsageError(f"unknown period {period!r}") from None
+            parse_since(since)
+            day = parse_since(as_of) or dt.datetime.now(zone(tz)).date()
+            checked = check_tiers(tiers)
+            note = TIERS_NOTE if checked == check_tiers(DEFAULT_TIERS) else \
+                "tier thresholds as given"
+            return Roster(period, day, tz, self.card.name, checked, (), (), note)
 
     def polled_live(self, host: str, top: int, recent: int) -> dict[str, Any] | None:
         """The live state for a stream, shared by the watchers of one host for a poll period;
@@ -209,12 +290,45 @@ def _path_segment(value: object) -> str:
     return quote(str(value), safe="")
 
 
+def _signed(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:+.{digits}f}"
+
+
+def _signed_usd(value: Decimal | str) -> str:
+    return signed_usd(value if isinstance(value, Decimal) else Decimal(value))
+
+
+def _day(ts: int | None) -> str:
+    return "-" if ts is None else _when(ts)[:10]
+
+
+def _query(**params: object) -> str:
+    """``?k=v&…`` of the parameters that are set (values quoted), or empty."""
+    pairs = [(k, v) for k, v in params.items() if v is not None and v != ""]
+    items: list[tuple[str, object]] = []
+    for k, v in pairs:
+        items += [(k, x) for x in v] if isinstance(v, list | tuple) else [(k, v)]
+    return ("?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in items)) if items else ""
+
+
+def _blank(value: str | None) -> str | None:
+    """An empty form field is no value."""
+    return value if value is not None and value.strip() else None
+
+
+def _tz(value: str) -> str:
+    """The time zone asked for; an empty form field is UTC."""
+    return value.strip() or "UTC"
+
+
 def templates() -> Environment:
     """The package's Jinja2 templates, autoescaped, with liveworth's formatting filters."""
     env = Environment(loader=PackageLoader("liveworth.web", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update({"num": _number, "usd": _usd, "fmt": fmt, "when": _when,
-                        "duration": _duration, "pct": _pct, "pathq": _path_segment})
+                        "duration": _duration, "pct": _pct, "pathq": _path_segment,
+                        "signed": _signed, "signed_usd": _signed_usd, "day": _day,
+                        "ci_bar": charts.ci_bar})
     return env
 
 
@@ -376,6 +490,105 @@ def overlay_page(
                     goal="" if goal is None else fmt(goal), goal_unit=goal_unit,
                     goal_text=goal_text, goal_label=goal_label, theme=theme, size=size,
                     align=align, top=top)
+
+
+# ---------------------------------------------------------------------------- across sessions
+
+
+@router.get("/creators/{host}/analysis", response_class=HTMLResponse, tags=["pages"],
+            summary="Page: what drives a creator's earnings across sessions")
+def analysis_page(request: Request, web: Ctx, host: Host, since: Since = None, tz: Tz = "UTC",
+                  seed: Seed = DEFAULT_SEED) -> HTMLResponse:
+    since, tz = _blank(since), _tz(tz)
+    a = web.analysis(host, since, tz, seed)
+    q = _query(since=since, tz=None if tz == "UTC" else tz,
+               seed=None if seed == DEFAULT_SEED else seed)
+    h = quote(a.host or host, safe="")
+    per_session = [(i, float(s.creator_usd)) for i, s in enumerate(a.sessions, 1)]
+    weekly = [(i, float(w.usd_per_hour or 0)) for i, w in enumerate(a.trend, 1)]
+    top5 = [(i, 100 * w.top5_share) for i, w in enumerate(a.trend, 1)]
+    return web.page(
+        request, "analysis.html", title=f"Analysis: {a.host or host}", a=a, host=a.host or host,
+        json_url=f"/api/creators/{h}/analysis{q}", level=LEVEL, min_sessions=MIN_SESSIONS,
+        too_few=len(a.sessions) < MIN_SESSIONS, e=a.elasticity_viewers, w=a.whales,
+        sessions_chart=charts.line_chart(per_session, "creator USD per session", "USD"),
+        weekly_chart=charts.bar_chart(weekly, "USD per hour live, by week", "USD"),
+        top5_chart=charts.line_chart(top5, "top-5 share of the week's coins", "%"))
+
+
+@router.get("/api/creators/{host}/analysis", response_model=AnalysisOut, tags=["api"],
+            summary="A creator's analysis across sessions (liveworth analyze --json)",
+            responses=_NO_CREATOR)
+def analysis_api(web: Ctx, host: Host, since: Since = None, tz: Tz = "UTC",
+                 seed: Seed = DEFAULT_SEED) -> dict[str, Any]:
+    return web.analysis(host, _blank(since), _tz(tz), seed).as_dict()
+
+
+GifterHost = Annotated[str | None, Query(max_length=100, description="only this creator's "
+                                         "sessions (default: every creator)")]
+
+
+@router.get("/gifters", response_class=HTMLResponse, tags=["pages"],
+            summary="Page: the gifter leaderboard across sessions")
+def gifters_page(request: Request, web: Ctx, host: GifterHost = None, since: Since = None,
+                 tz: Tz = "UTC",
+                 top: Annotated[int | None, Query(ge=1, le=100_000, description="gifters "
+                                                  "listed (default "
+                                                  f"{PAGE_GIFTERS})")] = None) -> HTMLResponse:
+    host, since, tz = _blank(host), _blank(since), _tz(tz)
+    board, loyal = web.gifters(host, since, tz)
+    return web.page(request, "gifters.html", title="Gifters", board=board,
+                    shown=board[:top or PAGE_GIFTERS], loyal=loyal, host=host or "",
+                    since=since or "", tz=tz,
+                    json_url="/api/gifters" + _query(host=host, since=since,
+                                                     tz=None if tz == "UTC" else tz, top=top))
+
+
+@router.get("/api/gifters", response_model=list[GifterStatsOut], tags=["api"],
+            summary="The gifter leaderboard, biggest first (liveworth gifters --json)",
+            responses=_NO_CREATOR)
+def gifters_api(web: Ctx, host: GifterHost = None, since: Since = None, tz: Tz = "UTC",
+                top: Annotated[int | None, Query(ge=1, le=100_000, description="only the top "
+                                                 "N (default: everyone)")] = None,
+                ) -> list[dict[str, Any]]:
+    board, _ = web.gifters(_blank(host), _blank(since), _tz(tz))
+    return [g.as_dict() for g in (board if top is None else board[:top])]
+
+
+Period = Annotated[Literal["month", "week"], Query(description="roll-up period")]
+AsOf = Annotated[str | None, Query(max_length=10, description="measure the pace on this day "
+                                   "(YYYY-MM-DD; default: today in tz)")]
+TierSpec = Annotated[list[str] | None, Query(
+    max_length=20, description="a monthly tier threshold NAME:DIAMONDS[:DAYS[:HOURS]] "
+    "(repeatable; replaces the placeholder defaults)")]
+
+
+def _roster_tiers(tier: list[str] | None) -> tuple[Tier, ...]:
+    if not tier:
+        return DEFAULT_TIERS
+    if any(len(t) > 100 for t in tier):
+        raise UsageError("a tier is at most 100 characters")
+    return check_tiers(parse_tier(t) for t in tier)
+
+
+@router.get("/roster", response_class=HTMLResponse, tags=["pages"],
+            summary="Page: the agency roll-up per creator and month (or week), with tier pace")
+def roster_page(request: Request, web: Ctx, period: Period = "month", as_of: AsOf = None,
+                tz: Tz = "UTC", since: Since = None, tier: TierSpec = None) -> HTMLResponse:
+    as_of, since, tz = _blank(as_of), _blank(since), _tz(tz)
+    r = web.roster(period, as_of, tz, since, _roster_tiers(tier))
+    rest = {"as_of": as_of, "tz": None if tz == "UTC" else tz, "since": since, "tier": tier}
+    return web.page(request, "roster.html", title="Roster", r=r,
+                    json_url="/api/roster" + _query(period=period, **rest),
+                    other=[(p, "/roster" + _query(period=p, **rest)) for p in PERIODS])
+
+
+@router.get("/api/roster", response_model=RosterOut, tags=["api"],
+            summary="The agency roll-up (liveworth roster --json)", responses=_BAD_SCOPE)
+def roster_api(web: Ctx, period: Period = "month", as_of: AsOf = None, tz: Tz = "UTC",
+               since: Since = None, tier: TierSpec = None) -> dict[str, Any]:
+    return web.roster(period, _blank(as_of), _tz(tz), _blank(since),
+                      _roster_tiers(tier)).as_dict()
 
 
 # ---------------------------------------------------------------------------- errors

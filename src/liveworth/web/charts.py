@@ -1,6 +1,7 @@
 """Charts as inline SVG, drawn on the server: nothing to fetch, nothing to run in the browser.
 
-The session charts are :mod:`liveworth.htmlreport`'s; this module adds the estimator's histogram.
+The session charts are :mod:`liveworth.htmlreport`'s, the drivers' interval bars
+:mod:`liveworth.htmlanalytics`'; this module adds the estimator's histogram.
 Every label goes through :func:`html.escape`; the result is :class:`markupsafe.Markup` so that
 templates insert it as it is.
 """
@@ -15,7 +16,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from liveworth import htmlreport
+from liveworth import htmlanalytics, htmlreport
+from liveworth.drivers import Driver
 from liveworth.money import usd
 
 #: Coin amounts whose bin gets an axis label (powers of ten).
@@ -74,3 +76,9 @@ def histogram_svg(bins: Sequence[dict[str, Any]], marks: Sequence[tuple[str, int
 def usd_label(value: str) -> str:
     """A decimal string of dollars for people: ``"0.05"`` → ``$0.05``."""
     return usd(Decimal(value))
+
+
+def ci_bar(driver: Driver) -> Markup:
+    """A driver's interval as a small bar against zero (the analysis page's, see
+    :mod:`liveworth.htmlanalytics`); empty when the driver has no number."""
+    return Markup(htmlanalytics._ci_bar(driver))

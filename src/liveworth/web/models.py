@@ -171,6 +171,220 @@ class EstimateOut(BaseModel):
     histogram: list[HistogramBinOut]
 
 
+class _Open(BaseModel):
+    """A record that may grow fields: the library's ``as_dict()`` is the contract, these models
+    describe what it holds at least."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class AnalysisTotalsOut(_Open):
+    sessions: int
+    hours: float
+    coins: int
+    creator_usd: Usd
+    usd_per_session: Usd
+    usd_per_hour: Usd | None
+
+
+class AnalysisSessionOut(_Open):
+    """One session of the analysis (``SessionStats.as_dict()``)."""
+
+    room_id: str
+    host: str | None
+    start_ts: int
+    end_ts: int
+    start: str = Field(description="local start time (ISO 8601, in the analysis' time zone)")
+    start_hour: int
+    weekday: str
+    daypart: str
+    week: str
+    minutes: float
+    coins: int
+    coins_unconfirmed: int
+    diamonds: str
+    creator_usd: Usd
+    avg_viewers: float | None
+    peak_viewers: int | None
+    gifters: int
+    new_gifters: int
+    returning_gifters: int
+    days_since_previous: float | None
+
+
+class WeekOut(_Open):
+    week: str = Field(description="the week's Monday")
+    sessions: int
+    hours: float
+    coins: int
+    creator_usd: Usd
+    usd_per_session: Usd
+    usd_per_hour: Usd | None
+    top1_share: float
+    top5_share: float
+
+
+class DriverOut(_Open):
+    """One lever's effect on a session's expected coins (null when it could not be measured)."""
+
+    name: str
+    label: str
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    unit: str = Field(description="elasticity, % coins, % coins per day or % coins per gifter")
+    n: int = Field(description="sessions behind the estimate")
+    controls: list[str]
+    significant: bool
+    note: str = Field(description="why there is no number (e.g. 'too few sessions: …')")
+
+
+class ElasticityOut(_Open):
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    note: str
+
+
+class WhaleDependenceOut(_Open):
+    coins: int
+    gifters: int
+    n: int
+    top1_share: float
+    top5_share: float
+    median_session_top1_share: float | None
+    first_half_top5_share: float | None
+    second_half_top5_share: float | None
+    trend_top5_per_30_days: float | None
+    trend_ci_low: float | None
+    trend_ci_high: float | None
+    note: str
+
+
+class GifterStatsOut(_Open):
+    """One gifter across sessions (``GifterStats.as_dict()``)."""
+
+    rank: int
+    user_id: str | None
+    user: str
+    nickname: str
+    coins: int
+    creator_usd: Usd
+    share: float = Field(description="share of the selected sessions' coins")
+    sessions: int = Field(description="sessions with a gift from this gifter")
+    returning: bool = Field(description="gave in more than one session")
+    gifts: int
+    sends: int
+    first_ts: int
+    last_ts: int
+    first_room_id: str
+    last_room_id: str
+
+
+class LoyaltyOut(_Open):
+    gifters: int
+    returning: int
+    returning_coin_share: float
+    sessions: int
+    new_per_session: float
+    returning_per_session: float
+
+
+class ExpectedOut(_Open):
+    change: str
+    pct: float
+    pct_low: float
+    pct_high: float
+    usd_per_session: Usd
+    usd_low: Usd
+    usd_high: Usd
+
+
+class RecommendationOut(_Open):
+    strategy: str
+    lever: str
+    status: str = Field(description="measured, unclear, too few sessions or not measurable")
+    advice: str
+    evidence: str
+    expected: ExpectedOut | None
+
+
+class AnalysisOut(_Open):
+    """One creator's analysis across sessions (``Analysis.as_dict()``, what
+    ``liveworth analyze --json`` prints)."""
+
+    host: str | None
+    since: str | None
+    tz: str
+    rate_card: str
+    totals: AnalysisTotalsOut
+    sessions: list[AnalysisSessionOut]
+    trend: list[WeekOut]
+    drivers: list[DriverOut]
+    elasticity_viewers: ElasticityOut
+    whale_dependence: WhaleDependenceOut
+    top_gifters: list[GifterStatsOut]
+    loyalty: LoyaltyOut
+    recommendations: list[RecommendationOut]
+    notes: list[str]
+    method: dict[str, Any]
+
+
+class RosterTierOut(_Open):
+    name: str
+    diamonds: int
+    active_days: int
+    hours: float
+
+
+class PaceOut(_Open):
+    """A creator's month so far, projected linearly to its end, against the tiers."""
+
+    days_in_period: int
+    days_elapsed: int
+    complete: bool
+    projected_diamonds: str
+    projected_active_days: int
+    projected_hours: float
+    tier: str | None
+    projected_tier: str | None
+    next_tier: str | None
+    diamonds_to_next: str | None
+    active_days_to_next: int | None
+    hours_to_next: float | None
+    diamonds_per_day_needed: str | None
+
+
+class RosterRowOut(_Open):
+    """One creator's period (or, with ``host`` null, the roster's total for the period)."""
+
+    period: str
+    period_start: str
+    host: str | None
+    creators: int
+    sessions: int
+    hours: float
+    coins: int
+    diamonds: str
+    creator_usd: Usd
+    active_days: int
+    pace: PaceOut | None
+
+
+class RosterOut(_Open):
+    """The agency roll-up (``Roster.as_dict()``, what ``liveworth roster --json`` prints)."""
+
+    period: str
+    as_of: str
+    tz: str
+    rate_card: str
+    tiers: list[RosterTierOut]
+    tiers_note: str
+    creators: list[RosterRowOut]
+    totals: list[RosterRowOut]
+
+
 class ErrorOut(BaseModel):
     detail: str
 
