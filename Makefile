@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 DEMO_DB := out/demo.duckdb
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench faults clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(VENV)/bin/liveworth estimate --followers 50000 --seed 1
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench faults
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -45,6 +45,11 @@ test: lint typecheck unit
 # Benchmarks against the alternatives (not part of `make test`); writes docs/PERFORMANCE.md.
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# The fault and abuse suite with its figures (writes docs/RELIABILITY.md); CI runs its short form
+# through tests/test_faults_short.py.
+faults: $(STAMP) | $(CHROMIUM)
+	$(PY) faults/run.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
