@@ -790,6 +790,14 @@ def fuzz_cli(ctx: Ctx, examples: int, work: Path, known_bugs: bool = True) -> di
     return result
 
 
+def _distinct_errors(items: list[str], n: int = 6) -> list[str]:
+    """One example of each kind of error (told by what follows the arrow)."""
+    seen: dict[str, str] = {}
+    for it in items:
+        seen.setdefault(it.split(" → ")[-1][:40], it)
+    return list(seen.values())[:n]
+
+
 def atheris_available() -> bool:
     done = subprocess.run([PY, "-c", "import atheris"], capture_output=True)
     return done.returncode == 0
@@ -869,7 +877,7 @@ def run(ctx: Ctx) -> list[Figure]:
             zero(s, "command lines ending in a traceback", len(cli["tracebacks"]),
                  "; ".join(cli["tracebacks"][:2])),
             zero(s, "command lines ending in 'internal error' (an unhandled exception)",
-                 len(cli["internal"]), "; ".join(cli["internal"][:3])),
+                 len(cli["internal"]), "; ".join(_distinct_errors(cli["internal"]))),
             zero(s, "command lines with an exit status outside {0, 1, 2}",
                  len(cli["bad_codes"]), "; ".join(cli["bad_codes"][:2])),
             zero(s, "command lines still running after 20 s (stopped)", len(cli["timeouts"]),

@@ -308,7 +308,7 @@ def test_bug_writers_wait_for_a_dashboard_read(command: str, tmp_path: Path) -> 
     args = {"import": ["import", "--db", str(db), dump],
             "record": ["record", "--replay", dump, "--speed", "max", "--db", str(db),
                        "--journal", str(tmp_path / "j"), "--quiet"]}[command]
-    with _reader_holding(db, 1.5):
+    with _reader_holding(db, 3.0):
         done = subprocess.run([PY, "-m", "liveworth", *args], env=cli_env(tmp_path),
                               cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
