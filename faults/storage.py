@@ -237,10 +237,10 @@ def locked(ctx: Ctx) -> list[Figure]:
         outcomes += [
             _cli(ctx, ["import", "--db", str(db), str(DUMPS / "web.json.gz")], work),
             _cli(ctx, _rec(SMALL, db, journal), work),
-            _cli(ctx, ["sessions", "--db", str(db)], work),
         ]
         if not ctx.short:
-            outcomes.append(_cli(ctx, ["report", "--db", str(db), "x"], work))
+            outcomes += [_cli(ctx, ["sessions", "--db", str(db)], work),
+                         _cli(ctx, ["report", "--db", str(db), "x"], work)]
     with held(db, read_only=True):
         outcomes.append(_cli(ctx, ["import", "--db", str(db), str(DUMPS / "web.json.gz")],
                              work))

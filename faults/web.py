@@ -547,6 +547,7 @@ def concurrency(ctx: Ctx, site: Site) -> list[Figure]:
         rec_db_busy, rec_done = _readers_while_recording(ctx, server.port, site, db, journal,
                                                          work)
         statuses.update(rec_db_busy)
+    served = _record_and_serve(ctx, site, db, journal, work)
     rec_refused = int(done.returncode != 0)
     busy = rec_db_busy.get(503, 0)
     total = sum(rec_db_busy.values())
@@ -561,6 +562,7 @@ def concurrency(ctx: Ctx, site: Site) -> list[Figure]:
              f"{busy} of {total}" + (f" ({busy / total:.0%})" if total else ""),
              "the recorder holds the file for writing from start to end, so readers in other "
              "processes wait 2 s and get 503"),
+        *served,
         zero(SC5, "server errors (500) while writers run", statuses.get(500, 0)),
         zero(SC5, "reads that saw half an import (a session with part of its coins)",
              half_seen, "each import is one transaction: a reader sees all of it or none"),
@@ -577,8 +579,10 @@ def _readers_while_recording(ctx: Ctx, port: int, site: Site, db: Path, journal:
     seen: list[tuple[float, int, Any]] = []
     cmd = cli_cmd("record", "--replay", str(journal), "--speed", "150", "--db", str(db),
                   "--journal", str(work / "journal2"), "--quiet")
-    proc = subprocess.Popen(cmd, env=cli_env(work), cwd=work, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    log = work / "record-while-reading.log"
+    with log.open("w") as sink:  # a file, not a pipe: a full pipe would stall the recorder
+        proc = subprocess.Popen(cmd, env=cli_env(work), cwd=work, stdout=sink, stderr=sink,
+                                text=True)
     journal_file = work / "journal2"
     wait_until(lambda: journal_file.exists() or proc.poll() is not None, 30)
 
@@ -591,13 +595,71 @@ def _readers_while_recording(ctx: Ctx, port: int, site: Site, db: Path, journal:
         await task
 
     asyncio.run(go())
-    out, err = proc.communicate()
+    proc.wait(timeout=120)
+    out, err = "", log.read_text()
     for _, status, data in seen:
         if status == 200:
             for row in data:
                 ctx.inv.row(row, "web while recording")
     return Counter(s for _, s, _ in seen), subprocess.CompletedProcess(cmd, proc.returncode,
                                                                        out, err)
+
+
+def _record_and_serve(ctx: Ctx, site: Site, db: Path, journal: Path,
+                      work: Path) -> list[Figure]:
+    """`liveworth record --serve PORT`: the dashboard served by the recording process itself
+    (reads through the writer's own connection). Readers poll it while it records."""
+    if "--serve" not in run_cli(["record", "--help"], work).stdout:
+        return [skip(SC5, "`record --serve`: dashboard answers while recording",
+                     "this build's `liveworth record` has no --serve")]
+    port = free_port()
+    cmd = cli_cmd("record", "--replay", str(journal), "--speed", "150", "--db", str(db),
+                  "--journal", str(work / "journal3"), "--serve", str(port), "--quiet")
+    log = work / "record-serve.log"
+    with log.open("w") as sink:  # a file, not a pipe: a full pipe would stall the recorder
+        proc = subprocess.Popen(cmd, env=cli_env(work), cwd=work, stdout=sink, stderr=sink,
+                                text=True)
+
+    def up() -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return True
+        return proc.poll() is not None
+
+    wait_until(up, 30)
+    seen: list[tuple[float, int, Any]] = []
+
+    async def go() -> float:
+        stop = asyncio.Event()
+        task = asyncio.create_task(_readers(ctx, port, site, stop, 5, seen, [LIVE_HOST]))
+        while proc.poll() is None:
+            await asyncio.sleep(0.1)
+        ended = time.monotonic()
+        stop.set()
+        await task
+        return ended
+
+    ended = asyncio.run(go())
+    proc.wait(timeout=120)
+    err = log.read_text()
+    # Connection errors once the process has gone are expected; answers are not.
+    answered = [(t, s, d) for t, s, d in seen if s != -1 or t < ended - 0.3]
+    bad = Counter(s for _, s, _ in answered if s != 200)
+    for _, status, data in answered:
+        if status == 200:
+            for row in data:
+                ctx.inv.row(row, "web: record --serve")
+    crash = next((ln for ln in err.splitlines() if "FATAL" in ln or "terminate" in ln), "")
+    return [
+        zero(SC5, "`record --serve` (dashboard in the recording process): runs that failed",
+             int(proc.returncode != 0), f"exit {proc.returncode}: {crash or err[-200:]}"
+             if proc.returncode else ""),
+        zero(SC5, "`record --serve`: answers other than 200 (-1: no answer)",
+             sum(bad.values()), f"{len(answered)} answers to 5 API readers and a live page "
+             "while the process ran; " + ", ".join(f"HTTP {k}: {v}" for k, v in
+                                                  bad.most_common(3))
+             + ("; the server keeps answering after the writer closed its connection: "
+                "'Connection already closed'" if "already closed" in err else "")),
+    ]
 
 
 def _rename_room(path: Path, room: str) -> None:

@@ -83,9 +83,9 @@ def test_decoder_fuzz_raises_only_decode_errors(ctx: Ctx) -> None:
 def test_importers_keep_valid_data_next_to_bad(ctx: Ctx) -> None:
     found = fuzz.Findings()
     work = ctx.dir("fuzz-test")
-    fuzz.fuzz_jsonl(found, 12, ctx.seed, work, known_bugs=False)
-    fuzz.fuzz_dumps(found, 8, ctx.seed, work)
-    fuzz.fuzz_journals(found, 8, ctx.seed, work, known_bugs=False)
+    fuzz.fuzz_jsonl(found, 8, ctx.seed, work, known_bugs=False)
+    fuzz.fuzz_dumps(found, 6, ctx.seed, work)
+    fuzz.fuzz_journals(found, 6, ctx.seed, work, known_bugs=False)
     fuzz.whole_files(found, work)
     problems = {k: v for k, v in found.problems.items()
                 if k != "importer: gzip files cut short (readable lines kept)"}  # xfail below
@@ -262,7 +262,7 @@ def test_bug_absurd_numbers_are_refused_quickly(argv: list[str], tmp_path: Path)
     t0 = time.monotonic()
     try:
         done = subprocess.run([PY, "-m", "liveworth", *argv], env=cli_env(tmp_path),
-                              cwd=tmp_path, capture_output=True, text=True, timeout=5,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=4,
                               preexec_fn=_limited_memory)
     except subprocess.TimeoutExpired:
         pytest.fail(f"still running after {time.monotonic() - t0:.0f} s")
@@ -340,6 +340,49 @@ def test_bug_store_failure_keeps_every_taken_message_in_the_journal(
                  if isinstance(m, RawMessage)}
     lost = [m for m in source.delivered if (m.method, m.payload) not in journaled]
     assert not lost, f"{len(lost)} of {len(source.delivered)} taken messages not journaled"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: `record --serve` keeps serving after the writer "
+                   "closed the connection the pages read through (web.db.SharedConnection): "
+                   "requests during the final report get HTTP 500 'Connection already closed' "
+                   "(tracebacks on stderr), and the process sometimes aborts with 'terminate "
+                   "called ... FATAL: exception not rethrown'")
+def test_bug_record_serve_answers_until_the_end(ctx: Ctx, tmp_path: Path) -> None:
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from faults.web import free_port
+
+    port = free_port()
+    journal = next(i for i in corpus(ctx) if i.kind.startswith("simulated")).path
+    with (tmp_path / "err.log").open("w") as err:  # a file: a full pipe would stall it
+        proc = subprocess.Popen([PY, "-m", "liveworth", "record", "--replay", str(journal),
+                                 "--speed", "max", "--db", str(tmp_path / "s.duckdb"),
+                                 "--journal", str(tmp_path / "j"), "--serve", str(port),
+                                 "--quiet"], env=cli_env(tmp_path), cwd=tmp_path,
+                                stdout=subprocess.DEVNULL, stderr=err)
+    codes: list[int] = []
+
+    def poll() -> None:
+        while proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/sessions",
+                                            timeout=10) as r:
+                    codes.append(r.status)
+            except urllib.error.HTTPError as exc:
+                codes.append(exc.code)
+            except OSError:
+                time.sleep(0.01)
+
+    threads = [threading.Thread(target=poll) for _ in range(4)]
+    for t in threads:
+        t.start()
+    proc.wait(timeout=120)
+    for t in threads:
+        t.join()
+    assert proc.returncode == 0, (tmp_path / "err.log").read_text()[-300:]
+    assert codes and all(c == 200 for c in codes), sorted(set(codes))
 
 
 def _mountable() -> bool:
