@@ -144,9 +144,6 @@ def test_sigkill_mid_recording_loses_and_doubles_nothing(
     time.sleep(kill_after)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    journaled = {(m.room_id, m.method, m.payload) for m in
-                 (i for f in journal.glob("*.jsonl") for i in iter_journal(f))
-                 if isinstance(m, RawMessage)} if journal.exists() else set()
     # Restart: recovery re-imports the journal, then the replay runs to the end.
     done = subprocess.run(_record_cmd(db, journal, "max"), env=env, capture_output=True,
                           text=True, timeout=120)
@@ -155,7 +152,6 @@ def test_sigkill_mid_recording_loses_and_doubles_nothing(
     assert len(keys) == len(set(keys))  # nothing doubled
     assert keys == event_keys(clean_db)  # nothing lost
     assert reports(db) == reports(clean_db)
-    assert len(journaled) <= 847
 
 
 def test_quota_slows_down_before_running_out() -> None:

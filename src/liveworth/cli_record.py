@@ -159,7 +159,7 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
     rooms = outcome["rooms"]
     with Store.open(db, read_only=True) as store:
         if not rooms:
-            rooms = [r for r in store.rooms()]
+            rooms = store.rooms()
         reports = [session_report(store, r, card) for r in rooms if r in store.rooms()]
     if args.json:
         print_json(console, {"recovered_journals": outcome["recovered"],

@@ -34,7 +34,8 @@ def line_blocks(
     Yields ``(table, too_long, nbytes)``: ``too_long`` lists ``(line_no, length)`` of lines longer
     than ``max_line`` (left out of the table, never held whole in memory); ``nbytes`` is how much of
     the file the block consumed. Lines keep their newline; invalid UTF-8 is replaced with U+FFFD
-    so that such a line fails JSON validation on its own line.
+    (outside a JSON string that makes the line fail on its own; inside one, e.g. a Latin-1
+    nickname, the replacement character is what gets stored).
     """
     line_no = 0
     carry = b""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import queue
 import random
 import threading
@@ -448,7 +447,3 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
     if writer.error:
         raise writer.error
     return RecordResult(states, sorted(writer.rooms_seen), recovered, writer.latency_s)
-
-
-def utc_now_ms() -> int:
-    return int(dt.datetime.now(dt.UTC).timestamp() * 1000)

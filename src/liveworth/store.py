@@ -313,7 +313,10 @@ class Store:
         self._run("COMMIT")
 
     def rollback(self) -> None:
-        self._run("ROLLBACK")
+        """Undo the open transaction. Called while an error propagates, so a rollback that fails
+        (e.g. none is open after a failed COMMIT) never replaces the error that led here."""
+        with suppress(duckdb.Error):
+            self._run("ROLLBACK")
 
     # ------------------------------------------------------------------ reads
 
