@@ -192,9 +192,6 @@ def test_bug_journal_arrival_out_of_range_is_one_reject(tmp_path: Path) -> None:
     assert accepted == 1 and rows[0][0] == "2"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the decoder passes createTime through unchecked: "
-                   "a payload with createTime 2**60 gives an event whose ts event format v1 "
-                   "rejects (> 2**53), so `export` then `import` of that session fails")
 def test_bug_decoder_keeps_ts_within_event_format_v1() -> None:
     payload = (common("WebcastGiftMessage", 7, 9, 2**60) + f_int(2, 5) + f_int(5, 1)
                + f_bytes(7, user(1, "a", "a")) + f_int(9, 1)

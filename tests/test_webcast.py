@@ -291,6 +291,9 @@ def test_battles_carry_their_battle_id() -> None:
         (1697634623, 1697634623000),  # seconds
         (0, None),
         (-5, None),
+        (2**53, 2**53),
+        (2**53 + 1, None),  # beyond event format v1: absent
+        (2**60, None),
     ],
 )
 def test_normalise_ms(value: int, expected: int | None) -> None:
@@ -309,6 +312,14 @@ def test_create_time_in_seconds_is_read_as_seconds() -> None:
 def test_missing_create_time_falls_back_to_arrival() -> None:
     (end,) = decode_message("WebcastControlMessage", end_message(), arrival_ms=1_700_000_000_123)
     assert end.ts == 1_700_000_000_123
+
+
+def test_create_time_beyond_format_v1_falls_back_to_arrival() -> None:
+    payload = end_message(create=2**60)
+    (end,) = decode_message("WebcastControlMessage", payload, arrival_ms=1_700_000_000_123)
+    assert end.ts == 1_700_000_000_123
+    with pytest.raises(DecodeError, match="no time"):
+        decode_message("WebcastControlMessage", payload)
 
 
 def test_missing_create_time_without_arrival_is_a_decode_error() -> None:

@@ -253,8 +253,11 @@ def normalise_ms(value: int) -> int | None:
 
     Real dumps carry ``createTime`` in milliseconds for most message types but in seconds for
     some (``WebcastRoomMessage``): values below 10**11 (before 1973 as milliseconds) are seconds.
+    A time beyond what event format v1 holds (``MAX_INT`` ms) counts as absent too, so the
+    message keeps its data and takes the caller's fallback time (its arrival), as a message
+    without ``createTime`` does.
     """
-    if value <= 0:
+    if value <= 0 or value > MAX_INT:
         return None
     return value * 1000 if value < _MS_THRESHOLD else value
 
