@@ -311,10 +311,6 @@ def test_bug_writers_wait_for_a_dashboard_read(command: str, tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: when the store fails mid-recording (disk full, "
-                   "I/O error) the writer thread dies; messages already taken from the "
-                   "connection and queued for it are never journaled, so a live recording "
-                   "loses them (the journal-first promise holds only for the batch in hand)")
 def test_bug_store_failure_keeps_every_taken_message_in_the_journal(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     messages, _ = load_raw([DUMPS / "log.json.gz"])

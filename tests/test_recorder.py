@@ -264,3 +264,35 @@ def test_record_serves_the_live_api_while_recording(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "7309128470994258694" in out
+
+
+def test_store_failure_ends_with_a_clear_error_and_a_rerun_loses_nothing(
+    tmp_path: Path, clean_db: Path, messages: list[RawMessage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from liveworth.errors import StoreError
+
+    t0 = messages[0].arrival_ms
+    paced = [RawMessage(m.method, m.payload, m.room_id, t0 + i * 2, m.host)
+             for i, m in enumerate(messages)]
+    real, calls = Store.stage_commit, [0]
+
+    def failing(self: Store) -> tuple[int, int, list[str]]:
+        calls[0] += 1
+        if calls[0] == 3:
+            raise StoreError("disk full (simulated)")
+        return real(self)
+
+    db, journal = tmp_path / "f.duckdb", tmp_path / "journal"
+    with monkeypatch.context() as m:
+        m.setattr(Store, "stage_commit", failing)
+        with pytest.raises(StoreError, match=r"disk full \(simulated\).*journal.*keeps every "
+                                             r"message taken"):
+            asyncio.run(record([ReplaySource(paced, "h", 1.0)], str(db), journal))
+    # The rerun (no source left to record) loads the journal: the same as a clean import.
+    result = asyncio.run(record([], str(db), journal))
+    assert result.recovered
+    journaled = sum(1 for _ in iter_journal(journal / "h.journal.jsonl"))
+    assert 0 < journaled < len(messages)
+    with Store.open(str(tmp_path / "fresh.duckdb")) as store:
+        import_paths(store, [journal / "h.journal.jsonl"])
+    assert event_keys(db) == event_keys(tmp_path / "fresh.duckdb")

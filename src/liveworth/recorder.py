@@ -28,8 +28,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from liveworth import ledger
-from liveworth.errors import InputFormatError
+from liveworth.errors import InputFormatError, LiveworthError, StoreError
 from liveworth.events import Event
 from liveworth.importer import import_paths
 from liveworth.rawsources import JournalWriter, RawMessage, decode_raw
@@ -148,6 +150,7 @@ class Writer(threading.Thread):
         self.recompute_s = recompute_s
         self.inbox: queue.Queue[tuple[str, RawMessage] | Gap | None] = queue.Queue()
         self.error: BaseException | None = None
+        self.failed = threading.Event()  # set as soon as the store has failed
         self.rooms_seen: set[str] = set()
         self._journals: dict[str, JournalWriter] = {}
         self._dirty: set[str] = set()
@@ -168,11 +171,55 @@ class Writer(threading.Thread):
                     self.on_open(store)
                 self._loop(store)
         except BaseException as exc:  # surfaced by the recorder
-            self.error = exc
+            self.failed.set()  # the recorder stops the sources; we keep journaling until then
+            self.error = self._journal_rest(exc)
         finally:
             for j in self._journals.values():
                 with contextlib.suppress(OSError):
                     j.close()
+
+    def _journal_rest(self, exc: BaseException) -> BaseException:
+        """After a store failure: journal (durably) every message still queued or yet to come
+        until :meth:`stop`, so that every message taken from a connection is recorded; returns
+        the error the recording ends with."""
+        kept = 0
+        journal_error: OSError | None = None
+        done = False
+        while not done:
+            batch: list[tuple[str, RawMessage]] = []
+            item = self.inbox.get()
+            while True:
+                if item is None:
+                    done = True
+                    break
+                if not isinstance(item, Gap):
+                    batch.append(item)
+                try:
+                    item = self.inbox.get_nowait()
+                except queue.Empty:
+                    break
+            if journal_error is not None or not batch:
+                continue
+            try:
+                used = set()
+                for host, msg in batch:
+                    self._journal(host).append(msg)
+                    used.add(host)
+                for host in used:
+                    self._journals[host].flush(durable=True)
+                kept += len(batch)
+            except OSError as jexc:  # the journal's disk failed too: nothing more can be kept
+                journal_error = jexc
+        if not isinstance(exc, (LiveworthError, duckdb.Error, OSError)):
+            return exc  # a bug, not a storage failure: keep its traceback
+        where = f"the journal in {self.journal_dir}"
+        if journal_error is not None:
+            return StoreError(f"the store failed ({exc}) and so did {where} ({journal_error}); "
+                              "messages taken after that are lost")
+        return StoreError(
+            f"the store failed: {exc}; recording stopped. {where} keeps every message taken "
+            f"({kept} after the failure); the next `liveworth record` with this journal "
+            "directory loads it into the store first")
 
     def _loop(self, store: Store) -> None:
         done = False
@@ -432,8 +479,8 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
     try:
         while not all(t.done() for t in tasks):
             await asyncio.wait(tasks, timeout=0.5)
-            if writer.error:
-                raise writer.error
+            if writer.failed.is_set():
+                break  # the writer journals what is still coming until the sources stop
             if on_tick:
                 with lock:
                     on_tick(states)
