@@ -665,16 +665,14 @@ def truncated_gzip(found: Findings, work: Path, events_gz: bytes) -> None:
 
 
 def _toml_value(draw: Callable[[Any], Any], known_bugs: bool, depth: int = 0) -> str:
-    floats = ["0.5", "1.0", "-0.0", "1e308", "1e-400", "0.0", "3.14", "-2.5"]
-    if known_bugs:
-        floats += ["inf", "-inf", "nan", "+inf"]
+    # Non-finite and absurd values are always drawn: the rate card refuses them (issue #9).
+    floats = ["0.5", "1.0", "-0.0", "1e308", "1e-400", "0.0", "3.14", "-2.5",
+              "inf", "-inf", "nan", "+inf"]
     strings = ['"0.5"', '"1"', '"-1"', '""', '"abc"', '"1e5"', '"NaN"', '"Infinity"', '"0"',
-               '" 0.25 "', '"1_000"', '"💎"']
-    if known_bugs:
-        strings += ['"1e999999"', '"1e-999999"', '"99999999999999999999"', '"sNaN"']
-    ints = ["0", "1", "-1", "70", "100", "9223372036854775807", "-9223372036854775808"]
-    if known_bugs:
-        ints += ["99999999999999999999999999"]
+               '" 0.25 "', '"1_000"', '"💎"',
+               '"1e999999"', '"1e-999999"', '"99999999999999999999"', '"sNaN"']
+    ints = ["0", "1", "-1", "70", "100", "9223372036854775807", "-9223372036854775808",
+            "99999999999999999999999999"]
     choices = ["int", "float", "str", "bool", "date"] + (["array", "table"] if depth < 2 else [])
     kind = draw(st.sampled_from(choices))
     if kind == "int":

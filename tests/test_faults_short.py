@@ -212,10 +212,6 @@ def test_bug_decoder_keeps_ts_within_event_format_v1() -> None:
     pytest.param('[rates]\nmin_withdrawal_usd = "1e30"\n', id="min_withdrawal-1e30"),
     pytest.param('[rates]\npayout_processing_days = 3000000\n', id="processing_days-3e6"),
 ])
-@pytest.mark.xfail(strict=True, reason="BUG: ratecard accepts non-finite or absurd values "
-                   "(inf/NaN channel prices, 1e999999 diamonds per coin, 3e6 processing days) "
-                   "that then raise OverflowError/InvalidOperation in the money model: the CLI "
-                   "says 'internal error' instead of a clear ConfigError")
 def test_bug_config_values_out_of_range_are_config_errors(toml: str, tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text(toml)

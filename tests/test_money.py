@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from liveworth.errors import UsageError
 from liveworth.money import (
+    MAX_USD,
     coins_for_usd,
     coins_from_diamonds,
     creator_usd,
@@ -122,3 +124,39 @@ def test_payout_plan_respects_the_limits(balance: Decimal) -> None:
     assert plan.withdrawn_usd + plan.left_in_balance_usd == balance
     assert all(Decimal(100) <= i.amount_usd <= Decimal(1000) for i in plan.instalments)
     assert plan.left_in_balance_usd < 100
+    if plan.instalments:  # the count _check_plan_size bounds before planning
+        assert len(plan.instalments) == math.ceil(balance / 1000)
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_coins_for_usd_is_exact_for_huge_amounts(channel: str) -> None:
+    c = coins_for_usd(MAX_USD, CARD, channel)
+    assert viewer_usd(c, CARD, channel) <= MAX_USD < viewer_usd(c + 1, CARD, channel)
+
+
+def test_coins_for_usd_is_quick_for_a_tiny_coin_price() -> None:
+    card = load_rate_card(config={"channels": {"t": {"pack_usd": "0.000000000001",
+                                                     "pack_coins": 1_000_000_000}}})
+    c = coins_for_usd(Decimal("0.01"), card, "t")  # 1e-21 $ a coin: ~1e19 coins a cent
+    assert viewer_usd(c, card, "t") <= Decimal("0.01") < viewer_usd(c + 1, card, "t")
+
+
+@pytest.mark.parametrize("amount", [Decimal("1e400"), MAX_USD + 1, Decimal("NaN")])
+def test_absurd_amounts_are_refused(amount: Decimal) -> None:
+    with pytest.raises(UsageError, match="between 0 and"):
+        coins_for_usd(amount, CARD)
+    with pytest.raises(UsageError, match="between 0 and"):
+        payout_plan(amount, CARD, dt.date(2026, 1, 1))
+
+
+def test_payout_plan_is_bounded_before_it_is_planned() -> None:
+    with pytest.raises(UsageError, match="at most 3,660"):
+        payout_plan(Decimal(10**12), CARD, dt.date(2026, 1, 1))
+    tiny = load_rate_card(overrides={"max_withdrawal_per_day_usd": "0.01",
+                                     "min_withdrawal_usd": "0"})
+    with pytest.raises(UsageError, match="at most 3,660"):
+        payout_plan(Decimal(2500), tiny, dt.date(2026, 1, 1))
+    assert len(payout_plan(Decimal("3660000"), CARD, dt.date(2026, 1, 1)).instalments) == 3660
+    with pytest.raises(UsageError, match="after the year 9999"):
+        payout_plan(Decimal(2500), CARD, dt.date(9999, 12, 20))
+    assert payout_plan(Decimal(50), CARD, dt.date(9999, 12, 31)).instalments == ()

@@ -81,3 +81,48 @@ def test_unknown_preset_and_channel() -> None:
 def test_own_channel_from_config() -> None:
     card = load_rate_card(config={"channels": {"promo": {"pack_usd": "9.99", "pack_coins": 1000}}})
     assert card.channel("promo").usd_per_coin == Decimal("0.00999")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"channels": {"x": {"pack_usd": 1, "pack_coins": float("inf")}}},
+         r"channels\.x\.pack_coins must be a whole number"),
+        ({"channels": {"x": {"pack_usd": 1, "pack_coins": 2.5}}}, "pack_coins must be a whole"),
+        ({"channels": {"x": {"pack_usd": 1, "pack_coins": True}}}, "pack_coins must be a whole"),
+        ({"channels": {"x": {"pack_usd": 1, "pack_coins": 10**10}}}, "pack_coins must lie"),
+        ({"channels": {"x": {"pack_usd": "NaN", "pack_coins": 5}}},
+         r"channels\.x\.pack_usd must be a finite"),
+        ({"channels": {"x": {"pack_usd": float("inf"), "pack_coins": 5}}}, "finite"),
+        ({"channels": {"x": {"pack_usd": "0", "pack_coins": 5}}}, "pack_usd must be a price"),
+        ({"channels": {"x": {"pack_usd": "1e7", "pack_coins": 5}}}, "pack_usd must be a price"),
+        ({"channels": {"x": "9.99"}}, "needs pack_usd"),
+        ({"rates": {"diamonds_per_coin": "1e999999"}}, "diamonds_per_coin must lie between"),
+        ({"rates": {"usd_per_diamond": "1e-999999"}}, "at most 12 decimal places"),
+        ({"rates": {"usd_per_diamond": "sNaN"}}, "finite"),
+        ({"rates": {"min_withdrawal_usd": "1e30"}}, "min_withdrawal_usd must lie between"),
+        ({"rates": {"max_withdrawal_per_day_usd": "0"}}, "max_withdrawal_per_day_usd must lie"),
+        ({"rates": {"withdrawal_fee_usd": "-1"}}, "withdrawal_fee_usd must lie"),
+        ({"rates": {"payout_processing_days": 3_000_000}}, "payout_processing_days must lie"),
+        ({"rates": {"payout_processing_days": "2.5"}}, "whole number"),
+        ({"rates": {"reward_rate": [1]}}, "must be a number"),
+        ({"rates": {"min_withdrawal_usd": "2000"}}, "must not exceed max_withdrawal_per_day"),
+    ],
+)
+def test_out_of_range_config_values_name_the_file_and_key(
+    config: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_rate_card(config=config, config_name="my.toml")
+    assert str(raised.value).startswith("my.toml: ")
+
+
+def test_values_at_the_limits_are_accepted() -> None:
+    card = load_rate_card(config={
+        "rates": {"diamonds_per_coin": "1000", "usd_per_diamond": "0.000000000001",
+                  "payout_processing_days": 365, "min_withdrawal_usd": "1000000",
+                  "max_withdrawal_per_day_usd": "1000000", "reward_rate": "0.5000000000000000"},
+        "channels": {"x": {"pack_usd": "1000000", "pack_coins": 1_000_000_000},
+                     "y": {"pack_usd": "0.01", "pack_coins": "70"}}})
+    assert card.diamonds_per_coin == 1000 and card.payout_processing_days == 365
+    assert card.channel("y").pack_coins == 70

@@ -20,13 +20,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 from liveworth.errors import UsageError
 from liveworth.ratecard import RateCard
 
 VIEWER_QUANTUM = Decimal("0.000001")
 CENT = Decimal("0.01")
+#: The largest amounts the CLI takes: coins gifted, and dollars (a balance, a viewer's spend).
+#: Far above any real figure; the exact arithmetic below stays exact well beyond them.
+MAX_COINS = 10**15
+MAX_USD = Decimal(10**13)
+#: A payout plan lists at most this many daily withdrawals (ten years).
+MAX_INSTALMENTS = 3660
 _CONTEXT = Context(prec=60, rounding=ROUND_HALF_EVEN)
 
 
@@ -40,7 +46,7 @@ def fmt(value: Decimal) -> str:
 
 def usd(value: Decimal) -> str:
     """A dollar amount for people: ``$1,234.57`` (rounded half-even to the cent)."""
-    return f"${value.quantize(CENT, rounding=ROUND_HALF_EVEN):,}"
+    return f"${value.quantize(CENT, rounding=ROUND_HALF_EVEN, context=_CONTEXT):,}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +152,15 @@ def coins_for_usd(amount: Decimal, card: RateCard, channel: str | None = None) -
     Defined as the largest ``c`` with ``viewer_usd(c) <= amount``, so that
     ``coins_for_usd(viewer_usd(c)) == c`` for every ``c``.
     """
-    if amount < 0:
-        raise UsageError(f"amount must not be negative, got {amount}")
+    if not amount.is_finite() or not 0 <= amount <= MAX_USD:
+        raise UsageError(f"amount must lie between 0 and {fmt(MAX_USD)} dollars, got {amount}")
     ch = card.channel(channel)
     with localcontext(_CONTEXT):
-        guess = int((amount * ch.pack_coins / ch.pack_usd).to_integral_value(ROUND_FLOOR))
+        # viewer_usd(c) <= amount  ⟺  c × price rounds to at most the amount floored to the
+        # quantum  ⟺  c × price < that + half a quantum (the tie resolved by the checks below).
+        floor = amount.quantize(VIEWER_QUANTUM, rounding=ROUND_FLOOR)
+        bound = (floor + VIEWER_QUANTUM / 2) * ch.pack_coins / ch.pack_usd
+        guess = int(bound.to_integral_value(ROUND_FLOOR))
     while guess > 0 and viewer_usd(guess, card, ch.name) > amount:
         guess -= 1
     while viewer_usd(guess + 1, card, ch.name) <= amount:
@@ -203,6 +213,20 @@ class PayoutPlan:
         }
 
 
+def _check_plan_size(balance: Decimal, card: RateCard, start: dt.date) -> None:
+    """Refuse, before planning, a plan of more than MAX_INSTALMENTS days or past year 9999."""
+    high = card.max_withdrawal_per_day_usd
+    days = int((balance / high).to_integral_value(ROUND_CEILING))  # the split keeps this count
+    if days > MAX_INSTALMENTS:
+        raise UsageError(
+            f"a balance of {usd(balance)} takes {days:,} daily withdrawals of at "
+            f"most {usd(high)}; a plan covers at most {MAX_INSTALMENTS:,} (ten years)"
+        )
+    if (dt.date.max - start).days < days + card.payout_processing_days:
+        raise UsageError(f"start date {start.isoformat()} is too late: the plan would end "
+                         "after the year 9999")
+
+
 def payout_plan(balance_usd: Decimal, card: RateCard, start: dt.date) -> PayoutPlan:
     """Withdraw ``balance_usd`` as fast as the rules allow, starting on ``start``.
 
@@ -211,12 +235,16 @@ def payout_plan(balance_usd: Decimal, card: RateCard, start: dt.date) -> PayoutP
     remainder would fall below the minimum, the day before withdraws less so that nothing is
     stranded; a balance below the minimum stays in the wallet.
     """
-    if balance_usd < 0:
-        raise UsageError(f"balance must not be negative, got {balance_usd}")
+    if not balance_usd.is_finite() or not 0 <= balance_usd <= MAX_USD:
+        raise UsageError(
+            f"balance must lie between 0 and {fmt(MAX_USD)} dollars, got {balance_usd}"
+        )
     low, high = card.min_withdrawal_usd, card.max_withdrawal_per_day_usd
-    if high <= 0:
-        raise UsageError("max_withdrawal_per_day_usd must be positive")
+    if high < CENT:
+        raise UsageError("max_withdrawal_per_day_usd must be at least a cent")
     balance = balance_usd.quantize(CENT, rounding=ROUND_FLOOR)
+    if balance >= max(low, CENT):
+        _check_plan_size(balance, card, start)
     amounts: list[Decimal] = []
     remaining = balance
     while remaining >= max(low, CENT):

@@ -17,7 +17,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -41,6 +41,26 @@ PARAMETERS: dict[str, str] = {
     "withdrawal_fee_usd": "decimal",
     "payout_processing_days": "int",
 }
+#: The range every parameter must lie in (inclusive). Wider than any real card, narrow enough
+#: that the money model's exact arithmetic (60 significant digits) cannot overflow.
+LIMITS: dict[str, tuple[Decimal, Decimal]] = {
+    "diamonds_per_coin": (Decimal(0), Decimal(1000)),
+    "usd_per_diamond": (Decimal(0), Decimal(100)),
+    "reward_rate": (Decimal(0), Decimal(1)),
+    "agency_cut": (Decimal(0), Decimal(1)),
+    "tax_rate": (Decimal(0), Decimal(1)),
+    "min_withdrawal_usd": (Decimal(0), Decimal(1_000_000)),
+    "max_withdrawal_per_day_usd": (Decimal("0.01"), Decimal(1_000_000)),
+    "withdrawal_fee_usd": (Decimal(0), Decimal(10_000)),
+    "payout_processing_days": (Decimal(0), Decimal(365)),
+}
+#: Decimal places a parameter or channel price may have: enough for any real rate, few enough
+#: that ``creator_usd`` stays exact for every coin amount the CLI takes.
+MAX_PLACES = 12
+#: A coin channel's price: ``pack_usd`` in (0, MAX_PACK_USD], ``pack_coins`` in 1..MAX_PACK_COINS.
+MAX_PACK_USD = Decimal(1_000_000)
+MAX_PACK_COINS = 10**9
+_PLACES = Decimal(1).scaleb(-MAX_PLACES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,26 +159,39 @@ class RateCard:
 def parse_parameter(key: str, raw: object, where: str) -> Decimal | int:
     """Parse and range-check one parameter value given as text or number (never float)."""
     kind = PARAMETERS[key]
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float, Decimal)):
         raise ConfigError(f"{where}: {key} must be a number, got {raw!r}")
+    low, high = LIMITS[key]
     if kind == "int":
         try:
-            ivalue = int(str(raw))
+            ivalue = int(str(raw).strip())
         except ValueError:
             raise ConfigError(f"{where}: {key} must be a whole number, got {raw!r}") from None
-        if ivalue < 0:
-            raise ConfigError(f"{where}: {key} must not be negative, got {ivalue}")
+        if not low <= ivalue <= high:
+            raise ConfigError(f"{where}: {key} must lie between {low} and {high}, got {ivalue}")
         return ivalue
+    value = _decimal(raw, where, key)
+    if not low <= value <= high:
+        raise ConfigError(f"{where}: {key} must lie between {low} and {high}, got {raw}")
+    return value
+
+
+def _decimal(raw: object, where: str, key: str) -> Decimal:
+    """A finite decimal with at most :data:`MAX_PLACES` places, or a ConfigError naming it."""
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation:
         raise ConfigError(f"{where}: {key} must be a decimal number, got {raw!r}") from None
     if not value.is_finite():
         raise ConfigError(f"{where}: {key} must be a finite number, got {raw!r}")
-    if kind == "share" and not Decimal(0) <= value <= Decimal(1):
-        raise ConfigError(f"{where}: {key} must lie between 0 and 1, got {raw}")
-    if value < 0:
-        raise ConfigError(f"{where}: {key} must not be negative, got {raw}")
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if exponent < -MAX_PLACES and value != value.quantize(
+        _PLACES, context=Context(prec=max(60, value.adjusted() + MAX_PLACES + 2))
+    ):
+        raise ConfigError(
+            f"{where}: {key} may have at most {MAX_PLACES} decimal places, got {raw!r}"
+        )
     return value
 
 
@@ -179,16 +212,26 @@ def _prov(entry: Mapping[str, Any]) -> Provenance:
 def _channels(raw: Mapping[str, Any], where: str) -> dict[str, Channel]:
     out = {}
     for name, entry in raw.items():
-        try:
-            pack_usd = Decimal(str(entry["pack_usd"]))
-            pack_coins = int(entry["pack_coins"])
-        except (KeyError, InvalidOperation, ValueError, TypeError):
+        if not isinstance(entry, dict) or "pack_usd" not in entry or "pack_coins" not in entry:
             raise ConfigError(
                 f"{where}: channel {name!r} needs pack_usd (decimal) and pack_coins (integer)"
-            ) from None
-        if pack_usd <= 0 or pack_coins <= 0:
-            raise ConfigError(f"{where}: channel {name!r} needs a positive price and coin count")
-        out[name] = Channel(name, pack_usd, pack_coins, str(entry.get("help", "")), _prov(entry))
+            )
+        pack_usd = _decimal(entry["pack_usd"], where, f"channels.{name}.pack_usd")
+        if not 0 < pack_usd <= MAX_PACK_USD:
+            raise ConfigError(f"{where}: channels.{name}.pack_usd must be a price above 0 and "
+                              f"at most {MAX_PACK_USD}, got {entry['pack_usd']!r}")
+        coins = entry["pack_coins"]
+        if isinstance(coins, float) and coins.is_integer():
+            coins = int(coins)
+        if isinstance(coins, str) and coins.strip().isdigit():
+            coins = int(coins)
+        if isinstance(coins, bool) or not isinstance(coins, int):
+            raise ConfigError(f"{where}: channels.{name}.pack_coins must be a whole number, "
+                              f"got {entry['pack_coins']!r}")
+        if not 1 <= coins <= MAX_PACK_COINS:
+            raise ConfigError(f"{where}: channels.{name}.pack_coins must lie between 1 and "
+                              f"{MAX_PACK_COINS:,}, got {coins}")
+        out[name] = Channel(name, pack_usd, coins, str(entry.get("help", "")), _prov(entry))
     return out
 
 
@@ -274,6 +317,13 @@ def load_rate_card(
         card = card.with_overrides(file_values, config_name)
     if overrides:
         card = card.with_overrides(overrides, "command line")
+    low, high = card.min_withdrawal_usd, card.max_withdrawal_per_day_usd
+    if low > high:
+        where = sorted({by for k in ("min_withdrawal_usd", "max_withdrawal_per_day_usd")
+                        if (by := card.provenance[k].set_by) != "rate card"
+                        and not by.startswith("preset ")}) or ["rate card"]
+        raise ConfigError(f"{' and '.join(where)}: min_withdrawal_usd ({low}) must not exceed "
+                          f"max_withdrawal_per_day_usd ({high})")
     return card
 
 
