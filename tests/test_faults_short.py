@@ -331,11 +331,6 @@ def test_bug_store_failure_keeps_every_taken_message_in_the_journal(
     assert not lost, f"{len(lost)} of {len(source.delivered)} taken messages not journaled"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `record --serve` keeps serving after the writer "
-                   "closed the connection the pages read through (web.db.SharedConnection): "
-                   "requests during the final report get HTTP 500 'Connection already closed' "
-                   "(tracebacks on stderr), and the process sometimes aborts with 'terminate "
-                   "called ... FATAL: exception not rethrown'")
 def test_bug_record_serve_answers_until_the_end(ctx: Ctx, tmp_path: Path) -> None:
     import threading
     import urllib.error

@@ -7,8 +7,8 @@ import asyncio
 import random
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
@@ -83,30 +83,61 @@ def view(states: dict[str, CreatorState], card: RateCard, quota: Quota | None) -
     return t
 
 
-def _serve_in_process(db: str, port: int, card: RateCard,
-                      console: Console) -> Callable[[Store], None]:
+class InProcessServer:
     """Serve the dashboard, live page and overlay from the recording process itself.
 
     DuckDB lets only one process open a database that is being written, so a separate
     `liveworth serve` cannot read it while recording; served from here, the pages read through
-    cursors of the writer's own connection and see every committed batch within a second.
-    Loopback only.
+    a connection of their own to the writer's database (:class:`SharedConnection`) and see every
+    committed batch within a second. Loopback only.
+
+    :meth:`start` is the recorder's ``on_open``; :meth:`stop` (before the final report) stops
+    accepting, lets the requests in flight finish, ends live streams and only then closes the
+    pages' connection, so that every request made while the process serves is answered.
     """
 
-    def start(store: Store) -> None:
+    #: How long :meth:`stop` waits for requests in flight (live streams end at once).
+    GRACE_S = 5
+
+    def __init__(self, db: str, port: int, card: RateCard, console: Console) -> None:
+        self.db, self.port, self.card, self.console = db, port, card, console
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._shared: Any = None
+        self._app: Any = None
+
+    def start(self, store: Store) -> None:
         import uvicorn
 
         from liveworth.web import create_app
         from liveworth.web.db import SharedConnection
 
-        app = create_app(db, card=card, opener=SharedConnection(store.con, db))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        threading.Thread(target=server.run, name="liveworth-web", daemon=True).start()
-        console.print(f"dashboard: http://127.0.0.1:{port}/sessions · overlay: "
-                      f"http://127.0.0.1:{port}/overlay/HOST")
+        with self._lock:
+            if self._stopped:
+                return
+            self._shared = SharedConnection(store.con, self.db)
+            self._app = create_app(self.db, card=self.card, opener=self._shared)
+            self._server = uvicorn.Server(uvicorn.Config(
+                self._app, host="127.0.0.1", port=self.port, log_level="warning",
+                timeout_graceful_shutdown=self.GRACE_S))
+            self._thread = threading.Thread(target=self._server.run, name="liveworth-web",
+                                            daemon=True)
+            self._thread.start()
+        self.console.print(f"dashboard: http://127.0.0.1:{self.port}/sessions · overlay: "
+                           f"http://127.0.0.1:{self.port}/overlay/HOST")
 
-    return start
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            server, thread, shared, app = self._server, self._thread, self._shared, self._app
+        if server is None or thread is None:
+            return
+        app.state.web.closing.set()  # live streams end
+        server.should_exit = True  # stop accepting; requests in flight finish
+        thread.join(self.GRACE_S + 5)
+        shared.close()  # waits for any request still reading
 
 
 def cmd_record(args: argparse.Namespace, console: Console) -> int:
@@ -133,7 +164,8 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
         quota = Quota(args.quota_minute, args.quota_hour, args.quota_day)
         sources.extend(TikTokSource(h) for h in dict.fromkeys(hosts))
     live_view = sys.stdout.isatty() and not args.json and not args.quiet
-    on_open = _serve_in_process(db, args.serve, card, console) if args.serve else None
+    web = InProcessServer(db, args.serve, card, console) if args.serve else None
+    on_open = web.start if web is not None else None
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -156,6 +188,9 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
         asyncio.run(main())
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        if web is not None:  # before the report: the pages' connection holds the database
+            web.stop()
     rooms = outcome["rooms"]
     with Store.open(db, read_only=True) as store:
         if not rooms:

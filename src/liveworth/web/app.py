@@ -25,10 +25,10 @@ import json
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 from urllib.parse import quote
 
 import anyio
@@ -61,13 +61,34 @@ from liveworth.roster import (
     parse_tier,
 )
 from liveworth.roster import roster as build_roster
-from liveworth.sessionstats import parse_since, select_sessions, session_stats, zone
-from liveworth.store import resolve_db_path
+from liveworth.sessionstats import (
+    SessionStats,
+    parse_since,
+    select_sessions,
+    session_stats,
+    zone,
+)
+from liveworth.store import Store, resolve_db_path
 from liveworth.web import charts
-from liveworth.web.db import BUSY_TIMEOUT_S, DatabaseBusy, NoDatabase, Opener, ReadOnlyStore
+from liveworth.web.db import (
+    BUSY_TIMEOUT_S,
+    DatabaseBusy,
+    NoDatabase,
+    Opener,
+    ReadOnlyStore,
+    Version,
+    data_version,
+)
 from liveworth.web.estimator import EstimateQuery, estimator
 from liveworth.web.estimator import run_estimate as _run_estimate
-from liveworth.web.live import MAX_LIST, LiveState, empty_state, live_state, normalize_host
+from liveworth.web.live import (
+    IDLE_MS,
+    MAX_LIST,
+    LiveState,
+    empty_state,
+    live_state,
+    normalize_host,
+)
 from liveworth.web.models import (
     AnalysisOut,
     ErrorOut,
@@ -90,6 +111,9 @@ RETRY_MS = 1000
 KEEPALIVE_S = 15.0
 #: Live states kept for concurrent watchers of the same host (one store read per poll).
 _CACHE_SIZE = 256
+#: Answers kept per version of the data (see :meth:`Web.read`).
+_ANSWERS_SIZE = 512
+T = TypeVar("T")
 
 RoomId = Annotated[str, Path(min_length=1, max_length=200, description="the session's room id")]
 Host = Annotated[str, Path(min_length=1, max_length=100,
@@ -140,6 +164,10 @@ class Web:
     _cache: dict[tuple[str, int, int], tuple[float, dict[str, Any]]] = field(
         default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _answers: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    _answers_version: Version | None = None
+    #: Set when the server is stopping: live streams end.
+    closing: threading.Event = field(default_factory=threading.Event)
 
     def page(self, request: Request, template: str, *, status: int = 200,
              **context: Any) -> HTMLResponse:
@@ -149,61 +177,91 @@ class Web:
 
     # -- reads (blocking: FastAPI runs the sync routes that call them in a thread pool)
 
+    def read(self, key: tuple[Any, ...], compute: Callable[[Store], T]) -> T:
+        """``compute(store)``, remembered under ``key`` for as long as the data read stays the
+        same (:func:`liveworth.web.db.data_version`; never when it may change under the read,
+        as through a connection shared with a writer). Results are immutable; errors are not
+        remembered."""
+        with self.open_store() as store:
+            version = data_version(store)
+            if version is None:
+                return compute(store)
+            with self._lock:
+                if version != self._answers_version:
+                    self._answers.clear()
+                    self._answers_version = version
+                elif key in self._answers:
+                    return cast(T, self._answers[key])
+            value = compute(store)
+            with self._lock:
+                if version == self._answers_version:
+                    if len(self._answers) >= _ANSWERS_SIZE:
+                        self._answers.clear()
+                    self._answers[key] = value
+            return value
+
     def sessions(self) -> list[SessionRow]:
         try:
-            with self.open_store() as store:
-                return list_sessions(store, self.card)
+            return list(self.read(("sessions",), lambda s: tuple(list_sessions(s, self.card))))
         except NoDatabase:
             return []
 
     def report(self, room_id: str, channel: str | None, redact: bool) -> SessionReport:
         try:
-            with self.open_store() as store:
-                rep = session_report(store, room_id, self.card, channel)
+            rep = self.read(("report", room_id, channel),
+                            lambda s: session_report(s, room_id, self.card, channel))
         except NoDatabase:
             raise NotFoundError(f"no session {room_id!r}: the database is empty") from None
         return redacted(rep) if redact else rep
 
     def live(self, host: str, top: int, recent: int) -> LiveState:
         try:
-            with self.open_store() as store:
-                return live_state(store, host, self.card, top=top, recent=recent,
-                                  now_ms=int(time.time() * 1000))
+            state = self.read(("live", normalize_host(host), top, recent),
+                              lambda s: live_state(s, host, self.card, top=top, recent=recent))
         except NoDatabase:
             return empty_state(host, self.card)
+        now_ms = int(time.time() * 1000)  # the clock tells a live session from an idle one
+        if state.status == "live" and state.last_ts is not None and \
+                now_ms - state.last_ts > IDLE_MS:
+            state = replace(state, status="idle")
+        return state
 
     def analysis(self, host: str, since: str | None, tz: str, seed: int) -> Analysis:
         """``liveworth analyze --host HOST --seed SEED``: the same seeded bootstrap."""
         try:
-            with self.open_store() as store:
-                return analyze(store, self.card, host=host, since=since, tz=tz,
-                               rng=np.random.default_rng(seed))
+            return self.read(("analysis", host, since, tz, seed),
+                             lambda s: analyze(s, self.card, host=host, since=since, tz=tz,
+                                               rng=np.random.default_rng(seed)))
         except NoDatabase:
             raise NotFoundError(f"no session of {host!r}: the database is empty") from None
 
     def gifters(self, host: str | None, since: str | None,
                 tz: str) -> tuple[list[GifterStats], Loyalty]:
         """``liveworth gifters``: every gifter of the selected sessions, and their loyalty."""
+        def compute(store: Store) -> tuple[tuple[GifterStats, ...], tuple[SessionStats, ...]]:
+            chosen = select_sessions(session_stats(store, self.card, tz=tz), host=host,
+                                     since=since)
+            board = leaderboard(store, self.card, [s.room_id for s in chosen])
+            return tuple(board), tuple(chosen)
+
         try:
-            with self.open_store() as store:
-                chosen = select_sessions(session_stats(store, self.card, tz=tz), host=host,
-                                         since=since)
-                board = leaderboard(store, self.card, [s.room_id for s in chosen])
+            board, chosen = self.read(("gifters", host, since, tz), compute)
         except NoDatabase:
             parse_since(since)
             zone(tz)
             if host is not None:
                 raise NotFoundError(f"no session of {host!r}: the database is empty") from None
-            chosen, board = [], []
-        return board, loyalty(board, chosen)
+            chosen, board = (), ()
+        return list(board), loyalty(board, chosen)
 
     def roster(self, period: str, as_of: str | None, tz: str, since: str | None,
                tiers: tuple[Tier, ...]) -> Roster:
         """``liveworth roster``: per creator and period, with the pace towards the tiers."""
+        when = as_of or int(time.time() // 60)  # no date: today, remembered for a minute
         try:
-            with self.open_store() as store:
-                return build_roster(store, self.card, period=period, tiers=tiers, as_of=as_of,
-                                    tz=tz, since=since)
+            return self.read(("roster", period, when, tz, since, tiers),
+                             lambda s: build_roster(s, self.card, period=period, tiers=tiers,
+                                                    as_of=as_of, tz=tz, since=since))
         except NoDatabase:  # nothing recorded yet: an empty roll-up, checked like a full one
             if period not in PERIODS:
                 raise UsageError(f"unknown period {period!r}") from None
@@ -239,7 +297,8 @@ class Web:
         last: dict[str, Any] | None = None
         now = time.monotonic()
         end, quiet_since = now + self.stream_lifetime_s, now
-        while time.monotonic() < end and not await request.is_disconnected():
+        while time.monotonic() < end and not self.closing.is_set() and \
+                not await request.is_disconnected():
             state = await run_in_threadpool(self.polled_live, host, top, recent)
             if state is not None and state != last:
                 last = state
