@@ -9,11 +9,12 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from liveworth.errors import InputFormatError
-from liveworth.events import EVENT_TYPES, event_from_dict, field_specs
+from liveworth.events import EVENT_TYPES, event_from_dict, field_specs, loads_line
 from liveworth.eventsql import line_blocks, staging_sql
 from liveworth.store import EVENT_COLUMNS, events_table
 
@@ -110,3 +111,22 @@ def test_line_blocks_number_lines_across_blocks_and_skip_huge_ones() -> None:
         assert isinstance(table, pa.Table)
     assert too_long == [(1001, 5001)]
     assert [n for n in seen if n != 1001] == [*range(1, 1001), 1002]
+
+
+def test_a_key_given_twice_is_left_to_python_which_rejects_it() -> None:
+    line = ('{"v":1,"type":"viewers","room_id":"r","ts":6,"msg_id":"b","current":10,'
+            '"current":-3}')
+    assert [r[2] for r in _stage([line])] == [False]
+    with pytest.raises(InputFormatError, match="field 'current': key given twice"):
+        loads_line(line, "x:1")
+    with pytest.raises(InputFormatError, match="key given twice"):
+        loads_line('{"a": {"b": 1, "b": 1}}')
+    assert loads_line('{"a": {"b": 1}, "b": 2}') == {"a": {"b": 1}, "b": 2}
+
+
+def test_line_blocks_leave_out_the_line_a_damaged_gzip_cut() -> None:
+    text = b'{"n":1}\n{"n":2}\n{"n":'
+    for damaged, last in ((True, 2), (False, 3)):
+        blocks = line_blocks(io.BytesIO(text), 1000, cut_short=lambda d=damaged: d)
+        nos = [n for table, _, _ in blocks for n in table.column("line_no").to_pylist()]
+        assert nos[-1] == last

@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +175,7 @@ raw_messages = st.builds(
 )
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)  # fsync on a shared machine
 @given(st.lists(raw_messages, max_size=15))
 def test_journal_round_trip(messages: list[RawMessage]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -255,6 +256,65 @@ def test_bad_journal_lines_are_rejected_and_reading_goes_on(tmp_path: Path) -> N
         RawMessage("M", b"", None, 5, None),
         msg,
     ]
+
+
+def test_journal_arrival_beyond_2_53_is_one_reject(tmp_path: Path) -> None:
+    good = {"v": 1, "arrival_ms": 5, "room_id": None, "host": None, "method": "M", "payload": ""}
+    path = tmp_path / "j.jsonl"
+    path.write_text("".join(json.dumps({**good, "arrival_ms": a}) + "\n"
+                            for a in (2**70, 2**53 + 1, 2**53)))
+    items = list(iter_journal(path))
+    assert [type(i) for i in items] == [RawReject, RawReject, RawMessage]
+    assert items[0].reason == f"arrival_ms out of range: {2**70} (at most 2**53)"  # type: ignore
+
+
+def _gz_read(data: bytes, tmp_path: Path) -> tuple[bytes, str | None]:
+    path = tmp_path / "x.gz"
+    path.write_bytes(data)
+    with rawsources.open_binary(path) as f:
+        return f.read(), rawsources.gzip_damage(f)
+
+
+def test_gzip_stream_reads_members_and_padding_like_gzip(tmp_path: Path) -> None:
+    a, b = os.urandom(300_000).hex().encode(), b"second member\n"
+    both = gzip.compress(a) + gzip.compress(b)
+    assert _gz_read(both, tmp_path) == (a + b, None)
+    assert _gz_read(both + b"\0" * 100, tmp_path) == (a + b, None)
+    assert _gz_read(gzip.compress(b""), tmp_path) == (b"", None)
+
+
+def test_gzip_stream_keeps_what_precedes_the_damage(tmp_path: Path) -> None:
+    data = b"".join(b"line %d\n" % i for i in range(200_000))
+    gz = gzip.compress(data)
+    for cut in (len(gz) // 3, len(gz) - 5, 15):
+        got, damage = _gz_read(gz[:cut], tmp_path)
+        assert damage == "damaged gzip (cut short)"
+        assert data.startswith(got) and len(got) >= len(zlib.decompressobj(31).decompress(
+            gz[:cut])) - 256
+    bad = bytearray(gz)
+    bad[len(gz) // 2] ^= 0xFF
+    got, damage = _gz_read(bytes(bad), tmp_path)
+    assert damage is not None and damage.startswith("damaged gzip")
+    assert len(got) > len(data) // 3  # what came before the bad byte is kept
+    with pytest.raises(InputFormatError, match="damaged gzip"):
+        rawsources._read_all(tmp_path / "x.gz")
+
+
+def test_gzip_journal_cut_short_keeps_its_complete_lines(tmp_path: Path) -> None:
+    msgs = [RawMessage("M", os.urandom(40), "7", 1_700_000_000_000 + i, "h") for i in range(3000)]
+    plain = tmp_path / "j.jsonl"
+    with JournalWriter(plain) as journal:
+        for m in msgs:
+            journal.append(m)
+    gz = gzip.compress(plain.read_bytes())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(gz[: len(gz) // 2])
+    items = list(iter_journal(path))
+    rejects = [i for i in items if isinstance(i, RawReject)]
+    read = [i for i in items if isinstance(i, RawMessage)]
+    assert len(rejects) == 1 and rejects[0].reason.startswith("damaged gzip (cut short)")
+    assert rejects[0].where == f"{path}:{len(read) + 1}"
+    assert 1000 < len(read) < 3000 and read == msgs[: len(read)]
 
 
 def test_gzip_journal_is_read(tmp_path: Path) -> None:
@@ -410,16 +470,19 @@ def test_decode_raw_propagates_decode_errors() -> None:
 
 def test_public_api_is_pinned() -> None:
     assert sorted(rawsources.__all__) == [
+        "GzipStream",
         "JOURNAL_VERSION",
         "JournalWriter",
         "RawItem",
         "RawMessage",
         "RawReject",
         "decode_raw",
+        "gzip_damage",
         "iter_dump",
         "iter_journal",
         "iter_raw",
         "iter_response_file",
+        "open_binary",
         "parse_dump_ts",
         "sniff_format",
     ]

@@ -259,6 +259,37 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
     return EVENT_TYPES[etype](**kwargs)
 
 
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKey(k)
+            seen.add(k)
+    return obj
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def loads_line(line: str | bytes, where: str = "") -> Any:
+    """One JSONL line decoded as JSON, refusing an object that gives a key twice.
+
+    ``{"coins": 5, "coins": -7}`` is valid JSON whose meaning readers disagree on (DuckDB keeps the
+    first value, Python's ``json`` the last), so format v1 rejects it: :class:`InputFormatError`
+    naming the key. Text that is not JSON raises :class:`json.JSONDecodeError` (or
+    ``RecursionError`` when nested too deep), as :func:`json.loads` does.
+    """
+    try:
+        return json.loads(line, object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKey as exc:
+        raise InputFormatError("key given twice", where=where, field=exc.key) from None
+
+
 def event_to_dict(event: Event) -> dict[str, Any]:
     """The JSON object of one event in format v1 (``None`` optionals left out, extras kept)."""
     out: dict[str, Any] = {"v": FORMAT_VERSION, "type": event.TYPE}
@@ -299,7 +330,7 @@ def read_jsonl(lines: Iterable[str], source: str = "<input>") -> Iterator[Event]
             continue
         where = f"{source}:{lineno}"
         try:
-            obj = json.loads(line)
+            obj = loads_line(line, where)
         except (json.JSONDecodeError, RecursionError) as exc:
             raise InputFormatError(f"not JSON ({exc.__class__.__name__})", where=where) from None
         yield event_from_dict(obj, where)

@@ -14,20 +14,26 @@ touched.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, cast
 
 import pyarrow as pa
 
 from liveworth import eventsql, ledger
 from liveworth.errors import InputFormatError, UsageError
-from liveworth.events import Event, event_from_dict
-from liveworth.rawsources import RawMessage, RawReject, decode_raw, iter_raw, sniff_format
+from liveworth.events import Event, event_from_dict, loads_line
+from liveworth.rawsources import (
+    RawMessage,
+    RawReject,
+    decode_raw,
+    gzip_damage,
+    iter_raw,
+    open_binary,
+    sniff_format,
+)
 from liveworth.store import EVENT_COLUMNS, Store, events_table, registered, run
 
 FORMATS = ("auto", "events", "webcast-dump", "journal", "webcast-response")
@@ -99,14 +105,6 @@ def rejects_path_for(db_path: str) -> str | None:
     return None if db_path == ":memory:" else db_path + ".rejects.jsonl"
 
 
-def _open_lines(path: Path) -> IO[bytes]:
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return cast(IO[bytes], gzip.open(path, "rb"))
-    return path.open("rb")
-
-
 def read_raw_events(
     path: Path, hosts: dict[str, str | None], progress: Progress | None = None
 ) -> Iterator[Event | Reject]:
@@ -146,23 +144,31 @@ def _import_events_file(
 ) -> None:
     """Stage one event-format-v1 file: SQL validates in bulk, Python judges the rest."""
     try:
-        f = _open_lines(path)
+        f = open_binary(path)
     except OSError as exc:
         raise InputFormatError(f"cannot read ({exc.strerror or exc})", where=str(path)) from None
     sql = eventsql.staging_sql()
     cols = ", ".join(f'"{n}"' for n, _, _ in EVENT_COLUMNS)
+    lines_seen = 0
     with f:
-        blocks = eventsql.line_blocks(f, MAX_LINE)
+        blocks = eventsql.line_blocks(f, MAX_LINE, cut_short=lambda: gzip_damage(f) is not None)
         while True:
             try:
                 block = next(blocks, None)
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                report([Reject(f"{path}", f"unreadable input ({_why(exc)}); the rest of the "
-                                          "file is lost")])
+            except OSError as exc:
+                report([Reject(f"{path}:{lines_seen + 1}", f"unreadable input ({_why(exc)}); "
+                                                           "the rest of the file is lost")])
                 return
             if block is None:
+                damage = gzip_damage(f)
+                if damage:
+                    report([Reject(f"{path}:{lines_seen + 1}",
+                                   f"{damage}: the rest of the file is lost")])
                 return
             table, too_long, nbytes = block
+            if table.num_rows:
+                lines_seen = int(table.column("line_no")[-1].as_py())
+            lines_seen = max([lines_seen, *(n for n, _ in too_long)])
             if progress:
                 progress(nbytes)
             report([Reject(f"{path}:{n}", f"line longer than {MAX_LINE} bytes ({size} bytes)")
@@ -189,7 +195,7 @@ def _judge_in_python(store: Store, path: Path, rows: Sequence[tuple[int, str]],
     for line_no, line in rows:
         where = f"{path}:{line_no}"
         try:
-            ev = event_from_dict(json.loads(line), where)
+            ev = event_from_dict(loads_line(line, where), where)
         except (json.JSONDecodeError, RecursionError) as exc:
             reason = ("not UTF-8 text" if "\ufffd" in line and not _is_json(line)
                       else f"not JSON ({exc.__class__.__name__})")

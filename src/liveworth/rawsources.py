@@ -22,7 +22,6 @@ import calendar
 import contextlib
 import datetime as dt
 import functools
-import gzip
 import io
 import json
 import os
@@ -36,19 +35,22 @@ from typing import IO, Any, Final
 
 from liveworth import webcast
 from liveworth.errors import DecodeError, InputFormatError
-from liveworth.events import Event
+from liveworth.events import MAX_INT, Event
 
 __all__ = [
     "JOURNAL_VERSION",
+    "GzipStream",
     "JournalWriter",
     "RawItem",
     "RawMessage",
     "RawReject",
     "decode_raw",
+    "gzip_damage",
     "iter_dump",
     "iter_journal",
     "iter_raw",
     "iter_response_file",
+    "open_binary",
     "parse_dump_ts",
     "sniff_format",
 ]
@@ -99,29 +101,107 @@ def _is_gzip(path: Path) -> bool:
         return f.read(2) == _GZIP_MAGIC
 
 
-def _open_binary(path: Path) -> io.BufferedIOBase:
-    """``path`` opened for binary reading, decompressing when it is gzip."""
+class GzipStream(io.RawIOBase):
+    """Gzip decompression that keeps what it could read when the data is cut short or damaged.
+
+    :func:`gzip.open` raises on a truncated or corrupt stream and loses the data it had
+    decompressed in that read. This reader returns every byte before the damage, then ends (EOF)
+    and says what went wrong in :attr:`damage` (``None`` for a sound file). Concatenated gzip
+    members are read one after another, as ``gzip`` does.
+    """
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._pending = b""
+        self._done = False
+        self._started = False  # a member has begun (its header read)
+        self.damage: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self._pending and not self._done:
+            self._pending = self._next()
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _next(self) -> bytes:
+        chunk = self._d.unused_data if self._d.eof else self._raw.read(self.CHUNK)
+        if self._d.eof:
+            if not chunk.strip(b"\0"):
+                chunk = self._raw.read(self.CHUNK)
+                if not chunk.strip(b"\0"):  # end of the last member (zero padding is allowed)
+                    self._done = True
+                    return b""
+            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._started = False
+        if not chunk:
+            self._done = True
+            if self._started or not self._d.eof:
+                self.damage = "damaged gzip (cut short)"
+            return b""
+        self._started = True
+        saved = self._d.copy()
+        try:
+            return self._d.decompress(chunk)
+        except zlib.error as exc:  # keep what comes before the bad spot, in small steps
+            self._d, out = saved, []
+            for i in range(0, len(chunk), 256):
+                try:
+                    out.append(self._d.decompress(chunk[i:i + 256]))
+                except zlib.error:
+                    break
+            self._done = True
+            self.damage = f"damaged gzip ({exc})"
+            return b"".join(out)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def gzip_damage(f: IO[bytes] | io.BufferedIOBase) -> str | None:
+    """What :class:`GzipStream` found wrong under ``f`` (``None`` when sound or not gzip)."""
+    raw = getattr(f, "raw", f)
+    return raw.damage if isinstance(raw, GzipStream) else None
+
+
+def open_binary(path: Path) -> io.BufferedReader:
+    """``path`` opened for binary reading, decompressing when it is gzip (see
+    :class:`GzipStream`: a damaged stream ends early, with :func:`gzip_damage` saying why)."""
     if _is_gzip(path):
-        return gzip.open(path, "rb")
+        return io.BufferedReader(GzipStream(path.open("rb")), 1 << 20)
     return path.open("rb")
 
 
 @contextlib.contextmanager
-def _reading(path: Path) -> Iterator[io.BufferedIOBase]:
+def _reading(path: Path) -> Iterator[io.BufferedReader]:
     """Open ``path`` for binary reading (gzip or plain); read errors raise InputFormatError."""
     try:
-        with _open_binary(path) as f:
+        with open_binary(path) as f:
             yield f
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputFormatError(f"damaged gzip ({exc})", where=str(path)) from None
     except OSError as exc:
         raise InputFormatError(f"cannot read ({exc.strerror or exc})", where=str(path)) from None
 
 
 def _read_all(path: Path) -> bytes:
-    """The whole (decompressed) content of ``path``."""
+    """The whole (decompressed) content of ``path``; damaged gzip raises InputFormatError."""
     with _reading(path) as f:
-        return f.read()
+        data = f.read()
+        damage = gzip_damage(f)
+    if damage:
+        raise InputFormatError(damage, where=str(path))
+    return data
 
 
 def _b64(value: object) -> bytes:
@@ -266,6 +346,8 @@ def _journal_record(line: bytes) -> RawMessage:
     arrival = record.get("arrival_ms")
     if isinstance(arrival, bool) or not isinstance(arrival, int) or arrival < 0:
         raise ValueError("arrival_ms is not a non-negative integer")
+    if arrival > MAX_INT:
+        raise ValueError(f"arrival_ms out of range: {arrival} (at most 2**53)")
     method = record.get("method")
     if not isinstance(method, str) or not method:
         raise ValueError("method is missing or empty")
@@ -284,7 +366,10 @@ def iter_journal(path: StrPath) -> Iterator[RawItem]:
     """
     path = Path(path)
     with _reading(path) as f:
+        lineno = 0
         for lineno, line in enumerate(f, 1):
+            if not line.endswith(b"\n") and gzip_damage(f):
+                break  # the line the damage cut: reported below
             if not line.strip():
                 continue
             try:
@@ -292,6 +377,11 @@ def iter_journal(path: StrPath) -> Iterator[RawItem]:
             except ValueError as exc:
                 torn = not line.endswith(b"\n")
                 yield RawReject(f"{path}:{lineno}", "torn final line" if torn else str(exc))
+        else:
+            lineno += 1
+        damage = gzip_damage(f)
+        if damage:
+            yield RawReject(f"{path}:{lineno}", f"{damage}: the rest of the file is lost")
 
 
 class JournalWriter:
