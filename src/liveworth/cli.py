@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -25,6 +25,8 @@ from liveworth import __version__
 from liveworth.errors import LiveworthError, UsageError
 from liveworth.gifts import CATALOGUES, load_catalogue
 from liveworth.money import (
+    MAX_COINS,
+    MAX_USD,
     coins_for_usd,
     coins_from_diamonds,
     earnings,
@@ -58,31 +60,83 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------------------- argument types
 
 
-def _nonneg_int(text: str) -> int:
+#: Decimal places an amount on the command line may have.
+MAX_PLACES = 12
+#: The most diamonds ``convert --diamonds`` takes (10^15 coins at 1,000 diamonds a coin).
+MAX_DIAMONDS = MAX_COINS * 1000
+
+
+def _whole(text: str, limit: int) -> int:
     try:
-        value = int(text.replace("_", "").replace(",", ""))
+        value = int(text.strip().replace("_", "").replace(",", ""))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    if not 0 <= value <= limit:
+        raise argparse.ArgumentTypeError(f"must lie between 0 and {limit:,}: {text}")
     return value
 
 
-def _nonneg_decimal(text: str) -> Decimal:
+def _nonneg_int(text: str) -> int:
+    """A whole number from 0 to 10^15 (``1,000`` and ``1_000`` accepted)."""
+    return _whole(text, MAX_COINS)
+
+
+def _decimal(text: str, limit: Decimal) -> Decimal:
     try:
-        value = Decimal(text.replace("_", "").replace(",", "").lstrip("$"))
+        value = Decimal(text.strip().replace("_", "").replace(",", "").lstrip("$"))
     except InvalidOperation:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative number: {text}")
+    if not value.is_finite() or not 0 <= value <= limit:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to {limit:,}: {text}")
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if exponent < -MAX_PLACES and value != value.quantize(Decimal(1).scaleb(-MAX_PLACES),
+                                                          context=Context(prec=60)):
+        raise argparse.ArgumentTypeError(
+            f"at most {MAX_PLACES} decimal places: {text}")
     return value
+
+
+def usd_amount(text: str) -> Decimal:
+    """An amount of dollars from 0 to 10^13 (``$1,000.50`` accepted)."""
+    return _decimal(text, MAX_USD)
+
+
+def _diamonds(text: str) -> Decimal:
+    return _decimal(text, Decimal(MAX_DIAMONDS))
 
 
 def _share(text: str) -> Decimal:
-    value = _nonneg_decimal(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must lie between 0 and 1: {text}")
-    return value
+    return _decimal(text, Decimal(1))
+
+
+def writable_file(text: str) -> str:
+    """An output file that can be written, checked before any work (``-`` passes through).
+
+    A directory, a missing parent directory or a path that cannot be created or opened for
+    writing is a usage error, one line, exit status 2. An existing file is not truncated here.
+    """
+    if text == "-":
+        return text
+    path = Path(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty file name")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a directory, not a file")
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise argparse.ArgumentTypeError(f"{text}: {str(parent)!r} {what}")
+    existed = path.exists()
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text}: cannot write ({exc.strerror or exc.__class__.__name__})") from None
+    if not existed:
+        path.unlink(missing_ok=True)
+    return text
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -332,8 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "the coins a viewer gets for that money on the channel.")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--coins", type=_nonneg_int, help="coins of gifts (integer)")
-    what.add_argument("--diamonds", type=_nonneg_decimal, help="diamonds credited")
-    what.add_argument("--usd", type=_nonneg_decimal, help="dollars a viewer spends on coins")
+    what.add_argument("--diamonds", type=_diamonds, help="diamonds credited")
+    what.add_argument("--usd", type=usd_amount, help="dollars a viewer spends on coins")
     add_card_options(p)
     add_json(p)
 
@@ -353,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("payout", cmd_payout, "when and in what instalments a balance becomes cash",
                 "Plan the withdrawals of a balance under TikTok's rules: a minimum withdrawal, "
                 "at most $1,000 a day, up to 15 days to arrive.")
-    p.add_argument("--balance-usd", type=_nonneg_decimal, required=True,
+    p.add_argument("--balance-usd", type=usd_amount, required=True,
                    help="wallet balance in USD")
     p.add_argument("--start", type=_date, help="first withdrawal date (default: today)")
     add_card_options(p, channel=False)

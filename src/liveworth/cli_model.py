@@ -12,7 +12,6 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,7 +19,15 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from liveworth.cli import CommandFactory, add_card_options, add_json, card_from_args, print_json
+from liveworth.cli import (
+    CommandFactory,
+    add_card_options,
+    add_json,
+    card_from_args,
+    print_json,
+    usd_amount,
+    writable_file,
+)
 from liveworth.errors import UsageError
 from liveworth.estimate import (
     DEFAULT_SESSIONS,
@@ -34,25 +41,44 @@ from liveworth.estimate import (
     plan,
     what_if,
 )
+from liveworth.events import MAX_INT
 from liveworth.model import ModelParams, engagement_value
 from liveworth.money import usd
-from liveworth.simulate import simulate
+from liveworth.simulate import MAX_FOLLOWERS, MAX_VIEWERS, simulate
 
 # ---------------------------------------------------------------------------- option values
 
 
+#: The largest value each numeric option takes (the library checks its own, finer limits;
+#: these keep absurd values from reaching it and echo the user's text in the error).
+LIMITS: dict[str, float] = {
+    "--followers": MAX_FOLLOWERS,
+    "--viewers": MAX_VIEWERS,
+    "--minutes": 24 * 60,
+    "--per-week": 7 * 24,
+    "--sessions": MAX_SESSIONS,
+    "--seed": 2**63 - 1,
+    "--start-ts": float(MAX_INT),
+}
+
+
 def _number(text: str | None, name: str, *, whole: bool = False) -> float:
-    """A non-negative number given on the command line (``1,000`` and ``1_000`` accepted)."""
+    """A non-negative number given on the command line (``1,000`` and ``1_000`` accepted), at
+    most ``LIMITS[name]``."""
     if text is None:
         raise UsageError(f"{name} is required")
+    shown = text if len(text) <= 40 else text[:40] + "…"
     try:
         value = float(text.replace(",", "").replace("_", ""))
     except ValueError:
-        raise UsageError(f"{name}: not a number: {text!r}") from None
+        raise UsageError(f"{name}: not a number: {shown!r}") from None
     if not math.isfinite(value) or value < 0:
-        raise UsageError(f"{name}: must be a number >= 0, got {text!r}")
+        raise UsageError(f"{name}: must be a number >= 0, got {shown!r}")
+    limit = LIMITS.get(name)
+    if limit is not None and value > limit:
+        raise UsageError(f"{name}: must be at most {limit:,.0f}, got {shown!r}")
     if whole and not value.is_integer():
-        raise UsageError(f"{name}: must be a whole number, got {text!r}")
+        raise UsageError(f"{name}: must be a whole number, got {shown!r}")
     return value
 
 
@@ -250,11 +276,10 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     card = card_from_args(args)
     inputs = _inputs(args)
     try:
-        target = Decimal(args.target_usd_month.replace(",", "").replace("_", "").lstrip("$"))
-    except InvalidOperation:
-        raise UsageError(f"--target-usd-month: not an amount: {args.target_usd_month!r}"
-                         ) from None
-    if not target.is_finite() or target <= 0:
+        target = usd_amount(args.target_usd_month)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"--target-usd-month: {exc}") from None
+    if target <= 0:
         raise UsageError(f"--target-usd-month must be a positive amount, got "
                          f"{args.target_usd_month!r}")
     rng, seed = _rng(args.seed)
@@ -325,9 +350,10 @@ def register(command: CommandFactory) -> None:
                 "streak frames and finals, occasional resent and missing finals — ready for "
                 "`liveworth import`. --truth writes the ground-truth totals.")
     _creator_options(p, per_week=False)
-    p.add_argument("--out", required=True, metavar="FILE.jsonl", help="where to write (- for "
-                   "stdout)")
-    p.add_argument("--truth", metavar="FILE.json", help="also write the ground truth here")
+    p.add_argument("--out", type=writable_file, required=True, metavar="FILE.jsonl",
+                   help="where to write (- for stdout)")
+    p.add_argument("--truth", type=writable_file, metavar="FILE.json",
+                   help="also write the ground truth here")
     p.add_argument("--room-id", help="room id of the session (default sim-SEED)")
     p.add_argument("--start-ts", default="1700000000000", metavar="MS",
                    help="start time, ms since the epoch (default 1700000000000)")

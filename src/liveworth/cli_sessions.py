@@ -11,7 +11,14 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from liveworth.cli import CommandFactory, add_card_options, add_json, card_from_args, print_json
+from liveworth.cli import (
+    CommandFactory,
+    add_card_options,
+    add_json,
+    card_from_args,
+    print_json,
+    writable_file,
+)
 from liveworth.errors import UsageError
 from liveworth.exporter import EXPORT_FORMATS, export_events
 from liveworth.importer import FORMATS, Reject, import_paths
@@ -208,7 +215,8 @@ def register(command: CommandFactory) -> None:
                 "tiers, coins and viewers over time, engagement, data-quality flags.")
     p.add_argument("room_id", metavar="ROOM_ID", help="the session's room id (see `sessions`)")
     add_db(p)
-    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    p.add_argument("--html", type=writable_file, metavar="FILE",
+                   help="also write a self-contained HTML report")
     p.add_argument("--redact", action="store_true",
                    help="replace viewers' names with stable pseudonyms (for sharing)")
     add_card_options(p)
@@ -220,5 +228,5 @@ def register(command: CommandFactory) -> None:
     p.add_argument("room_id", nargs="?", metavar="ROOM_ID", help="the session to export")
     p.add_argument("--all", action="store_true", help="export every session")
     p.add_argument("--format", choices=EXPORT_FORMATS, default="jsonl", help="output format")
-    p.add_argument("--out", required=True, help="output file")
+    p.add_argument("--out", type=writable_file, required=True, help="output file")
     add_db(p)

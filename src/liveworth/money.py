@@ -143,6 +143,8 @@ def coins_from_diamonds(diamonds: Decimal | int, card: RateCard) -> int:
             f"{diamonds} diamonds is not a whole number of coins at "
             f"{fmt(card.diamonds_per_coin)} diamonds per coin"
         )
+    if coins > MAX_COINS:
+        raise UsageError(f"{diamonds} diamonds is more than {MAX_COINS:,} coins")
     return int(coins)
 
 

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from liveworth.errors import UsageError
 from liveworth.events import (
+    MAX_INT,
     Battle,
     Comment,
     Event,
@@ -529,15 +530,50 @@ def _session_viewers(params: ModelParams, followers: int, viewers: float | None,
     return median_viewers(params, followers) * creator * session
 
 
-def _check(followers: int, viewers: float | None, minutes: float, engagement: float) -> None:
-    if followers < 0:
-        raise UsageError(f"followers must not be negative, got {followers}")
-    if viewers is not None and not (math.isfinite(viewers) and viewers >= 0):
-        raise UsageError(f"viewers must be a number >= 0, got {viewers}")
+#: The inputs the simulator takes (as the estimator's: liveworth.estimate.Inputs).
+MAX_FOLLOWERS = 10**10
+MAX_VIEWERS = 10**8
+MAX_ENGAGEMENT = 100.0
+#: The largest session it simulates, in expected viewer-minutes × engagement (typical concurrent
+#: viewers before the random draws × minutes × max(engagement, 1)): about 500,000 unique viewers and
+#: some ten seconds. A draw beyond DRAW_HEADROOM times that is refused too (memory and time stay
+#: bounded whatever the seed).
+MAX_VIEWER_MINUTES = 2_000_000
+DRAW_HEADROOM = 5.0
+
+
+def _check(params: ModelParams, followers: int, viewers: float | None, minutes: float,
+           engagement: float, start_ts: int) -> None:
+    if not 0 <= followers <= MAX_FOLLOWERS:
+        raise UsageError(f"followers must lie between 0 and {MAX_FOLLOWERS:,}, got {followers}")
+    if viewers is not None and not (math.isfinite(viewers) and 0 <= viewers <= MAX_VIEWERS):
+        raise UsageError(f"viewers must lie between 0 and {MAX_VIEWERS:,}, got {viewers:g}")
     if not (math.isfinite(minutes) and 0 < minutes <= 24 * 60):
-        raise UsageError(f"minutes must lie between 0 and 1440, got {minutes}")
-    if not (math.isfinite(engagement) and engagement > 0):
-        raise UsageError(f"engagement must be positive, got {engagement}")
+        raise UsageError(f"minutes must lie between 0 and 1440, got {minutes:g}")
+    if not (math.isfinite(engagement) and 0 < engagement <= MAX_ENGAGEMENT):
+        raise UsageError(f"engagement must lie between 0 and {MAX_ENGAGEMENT:g}, got "
+                         f"{engagement:g}")
+    last_ts = MAX_INT - (24 * 60 + 60) * 60_000  # the session, streak finals and resends
+    if not 0 <= start_ts <= last_ts:
+        raise UsageError(f"start time must lie between 0 and {last_ts:,} ms, got {start_ts}")
+    base = viewers if viewers is not None else median_viewers(params, followers)
+    size = base * minutes * max(engagement, 1.0)
+    if size > MAX_VIEWER_MINUTES:
+        raise UsageError(
+            f"a session of ~{base:,.0f} viewers × {minutes:g} minutes × engagement "
+            f"{engagement:g} is too large to simulate (at most {MAX_VIEWER_MINUTES:,} "
+            "viewer-minutes): lower followers, viewers, minutes or engagement"
+        )
+
+
+def _check_draw(typical: float, minutes: float, engagement: float) -> None:
+    size = typical * minutes * max(engagement, 1.0)
+    if size > DRAW_HEADROOM * MAX_VIEWER_MINUTES:
+        raise UsageError(
+            f"this draw gives ~{typical:,.0f} typical viewers for {minutes:g} minutes, too "
+            f"large to simulate (at most {DRAW_HEADROOM * MAX_VIEWER_MINUTES:,.0f} "
+            "viewer-minutes): try another seed or a smaller session"
+        )
 
 
 def simulate(
@@ -554,11 +590,12 @@ def simulate(
     menu: GiftMenu | None = None,
 ) -> SimulatedSession:
     """Simulate one LIVE session; see the module docstring. ``viewers`` overrides followers."""
-    _check(followers, viewers, minutes, engagement)
+    _check(params, followers, viewers, minutes, engagement, int(start_ts))
     menu = menu or GiftMenu.from_catalogue()
     user_base = int(rng.integers(10**17, 9 * 10**17))
     group_base = int(start_ts) * 1000
     typical = _session_viewers(params, followers, viewers, rng)
+    _check_draw(typical, minutes, engagement)
     tl = _timeline(params, typical, minutes, rng)
     aud = _audience(params, tl, rng)
     mood = float(rng.gamma(params.mood_shape, 1 / params.mood_shape))

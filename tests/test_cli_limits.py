@@ -1,0 +1,105 @@
+"""Absurd numbers and unwritable outputs on the command line: one clear line, exit status 2,
+before any work (issue #9). Each limit is documented in docs/RATES.md or docs/MODEL.md."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import Result
+
+Run = Callable[..., Result]
+
+
+def clear_error(r: Result, *needles: str) -> None:
+    assert r.code == 2, (r.code, r.err)
+    assert r.err.count("\n") == 1 and "Traceback" not in r.err and "internal" not in r.err, r.err
+    for needle in needles:
+        assert needle in r.err, r.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (("convert", "--usd", "1e400"), "from 0 to 10,000,000,000,000"),
+        (("convert", "--usd", "nan"), "--usd"),
+        (("convert", "--usd", "0.0000000000001"), "at most 12 decimal places"),
+        (("convert", "--coins", "1" + "0" * 40), "between 0 and 1,000,000,000,000,000"),
+        (("convert", "--coins", "1" + "0" * 5000), "not a whole number"),
+        (("convert", "--diamonds", "1e999999"), "--diamonds"),
+        (("convert", "--coins", "5", "--reward-rate", "1e-999999"), "decimal places"),
+        (("convert", "--coins", "5", "--set", "usd_per_diamond=1e999999"),
+         "command line: usd_per_diamond must lie between 0 and 100"),
+        (("payout", "--balance-usd", "1e12"), "at most 3,660"),
+        (("payout", "--balance-usd", "1e14"), "--balance-usd"),
+        (("payout", "--balance-usd", "2500", "--start", "9999-12-30"), "year 9999"),
+        (("payout", "--balance-usd", "2500", "--set", "max_withdrawal_per_day_usd=0.01",
+          "--set", "min_withdrawal_usd=0"), "at most 3,660"),
+        (("gifts", "--min-coins", "99999999999999999999999"), "--min-coins"),
+        (("simulate", "--followers", "1e12", "--out", "-"), "followers"),
+        (("simulate", "--followers", "100000000", "--out", "-"), "too large to simulate"),
+        (("simulate", "--followers", "10", "--viewers", "1e12", "--out", "-"), "--viewers"),
+        (("simulate", "--followers", "10", "--engagement", "1e12", "--out", "-"), "engagement"),
+        (("simulate", "--followers", "10", "--start-ts", "1e300", "--out", "-"), "--start-ts"),
+        (("simulate", "--followers", "10", "--start-ts", "9007199254740000", "--out", "-"),
+         "start time"),
+        (("simulate", "--followers", "10", "--seed", "1e300", "--out", "-"), "--seed"),
+        (("estimate", "--followers", "1000", "--sessions", "1e300"), "--sessions"),
+        (("estimate", "--followers", "1e300"), "--followers"),
+        (("plan", "--target-usd-month", "1e999999", "--followers", "1000"),
+         "--target-usd-month"),
+        (("forecast", "--followers", "1e300"), "--followers"),
+    ],
+)
+def test_absurd_numbers_are_one_clear_error(cli: Run, argv: tuple[str, ...], needle: str
+                                            ) -> None:
+    t0 = time.monotonic()
+    clear_error(cli(*argv), needle)
+    assert time.monotonic() - t0 < 5
+
+
+def test_the_largest_amounts_still_work(cli: Run) -> None:
+    r = cli("convert", "--coins", "1000000000000000", "--json")
+    assert r.code == 0 and '"creator_usd": "5000000000000"' in r.out, r.err
+    r = cli("convert", "--usd", "10000000000000", "--channel", "web", "--json")
+    assert r.code == 0 and '"coins": 945945945945945' in r.out, r.err
+    r = cli("payout", "--balance-usd", "3660000", "--start", "2026-01-01", "--json")
+    assert r.code == 0 and r.out.count('"requested"') == 3660, r.err
+
+
+@pytest.mark.parametrize("kind", ["directory", "missing parent", "parent is a file", "proc"])
+@pytest.mark.parametrize("command", ["export", "report", "simulate"])
+def test_unwritable_outputs_are_refused_up_front(cli: Run, tmp_path: Path, kind: str,
+                                                 command: str) -> None:
+    (tmp_path / "file").write_text("x")
+    out = {"directory": str(tmp_path), "missing parent": str(tmp_path / "no" / "x.jsonl"),
+           "parent is a file": str(tmp_path / "file" / "x.jsonl"), "proc": "/proc/x"}[kind]
+    db = str(tmp_path / "none.duckdb")  # never opened: the check comes first
+    argv = {"export": ["export", "--all", "--out", out, "--db", db],
+            "report": ["report", "1", "--html", out, "--db", db],
+            "simulate": ["simulate", "--followers", "10", "--out", out]}[command]
+    clear_error(cli(*argv), out)
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write a read-only directory")
+def test_read_only_directory_is_refused(cli: Run, tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    clear_error(cli("simulate", "--followers", "10", "--out", str(ro / "x.jsonl")),
+                "cannot write")
+
+
+def test_an_existing_output_is_not_truncated_by_the_check(cli: Run, tmp_path: Path) -> None:
+    out = tmp_path / "keep.jsonl"
+    out.write_text("old\n")
+    r = cli("simulate", "--followers", "10", "--viewers", "abc", "--out", str(out))
+    assert r.code == 2 and out.read_text() == "old\n"
+    probe = tmp_path / "new.jsonl"
+    r = cli("simulate", "--followers", "10", "--viewers", "abc", "--out", str(probe))
+    assert r.code == 2 and not probe.exists()  # the check leaves no file behind
