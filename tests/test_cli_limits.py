@@ -53,6 +53,8 @@ def clear_error(r: Result, *needles: str) -> None:
         (("plan", "--target-usd-month", "1e999999", "--followers", "1000"),
          "--target-usd-month"),
         (("forecast", "--followers", "1e300"), "--followers"),
+        (("forecast", "--as-of", "9999-12-01"), "forecasts end in 9999-11"),
+        (("forecast", "--month", "9999-12", "--as-of", "9999-11-01"), "forecasts end in"),
     ],
 )
 def test_absurd_numbers_are_one_clear_error(cli: Run, argv: tuple[str, ...], needle: str

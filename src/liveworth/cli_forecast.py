@@ -150,19 +150,28 @@ def add_history_options(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------- forecast
 
 
+#: The last month a forecast can cover (its end must be a date Python can hold).
+LAST_MONTH = "9999-11"
+
+
 def _as_of(text: str | None) -> dt.date:
     if text is None:
         return today_utc()
     try:
-        return dt.date.fromisoformat(text.strip())
+        day = dt.date.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(f"--as-of: expected a date as YYYY-MM-DD, got {text!r}") from None
+    if f"{day.year:04d}-{day.month:02d}" > LAST_MONTH:
+        raise UsageError(f"--as-of: forecasts end in {LAST_MONTH}, got {text!r}")
+    return day
 
 
 def cmd_forecast(args: argparse.Namespace, console: Console) -> int:
     card = card_from_args(args)
     as_of = _as_of(args.as_of)
     month = args.month or f"{as_of.year:04d}-{as_of.month:02d}"
+    if month.strip().startswith("9999-12"):
+        raise UsageError(f"--month: forecasts end in {LAST_MONTH}, got {month!r}")
     settings = load_tiers(args.thresholds) if args.thresholds else TierSettings()
     sims = _sessions(args)
     rng, seed = _rng(args.seed)
