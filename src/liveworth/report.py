@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from liveworth.errors import NotFoundError
@@ -148,100 +148,181 @@ def session_host(store: Store, room_id: str) -> tuple[str | None, str | None]:
 
 def session_report(store: Store, room_id: str, card: RateCard,
                    channel: str | None = None) -> SessionReport:
-    """The report of one session (room) under ``card``."""
-    span = _one(store, """
-        SELECT count(*), min(ts), max(ts),
-               min(ts) FILTER (WHERE type = 'live_start'),
-               max(ts) FILTER (WHERE type = 'live_end')
-        FROM events WHERE room_id = $1""", [room_id])
-    if not span or not span[0]:
+    """The report of one session (room) under ``card``.
+
+    A handful of queries whatever the session's size: one pass over the room's events for its
+    span, host, viewers and engagement; one for viewers per minute and the gaps; one pass over
+    its credits (the ledger's output) for the money, price tiers and coins per minute; one
+    ranking its gifters.
+    """
+    ev = _events_summary(store, room_id)
+    if not ev or not ev[0]:
         raise NotFoundError(f"no session {room_id!r} in the database (see `liveworth sessions`)")
-    n_events, first_ts, last_ts, started, ended = span
+    (n_events, first_ts, last_ts, started, ended, host, host_id, peak_v, avg_v, comments, likes,
+     joins, follows, shares) = ev
     start_ts = int(started if started is not None else first_ts)
     end_ts = int(max(ended if ended is not None else last_ts, start_ts))
-    host, host_id = session_host(store, room_id)
+    if host is None:
+        row = _one(store, "SELECT host FROM rooms WHERE room_id = $1", [room_id])
+        host = row[0] if row else None
     from liveworth.ledger import host_ids
 
     inferred_host_id = host_ids(store.con, [room_id]).get(room_id) if host_id is None else None
 
-    c = _one(store, """
-        SELECT coalesce(sum(coins) FILTER (WHERE NOT guest), 0),
-               coalesce(sum(coins) FILTER (WHERE NOT guest AND confirmed), 0),
-               coalesce(sum(coins) FILTER (WHERE guest), 0),
-               coalesce(sum(repeat_count) FILTER (WHERE NOT guest), 0),
-               count(*) FILTER (WHERE NOT guest),
-               count(DISTINCT user_id) FILTER (WHERE NOT guest),
-               count(*) FILTER (WHERE NOT confirmed)
-        FROM credits WHERE room_id = $1""", [room_id])
-    coins, confirmed, guest, units, sends, gifters, unconfirmed_n = (int(x) for x in c)
+    vpm, gaps = _minutes_and_gaps(store, room_id, start_ts)
+    money = _credits_summary(store, room_id, start_ts)
+    coins, confirmed = money.coins, money.confirmed
+    top, gifters, top10_coins = _ranked_gifters(store, room_id)
+    top1 = top[0].coins / coins if coins and top else 0.0
+    top10 = top10_coins / coins if coins else 0.0
+    peak = int(peak_v) if peak_v is not None else None
+    avg = float(avg_v) if avg_v is not None else None
+    engagement = dict(zip(("comments", "likes", "joins", "follows", "shares"),
+                          (int(x) for x in (comments, likes, joins, follows, shares)),
+                          strict=True))
+    minutes = (end_ts - start_ts) / 60000
+    per_kvm = coins / (avg * minutes) * 1000 if avg and minutes > 0 else None
 
-    ranked = store.query("""
-        SELECT user_id, arg_max("user", ts), arg_max(nickname, ts), sum(coins) AS c,
-               sum(repeat_count)
-        FROM credits WHERE room_id = $1 AND NOT guest
-        GROUP BY user_id ORDER BY c DESC, user_id""", [room_id])
-    top = tuple(Gifter(str(r[0]), r[1] or "", r[2] or "", int(r[3]), int(r[4]))
-                for r in ranked[:TOP_N])
-    top1 = ranked[0][3] / coins if coins and ranked else 0.0
-    k = max(1, math.ceil(len(ranked) * 0.10)) if ranked else 0
-    top10 = sum(int(r[3]) for r in ranked[:k]) / coins if coins else 0.0
+    flags = _flags(store, room_id, gaps, started, ended, money.unconfirmed_n,
+                   coins - confirmed, inferred_host_id)
+    return SessionReport(
+        room_id=room_id, host=host, host_id=host_id or inferred_host_id, start_ts=start_ts,
+        end_ts=end_ts, coins=coins, coins_confirmed=confirmed,
+        coins_unconfirmed=coins - confirmed, guest_coins=money.guest,
+        money=earnings(coins, card, channel), gift_count=money.units, gift_sends=money.sends,
+        unique_gifters=gifters, top_gifters=top, top_gifter_share=float(top1),
+        top_10pct_share=float(top10), tiers=money.tiers, coins_per_minute=money.per_minute,
+        viewers_per_minute=vpm, peak_viewers=peak, avg_viewers=avg, engagement=engagement,
+        coins_per_1000_viewer_minutes=per_kvm, unconfirmed_streaks=money.unconfirmed_n,
+        events=int(n_events), flags=tuple(flags),
+    )
 
-    tier_rows = {label: (0, 0) for label, _, _ in PRICE_TIERS}
-    for label, n, cc in store.query(f"""
-        SELECT CASE {" ".join(
-            f"WHEN coins_each BETWEEN {lo} AND {hi if hi is not None else 2**62} THEN '{label}'"
-            for label, lo, hi in PRICE_TIERS)} ELSE '1-9' END AS tier,
-            sum(repeat_count), sum(coins)
-        FROM credits WHERE room_id = $1 AND NOT guest GROUP BY tier""", [room_id]):
-        tier_rows[label] = (int(n), int(cc))
-    tiers = tuple((label, *tier_rows[label]) for label, _, _ in PRICE_TIERS)
 
-    cpm = tuple((int(m), int(v)) for m, v in store.query("""
-        SELECT (ts - $2) // 60000 AS m, sum(coins) FROM credits
-        WHERE room_id = $1 AND NOT guest GROUP BY m ORDER BY m""", [room_id, start_ts]))
-    vpm = tuple((int(m), float(v)) for m, v in store.query("""
-        SELECT (ts - $2) // 60000 AS m, avg(current) FROM events
-        WHERE room_id = $1 AND type = 'viewers' GROUP BY m ORDER BY m""", [room_id, start_ts]))
-    v = _one(store, """SELECT max(current), avg(current) FROM events
-                       WHERE room_id = $1 AND type = 'viewers'""", [room_id])
-    peak = int(v[0]) if v and v[0] is not None else None
-    avg = float(v[1]) if v and v[1] is not None else None
-
-    e = _one(store, """
-        SELECT count(*) FILTER (WHERE type = 'comment'),
+def _events_summary(store: Store, room_id: str) -> tuple[Any, ...]:
+    """One pass over the room's events: span, host, viewers and engagement counts."""
+    return _one(store, """
+        SELECT count(*), min(ts), max(ts),
+               min(ts) FILTER (WHERE type = 'live_start'),
+               max(ts) FILTER (WHERE type = 'live_end'),
+               arg_min(host, ts) FILTER (WHERE type = 'live_start' AND host IS NOT NULL),
+               arg_min(host_id, ts) FILTER (WHERE type = 'live_start' AND host_id IS NOT NULL),
+               max("current") FILTER (WHERE type = 'viewers'),
+               avg("current") FILTER (WHERE type = 'viewers'),
+               count(*) FILTER (WHERE type = 'comment'),
                coalesce(sum("count") FILTER (WHERE type = 'like'), 0),
                count(*) FILTER (WHERE type = 'join'),
                count(*) FILTER (WHERE type = 'follow'),
                count(*) FILTER (WHERE type = 'share')
         FROM events WHERE room_id = $1""", [room_id])
-    engagement = dict(zip(("comments", "likes", "joins", "follows", "shares"),
-                          (int(x) for x in e), strict=True))
-    minutes = (end_ts - start_ts) / 60000
-    per_kvm = coins / (avg * minutes) * 1000 if avg and minutes > 0 else None
-
-    flags = _flags(store, room_id, started, ended, unconfirmed_n, coins - confirmed,
-                   inferred_host_id)
-    return SessionReport(
-        room_id=room_id, host=host, host_id=host_id or inferred_host_id, start_ts=start_ts,
-        end_ts=end_ts, coins=coins, coins_confirmed=confirmed,
-        coins_unconfirmed=coins - confirmed, guest_coins=guest,
-        money=earnings(coins, card, channel), gift_count=units, gift_sends=sends,
-        unique_gifters=gifters, top_gifters=top, top_gifter_share=float(top1),
-        top_10pct_share=float(top10), tiers=tiers, coins_per_minute=cpm, viewers_per_minute=vpm,
-        peak_viewers=peak, avg_viewers=avg, engagement=engagement,
-        coins_per_1000_viewer_minutes=per_kvm, unconfirmed_streaks=unconfirmed_n,
-        events=int(n_events), flags=tuple(flags),
-    )
 
 
-def _flags(store: Store, room_id: str, started: Any, ended: Any, unconfirmed_n: int,
-           unconfirmed_coins: int, inferred_host_id: str | None) -> list[dict[str, Any]]:
+#: A stretch without any event: (last event before, first event after, seconds).
+Gap = tuple[int, int, float]
+
+
+def _minutes_and_gaps(store: Store, room_id: str,
+                      start_ts: int) -> tuple[tuple[tuple[int, float], ...], list[Gap]]:
+    """Average viewers per minute from the start, and every stretch of more than
+    :data:`GAP_MS` without an event, in time order.
+
+    One pass groups the events both by minute from the start (viewer counts) and by minute of
+    the clock. A stretch longer than a minute always runs from the last event of one clock
+    minute to the first event of the next minute that has one, so the gaps come from those few
+    rows instead of from sorting every event.
+    """
+    rows = store.query("""
+        SELECT GROUPING(clock) = 1 AS by_start, (ts - $2) // 60000 AS m, ts // 60000 AS clock,
+               avg("current") FILTER (WHERE type = 'viewers'),
+               count(*) FILTER (WHERE type = 'viewers'), min(ts), max(ts)
+        FROM events WHERE room_id = $1
+        GROUP BY GROUPING SETS ((m), (clock))""", [room_id, start_ts])
+    vpm = tuple(sorted((int(m), float(v)) for by_start, m, _, v, n, _, _ in rows
+                       if by_start and n))
+    clock = sorted((int(c), int(lo), int(hi)) for by_start, _, c, _, _, lo, hi in rows
+                   if not by_start)
+    gaps = [(before[2], after[1], (after[1] - before[2]) / 1000.0)
+            for before, after in pairwise(clock)
+            if after[1] - before[2] > GAP_MS]
+    return vpm, gaps
+
+
+@dataclass(frozen=True, slots=True)
+class _Money:
+    """A room's credits summed (gifts to guests apart)."""
+
+    coins: int
+    confirmed: int
+    guest: int
+    units: int
+    sends: int
+    unconfirmed_n: int
+    tiers: tuple[tuple[str, int, int], ...]
+    per_minute: tuple[tuple[int, int], ...]
+
+
+def _credits_summary(store: Store, room_id: str, start_ts: int) -> _Money:
+    """One pass over the room's credits: totals, price tiers and the host's coins per minute."""
+    tier = " ".join(
+        f"WHEN coins_each BETWEEN {lo} AND {hi if hi is not None else 2**62} THEN '{label}'"
+        for label, lo, hi in PRICE_TIERS)
+    rows = store.query(f"""
+        SELECT GROUPING(tier) = 1, GROUPING(m) = 1, tier, m,
+               coalesce(sum(coins) FILTER (WHERE NOT guest), 0),
+               coalesce(sum(coins) FILTER (WHERE NOT guest AND confirmed), 0),
+               coalesce(sum(coins) FILTER (WHERE guest), 0),
+               coalesce(sum(repeat_count) FILTER (WHERE NOT guest), 0),
+               count(*) FILTER (WHERE NOT guest),
+               count(*) FILTER (WHERE NOT confirmed)
+        FROM (SELECT *, CASE {tier} ELSE '1-9' END AS tier, (ts - $2) // 60000 AS m
+              FROM credits WHERE room_id = $1)
+        GROUP BY GROUPING SETS ((), (tier), (m))""", [room_id, start_ts])
+    total = (0, 0, 0, 0, 0, 0)
+    tier_rows = {label: (0, 0) for label, _, _ in PRICE_TIERS}
+    per_minute: list[tuple[int, int]] = []
+    for all_tiers, all_minutes, label, m, coins, confirmed, guest, units, sends, open_ in rows:
+        if all_tiers and all_minutes:
+            total = (int(coins), int(confirmed), int(guest), int(units), int(sends), int(open_))
+        elif all_minutes and sends:  # one tier
+            tier_rows[label] = (int(units), int(coins))
+        elif all_tiers and sends:  # one minute
+            per_minute.append((int(m), int(coins)))
+    return _Money(*total, tiers=tuple((label, *tier_rows[label]) for label, _, _ in PRICE_TIERS),
+                  per_minute=tuple(sorted(per_minute)))
+
+
+def _ranked_gifters(store: Store, room_id: str) -> tuple[tuple[Gifter, ...], int, int]:
+    """The host's gifters ranked by coins (ties by user id): the top :data:`TOP_N`, how many
+    have a user id, and the coins of the top 10 % of them (at least one; credits without a user
+    id count as one gifter here)."""
+    rows = store.query(f"""
+        WITH g AS MATERIALIZED (
+            SELECT user_id, sum(coins) AS c, sum(repeat_count) AS n FROM credits
+            WHERE room_id = $1 AND NOT guest GROUP BY user_id),
+        top AS (SELECT * FROM g ORDER BY c DESC, user_id LIMIT {TOP_N}),
+        names AS (
+            SELECT user_id, arg_max("user", ts) AS u, arg_max(nickname, ts) AS nick
+            FROM credits c SEMI JOIN top t ON c.user_id IS NOT DISTINCT FROM t.user_id
+            WHERE room_id = $1 AND NOT guest GROUP BY user_id),
+        total AS (
+            SELECT count(*) AS ranked, count(user_id) AS gifters,
+                   list_sum(list_slice(list_sort(list(c), 'DESC'), 1,
+                                       greatest(1, ceil(count(*)::DOUBLE * 0.1))::BIGINT))
+                       AS top10
+            FROM g)
+        SELECT total.*, top.user_id, names.u, names.nick, top.c, top.n
+        FROM total LEFT JOIN top ON true
+        LEFT JOIN names ON names.user_id IS NOT DISTINCT FROM top.user_id
+        ORDER BY top.c DESC, top.user_id""", [room_id])
+    if not rows or not rows[0][0]:
+        return (), 0, 0
+    top = tuple(Gifter(str(r[3]), r[4] or "", r[5] or "", int(r[6]), int(r[7])) for r in rows)
+    return top, int(rows[0][1]), int(rows[0][2])
+
+
+def _flags(store: Store, room_id: str, gaps: list[Gap], started: Any, ended: Any,
+           unconfirmed_n: int, unconfirmed_coins: int,
+           inferred_host_id: str | None) -> list[dict[str, Any]]:
     flags: list[dict[str, Any]] = []
-    gaps = store.query("""
-        SELECT prev, ts, (ts - prev) / 1000.0 FROM (
-            SELECT ts, lag(ts) OVER (ORDER BY ts, msg_id) AS prev FROM events
-            WHERE room_id = $1)
-        WHERE ts - prev > $2 ORDER BY prev""", [room_id, GAP_MS])
     if gaps:
         flags.append({"flag": "gaps", "count": len(gaps),
                       "message": f"{len(gaps)} gap(s) of more than {GAP_MS // 1000} s with no "
