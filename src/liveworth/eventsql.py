@@ -53,7 +53,7 @@ def line_blocks(
             nl = data.find(b"\n")
             if nl < 0 and data:
                 skipping += len(data)
-                yield _table([], line_no), too_long, consumed
+                yield _empty(line_no), too_long, consumed
                 continue
             too_long.append((line_no, skipping + (nl + 1 if nl >= 0 else 0)))
             data = data[nl + 1:] if nl >= 0 else b""
@@ -68,24 +68,46 @@ def line_blocks(
         if len(carry) > max_line:  # a line longer than the limit: skip to its end
             line_no += 1
             skipping, carry = len(carry), b""
-        lines: list[bytes] = []
+        table = _empty(line_no)
         if body:
             arr = np.frombuffer(body, dtype=np.uint8)
             ends = np.flatnonzero(arr == 10) + 1
             if not len(ends) or ends[-1] != len(body):
                 ends = np.append(ends, len(body))
             starts = np.concatenate(([0], ends[:-1]))
-            for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-                if e - s > max_line:
-                    too_long.append((line_no + len(lines) + 1, e - s))
-                    lines.append(b"")
-                else:
-                    lines.append(body[s:e])
-        table = _table(lines, line_no)
-        line_no += len(lines)
+            sizes = ends - starts
+            if len(body) < 2**31 and not (sizes > max_line).any():
+                table = _table_of_buffer(body, ends, line_no)
+            else:
+                lines: list[bytes] = []
+                for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+                    if e - s > max_line:
+                        too_long.append((line_no + len(lines) + 1, e - s))
+                        lines.append(b"")
+                    else:
+                        lines.append(body[s:e])
+                table = _table(lines, line_no)
+        line_no += table.num_rows
         yield table, too_long, consumed
         if final:
             return
+
+
+def _empty(first: int) -> pa.Table:
+    return _table([], first)
+
+
+def _table_of_buffer(body: bytes, ends: np.ndarray, first: int) -> pa.Table:
+    """The lines of ``body`` (ending at ``ends``) as a table, without copying them one by one."""
+    offsets = np.concatenate(([0], ends)).astype(np.int32)
+    data = pa.Array.from_buffers(pa.binary(), len(ends),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(body)])
+    try:
+        text = data.cast(pa.string())
+    except (pa.ArrowInvalid, UnicodeDecodeError):  # invalid UTF-8 somewhere: line by line
+        return _table(data.to_pylist(), first)
+    nos = pa.array(np.arange(first + 1, first + 1 + len(ends), dtype=np.int64))
+    return pa.table({"line_no": nos, "line": text})
 
 
 def _table(lines: list[bytes], first: int) -> pa.Table:
@@ -98,26 +120,26 @@ def _table(lines: list[bytes], first: int) -> pa.Table:
     return pa.table({"line_no": nos, "line": text})
 
 
-# Each field is read twice by one JSON parse each: ``r`` keeps its raw JSON text, ``t`` its typed
-# value (lenient: DuckDB turns 12.5 into 12). A field is plainly valid when the two agree, which
-# plain string comparisons tell — no per-field re-parsing.
-_SQL_TYPE = {"int": "BIGINT", "str": "VARCHAR", "bool": "BOOLEAN"}
+# One JSON parse reads every known field as raw JSON text (``r``); plain string operations then
+# tell whether each is plainly valid and give its value. A field's raw text is NULL when the key
+# is missing or its value is null. ``nkeys`` (the line's top-level keys, repeats included) must
+# equal the number of known keys of the line's type that have a value: that proves at once that
+# there is no unknown key (kept in ``extra`` by Python), no key given twice and no null value.
 
 
-def _present(name: str) -> str:
-    return f'(r."{name}" IS NOT NULL AND r."{name}" <> \'null\')'
-
-
-def _valid(name: str, kind: str) -> str:
-    """SQL: the raw JSON of field ``name`` is plainly acceptable for ``kind``."""
-    raw, typed = f'r."{name}"', f't."{name}"'
-    if kind == "int":
-        return (f"({typed} BETWEEN {-MAX_INT} AND {MAX_INT} AND "
-                f"({raw} = {typed}::VARCHAR OR {raw} = '\"' || {typed}::VARCHAR || '\"'))")
+def _value(name: str, kind: str) -> str:
+    """SQL: the value of field ``name`` when its raw JSON text ``"r_{name}"`` is plainly
+    acceptable, else NULL. (Quoted integers and the like are left to Python.)"""
+    raw = f'"r_{name}"'
+    if kind == "int":  # canonical integer text only
+        return (f"(CASE WHEN TRY_CAST({raw} AS BIGINT)::VARCHAR = {raw} AND "
+                f"TRY_CAST({raw} AS BIGINT) BETWEEN {-MAX_INT} AND {MAX_INT} THEN "
+                f"TRY_CAST({raw} AS BIGINT) END)")
     if kind == "bool":
-        return f"({raw} IN ('true', 'false'))"
-    return (f"(starts_with({raw}, '\"') OR "
-            f"regexp_full_match({raw}, '-?[0-9]{{1,29}}'))")
+        return f"(CASE {raw} WHEN 'true' THEN true WHEN 'false' THEN false END)"
+    return (f"(CASE WHEN starts_with({raw}, '\"') THEN (CASE WHEN contains({raw}, '\\') "
+            f"THEN json_extract_string({raw}, '$') ELSE {raw}[2:-2] END) "
+            f"WHEN TRY_CAST({raw} AS HUGEINT)::VARCHAR = {raw} THEN {raw} END)")
 
 
 @cache
@@ -136,54 +158,46 @@ def staging_sql() -> str:
     fields = _all_fields()
     names = ["v", "type", *fields]
     raw_struct = "{" + ", ".join(f'"{n}": "JSON"' for n in names) + "}"
-    typed_struct = "{" + ", ".join(
-        f'"{n}": "{_SQL_TYPE[fields.get(n, "str")] if n != "v" else "BIGINT"}"' for n in names
-    ) + "}"
-    known_by_type = {
-        etype: ["v", "type", *(n for n, _ in _COMMON), *(n for n, _, _ in field_specs(etype))]
-        for etype in EVENT_TYPES
-    }
-    checks = [_present("type"), "starts_with(r.type, '\"')",
-              f"(NOT {_present('v')} OR r.v = '{FORMAT_VERSION}')"]
-    for name, kind in _COMMON:
-        checks.append(f"{_present(name)} AND {_valid(name, kind)}")
-    checks.append("t.room_id <> '' AND t.msg_id <> '' AND t.ts >= 0")
-    # A key given twice is read differently by DuckDB (first) and Python (last): format v1
-    # rejects the line, so it goes to Python, which names the key.
-    checks.append("len(json_keys(line)) = len(list_distinct(json_keys(line)))")
     per_type = []
     for etype, cls in EVENT_TYPES.items():
-        conds = [f"list_filter(json_keys(line), lambda k: NOT list_contains("
-                 f"{known_by_type[etype]!r}, k)) = []"]
-        for name, kind, required in field_specs(etype):
-            if required:
-                conds.append(f"{_present(name)} AND {_valid(name, kind)}")
-            else:
-                conds.append(f"(NOT {_present(name)} OR {_valid(name, kind)})")
+        specs = field_specs(etype)
+        known = ["v", "type", *(n for n, _ in _COMMON), *(n for n, _, _ in specs)]
+        given = " + ".join(f'("r_{n}" IS NOT NULL)::INT' for n in known)
+        conds = [f"nkeys = {given}"]
+        for name, _, required in specs:
+            conds.append(f'"{name}" IS NOT NULL' if required
+                         else f'("r_{name}" IS NULL OR "{name}" IS NOT NULL)')
         if etype == "gift":
-            conds.append("t.coins >= 0 AND t.repeat_count >= 1")
+            conds.append("coins >= 0 AND repeat_count >= 1")
         for name in ("count", "current", "total"):
-            if any(n == name for n, _, _ in field_specs(etype)):
-                conds.append(f'coalesce(t."{name}", 0) >= 0')
-        per_type.append(f"WHEN '{cls.TYPE}' THEN ({' AND '.join(conds)})")
-    checks.append(f"(CASE t.type {' '.join(per_type)} ELSE false END)")
+            if any(n == name for n, _, _ in specs):
+                conds.append(f'coalesce("{name}", 0) >= 0')
+        per_type.append(f"WHEN '\"{cls.TYPE}\"' THEN ({' AND '.join(conds)})")
+    checks = [f"(r_v IS NULL OR r_v = '{FORMAT_VERSION}')",
+              "ts >= 0 AND room_id <> '' AND msg_id <> ''",
+              f"(CASE r_type {' '.join(per_type)} ELSE false END)"]
     ok = " AND ".join(f"coalesce({c}, false)" for c in checks)
+    raws = ", ".join(f'r."{n}"::VARCHAR AS "r_{n}"' for n in names)
+    values = ", ".join(f'{_value(n, k)} AS "{n}"' for n, k in fields.items())
     columns = []
     for name, _, _ in EVENT_COLUMNS:
         if name == "extra":
             columns.append("NULL::VARCHAR AS extra")
+        elif name == "type":
+            columns.append('r_type[2:-2] AS "type"')
         else:
-            columns.append(f'CASE WHEN ok AND {_present(name)} THEN t."{name}" END AS "{name}"')
+            columns.append(f'"{name}"')
     return f"""
         WITH p AS (
-            SELECT line_no, line,
-                   json_transform(line, '{raw_struct}') AS r,
-                   json_transform(line, '{typed_struct}') AS t
+            SELECT line_no, line, json_transform(line, '{raw_struct}') AS r,
+                   len(json_keys(line)) AS nkeys
             FROM _lines
             WHERE trim(line, ' \t\r\n') <> '' AND json_valid(line)
               AND starts_with(ltrim(line), '{{')),
-        c AS (SELECT line_no, line, r, t, {ok} AS ok FROM p),
-        bad AS (SELECT line_no, line, NULL AS r, NULL AS t, false AS ok FROM _lines
+        w AS (SELECT line_no, line, nkeys, {raws} FROM p),
+        v AS (SELECT *, {values} FROM w),
+        c AS (SELECT *, {ok} AS ok FROM v),
+        bad AS (SELECT line_no, line FROM _lines
                 WHERE trim(line, ' \t\r\n') <> '' AND NOT (json_valid(line)
                                                 AND starts_with(ltrim(line), '{{')))
         SELECT line_no, line, ok, {", ".join(columns)} FROM c
