@@ -610,6 +610,65 @@ def test_shared_connection_reads_what_the_writer_committed(fresh_db: str) -> Non
         assert c.get(f"/api/live/{LIVE_HOST}").json()["coins"] == 105
 
 
+def test_shared_connection_outlives_the_writers_and_refuses_after_close(fresh_db: str) -> None:
+    with writer(fresh_db) as w:
+        shared = SharedConnection(w.con, w.path)
+    # the writer has closed its connection: the pages' own one still reads
+    with client(fresh_db, opener=shared) as c:
+        assert c.get(f"/api/live/{LIVE_HOST}").json()["coins"] == 5
+        shared.close()
+        r = c.get(f"/api/live/{LIVE_HOST}")
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+
+
+def test_answers_are_remembered_until_the_data_changes(fresh_db: str) -> None:
+    from liveworth.web.db import ReadOnlyStore
+
+    opener = ReadOnlyStore(fresh_db)
+    with client(fresh_db, opener=opener) as c:
+        first = c.get(f"/api/live/{LIVE_HOST}").json()
+        assert first["coins"] == 5
+        version = opener.current_version()
+        assert c.get(f"/api/live/{LIVE_HOST}").json() == first
+        assert opener.current_version() == version  # reading changes nothing
+        record(fresh_db, [gift(LIVE_ROOM, "later", T0 + 40, "fan3", "fan3", 1000)])
+        assert opener.current_version() != version
+        assert c.get(f"/api/live/{LIVE_HOST}").json()["coins"] == 1005
+        assert c.get(f"/live/{LIVE_HOST}").text.count("1,005") >= 1  # the page too
+
+
+def test_a_writer_in_another_process_gets_in_while_readers_keep_asking(fresh_db: str) -> None:
+    """The shared read-only connection is handed back to the file every second; a writer that
+    retries its open meanwhile gets in, and the readers then see what it wrote."""
+    import threading
+
+    stop = threading.Event()
+    statuses: list[int] = []
+    code = ("import sys, time; from liveworth.store import Store; from liveworth.errors import "
+            "StoreError\nend = time.monotonic() + 20\nwhile True:\n    try:\n"
+            "        s = Store.open(sys.argv[1]); break\n    except StoreError:\n"
+            "        if time.monotonic() > end: raise\n        time.sleep(0.02)\n"
+            "s.close(); print('in', flush=True)")
+    with client(fresh_db) as c:
+        def read() -> None:
+            while not stop.is_set():
+                statuses.append(c.get(f"/api/live/{LIVE_HOST}?top={len(statuses) % 5}")
+                                .status_code)
+
+        readers = [threading.Thread(target=read) for _ in range(4)]
+        for t in readers:
+            t.start()
+        try:
+            done = subprocess.run([sys.executable, "-c", code, fresh_db], capture_output=True,
+                                  text=True, timeout=60)
+        finally:
+            stop.set()
+            for t in readers:
+                t.join()
+    assert done.returncode == 0 and done.stdout.strip() == "in", done.stderr[-300:]
+    assert statuses and set(statuses) <= {200, 503}, set(statuses)
+
+
 # ---------------------------------------------------------------------------- OpenAPI and docs
 
 

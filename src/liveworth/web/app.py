@@ -166,6 +166,9 @@ class Web:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _answers: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     _answers_version: Version | None = None
+    _computing: dict[tuple[Version, tuple[Any, ...]], threading.Event] = field(
+        default_factory=dict)
+    _local: threading.local = field(default_factory=threading.local)
     #: Set when the server is stopping: live streams end.
     closing: threading.Event = field(default_factory=threading.Event)
 
@@ -181,17 +184,42 @@ class Web:
         """``compute(store)``, remembered under ``key`` for as long as the data read stays the
         same (:func:`liveworth.web.db.data_version`; never when it may change under the read,
         as through a connection shared with a writer). Results are immutable; errors are not
-        remembered."""
+        remembered. Reads nested in ``compute`` (a page built from several) share its store."""
+        outer: Store | None = getattr(self._local, "store", None)
+        if outer is not None:
+            return self._remember(outer, key, compute)
+        probe = getattr(self.open_store, "current_version", None)
+        if probe is not None:  # a remembered answer that still holds: no need to open
+            now = probe()
+            with self._lock:
+                if now is not None and now == self._answers_version and key in self._answers:
+                    return cast(T, self._answers[key])
         with self.open_store() as store:
-            version = data_version(store)
-            if version is None:
-                return compute(store)
+            self._local.store = store
+            try:
+                return self._remember(store, key, compute)
+            finally:
+                self._local.store = None
+
+    def _remember(self, store: Store, key: tuple[Any, ...], compute: Callable[[Store], T]) -> T:
+        version = data_version(store)
+        if version is None:
+            return compute(store)
+        for _ in range(2):  # concurrent requests for the same answer: one computes it
             with self._lock:
                 if version != self._answers_version:
                     self._answers.clear()
                     self._answers_version = version
                 elif key in self._answers:
                     return cast(T, self._answers[key])
+                busy = self._computing.get((version, key))
+                if busy is None:
+                    busy = self._computing[(version, key)] = threading.Event()
+                    break
+            busy.wait(BUSY_TIMEOUT_S)  # then look again (or compute, if that one failed)
+        else:
+            return compute(store)
+        try:
             value = compute(store)
             with self._lock:
                 if version == self._answers_version:
@@ -199,6 +227,29 @@ class Web:
                         self._answers.clear()
                     self._answers[key] = value
             return value
+        finally:
+            with self._lock:
+                del self._computing[(version, key)]
+            busy.set()
+
+    def cached_page(self, request: Request, build: Callable[[], HTMLResponse], *,
+                    clock_s: float | None = None) -> HTMLResponse:
+        """The page ``build()`` makes for this URL, remembered like :meth:`read`'s answers
+        (``clock_s``: for at most that long too, for pages that depend on the clock)."""
+        query = tuple(sorted((k, v) for k, v in request.query_params.multi_items()
+                             if k != "token"))
+        tick = None if clock_s is None else int(time.monotonic() / clock_s)
+        key = ("page", request.url.path, query, tick)
+
+        def render(_: Store) -> tuple[bytes, int]:
+            response = build()
+            return bytes(response.body), response.status_code
+
+        try:
+            body, status = self.read(key, render)
+        except NoDatabase:
+            return build()
+        return HTMLResponse(body, status_code=status)
 
     def sessions(self) -> list[SessionRow]:
         try:
@@ -409,9 +460,12 @@ def favicon() -> RedirectResponse:
 @router.get("/sessions", response_class=HTMLResponse, tags=["pages"],
             summary="Page: every recorded session")
 def sessions_page(request: Request, web: Ctx) -> HTMLResponse:
-    rows = web.sessions()
-    return web.page(request, "sessions.html", title="Sessions", json_url="/api/sessions",
-                    rows=rows, db=web.db_label)
+    def build() -> HTMLResponse:
+        rows = web.sessions()
+        return web.page(request, "sessions.html", title="Sessions", json_url="/api/sessions",
+                        rows=rows, db=web.db_label)
+
+    return web.cached_page(request, build)
 
 
 @router.get("/api/sessions", response_model=list[SessionRowOut], tags=["api"],
@@ -424,17 +478,20 @@ def sessions_api(web: Ctx) -> list[dict[str, object]]:
             summary="Page: one session's earnings report")
 def session_page(request: Request, web: Ctx, room_id: RoomId, channel: Channel = None,
                  redact: Redact = False) -> HTMLResponse:
-    rep = web.report(room_id, channel, redact)
-    query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in
-                     (("channel", channel), ("redact", "true" if redact else None)) if v)
-    tier_points = [(i, float(c)) for i, (_, _, c) in enumerate(rep.tiers)]
-    return web.page(
-        request, "session.html", title=f"Session {rep.room_id}", rep=rep, m=rep.money,
-        json_url=f"/api/sessions/{quote(room_id, safe='')}" + (f"?{query}" if query else ""),
-        coins_chart=charts.bar_chart(rep.coins_per_minute, "coins per minute", "coins"),
-        viewers_chart=charts.line_chart(rep.viewers_per_minute, "concurrent viewers",
-                                        "viewers"),
-        tiers_chart=charts.bar_chart(tier_points, "coins by tier (1-9 … 10000+)", "coins"))
+    def build() -> HTMLResponse:
+        rep = web.report(room_id, channel, redact)
+        query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in
+                         (("channel", channel), ("redact", "true" if redact else None)) if v)
+        tier_points = [(i, float(c)) for i, (_, _, c) in enumerate(rep.tiers)]
+        return web.page(
+            request, "session.html", title=f"Session {rep.room_id}", rep=rep, m=rep.money,
+            json_url=f"/api/sessions/{quote(room_id, safe='')}" + (f"?{query}" if query else ""),
+            coins_chart=charts.bar_chart(rep.coins_per_minute, "coins per minute", "coins"),
+            viewers_chart=charts.line_chart(rep.viewers_per_minute, "concurrent viewers",
+                                            "viewers"),
+            tiers_chart=charts.bar_chart(tier_points, "coins by tier (1-9 … 10000+)", "coins"))
+
+    return web.cached_page(request, build)
 
 
 @router.get("/api/sessions/{room_id}", response_model=SessionReportOut, tags=["api"],
@@ -482,12 +539,15 @@ def estimate_api(web: Ctx, params: Annotated[EstimateParams, Query()]) -> Any:
             summary="Page: a host's current or latest LIVE, updated as it happens")
 def live_page(request: Request, web: Ctx, host: Host, top: Top = 10,
               recent: Recent = 10) -> HTMLResponse:
-    state = web.live(host, top, recent)
-    q = f"?top={top}&recent={recent}"
-    h = quote(state.host, safe="")
-    return web.page(request, "live.html", title=f"LIVE: {state.host}", s=state,
-                    d=state.as_dict()["display"], json_url=f"/api/live/{h}{q}",
-                    events_url=f"/api/live/{h}/events{q}")
+    def build() -> HTMLResponse:
+        state = web.live(host, top, recent)
+        q = f"?top={top}&recent={recent}"
+        h = quote(state.host, safe="")
+        return web.page(request, "live.html", title=f"LIVE: {state.host}", s=state,
+                        d=state.as_dict()["display"], json_url=f"/api/live/{h}{q}",
+                        events_url=f"/api/live/{h}/events{q}")
+
+    return web.cached_page(request, build, clock_s=web.poll_s)
 
 
 @router.get("/api/live/{host}", response_model=LiveStateOut, tags=["api"],
@@ -531,24 +591,27 @@ def overlay_page(
     size: Annotated[Literal["s", "m", "l", "xl"], Query(description="text size")] = "m",
     align: Annotated[Literal["left", "center", "right"], Query()] = "left",
 ) -> HTMLResponse:
-    hidden = {p.strip() for p in hide.split(",") if p.strip()}
-    unknown = hidden - set(_OVERLAY_PARTS)
-    if unknown:
-        raise UsageError(f"hide: unknown part(s) {', '.join(sorted(unknown))} (choose from "
-                         f"{', '.join(_OVERLAY_PARTS)})")
-    state = web.live(host, top, 1)
-    h = quote(state.host, safe="")
-    shown = {p: p not in hidden for p in _OVERLAY_PARTS}
-    if goal is None or goal == 0:
-        shown["goal"] = False
-    goal_text = "" if goal is None else (f"{goal.normalize():,f} coins" if goal_unit == "coins"
-                                         else usd(goal))
-    return web.page(request, "overlay.html", title=f"overlay: {state.host}", s=state,
-                    d=state.as_dict()["display"], json_url=f"/api/live/{h}?top={top}&recent=1",
-                    events_url=f"/api/live/{h}/events?top={top}&recent=1", shown=shown,
-                    goal="" if goal is None else fmt(goal), goal_unit=goal_unit,
-                    goal_text=goal_text, goal_label=goal_label, theme=theme, size=size,
-                    align=align, top=top)
+    def build() -> HTMLResponse:
+        hidden = {p.strip() for p in hide.split(",") if p.strip()}
+        unknown = hidden - set(_OVERLAY_PARTS)
+        if unknown:
+            raise UsageError(f"hide: unknown part(s) {', '.join(sorted(unknown))} (choose from "
+                             f"{', '.join(_OVERLAY_PARTS)})")
+        state = web.live(host, top, 1)
+        h = quote(state.host, safe="")
+        shown = {p: p not in hidden for p in _OVERLAY_PARTS}
+        if goal is None or goal == 0:
+            shown["goal"] = False
+        goal_text = "" if goal is None else (f"{goal.normalize():,f} coins" if goal_unit == "coins"
+                                             else usd(goal))
+        return web.page(request, "overlay.html", title=f"overlay: {state.host}", s=state,
+                        d=state.as_dict()["display"], json_url=f"/api/live/{h}?top={top}&recent=1",
+                        events_url=f"/api/live/{h}/events?top={top}&recent=1", shown=shown,
+                        goal="" if goal is None else fmt(goal), goal_unit=goal_unit,
+                        goal_text=goal_text, goal_label=goal_label, theme=theme, size=size,
+                        align=align, top=top)
+
+    return web.cached_page(request, build, clock_s=web.poll_s)
 
 
 # ---------------------------------------------------------------------------- across sessions
@@ -559,20 +622,24 @@ def overlay_page(
 def analysis_page(request: Request, web: Ctx, host: Host, since: Since = None, tz: Tz = "UTC",
                   seed: Seed = DEFAULT_SEED) -> HTMLResponse:
     since, tz = _blank(since), _tz(tz)
-    a = web.analysis(host, since, tz, seed)
-    q = _query(since=since, tz=None if tz == "UTC" else tz,
-               seed=None if seed == DEFAULT_SEED else seed)
-    h = quote(a.host or host, safe="")
-    per_session = [(i, float(s.creator_usd)) for i, s in enumerate(a.sessions, 1)]
-    weekly = [(i, float(w.usd_per_hour or 0)) for i, w in enumerate(a.trend, 1)]
-    top5 = [(i, 100 * w.top5_share) for i, w in enumerate(a.trend, 1)]
-    return web.page(
-        request, "analysis.html", title=f"Analysis: {a.host or host}", a=a, host=a.host or host,
-        json_url=f"/api/creators/{h}/analysis{q}", level=LEVEL, min_sessions=MIN_SESSIONS,
-        too_few=len(a.sessions) < MIN_SESSIONS, e=a.elasticity_viewers, w=a.whales,
-        sessions_chart=charts.line_chart(per_session, "creator USD per session", "USD"),
-        weekly_chart=charts.bar_chart(weekly, "USD per hour live, by week", "USD"),
-        top5_chart=charts.line_chart(top5, "top-5 share of the week's coins", "%"))
+
+    def build() -> HTMLResponse:
+        a = web.analysis(host, since, tz, seed)
+        q = _query(since=since, tz=None if tz == "UTC" else tz,
+                   seed=None if seed == DEFAULT_SEED else seed)
+        h = quote(a.host or host, safe="")
+        per_session = [(i, float(s.creator_usd)) for i, s in enumerate(a.sessions, 1)]
+        weekly = [(i, float(w.usd_per_hour or 0)) for i, w in enumerate(a.trend, 1)]
+        top5 = [(i, 100 * w.top5_share) for i, w in enumerate(a.trend, 1)]
+        return web.page(
+            request, "analysis.html", title=f"Analysis: {a.host or host}", a=a, host=a.host or host,
+            json_url=f"/api/creators/{h}/analysis{q}", level=LEVEL, min_sessions=MIN_SESSIONS,
+            too_few=len(a.sessions) < MIN_SESSIONS, e=a.elasticity_viewers, w=a.whales,
+            sessions_chart=charts.line_chart(per_session, "creator USD per session", "USD"),
+            weekly_chart=charts.bar_chart(weekly, "USD per hour live, by week", "USD"),
+            top5_chart=charts.line_chart(top5, "top-5 share of the week's coins", "%"))
+
+    return web.cached_page(request, build)
 
 
 @router.get("/api/creators/{host}/analysis", response_model=AnalysisOut, tags=["api"],
@@ -595,12 +662,16 @@ def gifters_page(request: Request, web: Ctx, host: GifterHost = None, since: Sin
                                                   "listed (default "
                                                   f"{PAGE_GIFTERS})")] = None) -> HTMLResponse:
     host, since, tz = _blank(host), _blank(since), _tz(tz)
-    board, loyal = web.gifters(host, since, tz)
-    return web.page(request, "gifters.html", title="Gifters", board=board,
-                    shown=board[:top or PAGE_GIFTERS], loyal=loyal, host=host or "",
-                    since=since or "", tz=tz,
-                    json_url="/api/gifters" + _query(host=host, since=since,
-                                                     tz=None if tz == "UTC" else tz, top=top))
+
+    def build() -> HTMLResponse:
+        board, loyal = web.gifters(host, since, tz)
+        return web.page(request, "gifters.html", title="Gifters", board=board,
+                        shown=board[:top or PAGE_GIFTERS], loyal=loyal, host=host or "",
+                        since=since or "", tz=tz,
+                        json_url="/api/gifters" + _query(host=host, since=since,
+                                                         tz=None if tz == "UTC" else tz, top=top))
+
+    return web.cached_page(request, build)
 
 
 @router.get("/api/gifters", response_model=list[GifterStatsOut], tags=["api"],
@@ -635,11 +706,15 @@ def _roster_tiers(tier: list[str] | None) -> tuple[Tier, ...]:
 def roster_page(request: Request, web: Ctx, period: Period = "month", as_of: AsOf = None,
                 tz: Tz = "UTC", since: Since = None, tier: TierSpec = None) -> HTMLResponse:
     as_of, since, tz = _blank(as_of), _blank(since), _tz(tz)
-    r = web.roster(period, as_of, tz, since, _roster_tiers(tier))
-    rest = {"as_of": as_of, "tz": None if tz == "UTC" else tz, "since": since, "tier": tier}
-    return web.page(request, "roster.html", title="Roster", r=r,
-                    json_url="/api/roster" + _query(period=period, **rest),
-                    other=[(p, "/roster" + _query(period=p, **rest)) for p in PERIODS])
+
+    def build() -> HTMLResponse:
+        r = web.roster(period, as_of, tz, since, _roster_tiers(tier))
+        rest = {"as_of": as_of, "tz": None if tz == "UTC" else tz, "since": since, "tier": tier}
+        return web.page(request, "roster.html", title="Roster", r=r,
+                        json_url="/api/roster" + _query(period=period, **rest),
+                        other=[(p, "/roster" + _query(period=p, **rest)) for p in PERIODS])
+
+    return web.cached_page(request, build)
 
 
 @router.get("/api/roster", response_model=RosterOut, tags=["api"],

@@ -14,8 +14,9 @@ file only while it writes, not for a whole LIVE.
 
 While the connection is open nobody else can write, so the file's identity (device, inode, size
 and modification time of the database and its WAL) names the data it reads:
-:func:`data_version` gives it for a store handed out here, and the app caches its answers under
-it.
+:func:`data_version` gives it for a store handed out here, and the app remembers its answers
+under it; :meth:`ReadOnlyStore.current_version` tells, without opening the file, whether they
+still hold, so repeated requests are answered without touching the database at all.
 
 Within one process the same rule holds between a writable and a read-only connection. A recorder
 that serves the app from its own process passes :class:`SharedConnection` (a connection of its
@@ -129,6 +130,12 @@ class ReadOnlyStore:
             finally:
                 self._release()
 
+    def current_version(self) -> Version | None:
+        """The version of the data in the file now, without opening it (None: no file). Equal
+        to the version of a read made since the file last changed: answers remembered under it
+        still hold (a writer's transaction in progress changes nothing until it writes)."""
+        return _file_version(self.path) if self.exists() else None
+
     def close(self) -> None:
         """Hand the file back now (waiting for the requests in flight)."""
         with self._cond:
@@ -152,10 +159,17 @@ class ReadOnlyStore:
                         self._users -= 1
                         raise
                 if self._store is not None:  # expired: let the requests in flight finish
-                    if self._users:
-                        self._wait(deadline)
-                        continue
-                    self._close_locked()
+                    if not self._users:
+                        self._close_locked()
+                    elif now < deadline:
+                        self._cond.wait(deadline - now)
+                    else:  # long reads in flight: read along, the next gap comes later
+                        self._users += 1
+                        try:
+                            return self._store.con.cursor(), self._version
+                        except BaseException:
+                            self._users -= 1
+                            raise
                     continue
                 wait = self._free_since + self.gap_s - now
                 if wait > 0:  # leave the file free for a writer for a moment
@@ -172,13 +186,6 @@ class ReadOnlyStore:
                     self._free_since = time.monotonic() - self.gap_s  # retry after `delay`
                     self._cond.wait(min(delay, max(0.0, deadline - time.monotonic())))
                     delay = min(delay * 2, 0.05)
-
-    def _wait(self, deadline: float) -> None:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise DatabaseBusy(f"{self.path}: the database is busy (long reads in flight); try "
-                               "again in a moment")
-        self._cond.wait(left)
 
     def _open_locked(self) -> None:
         store = Store.open(self.path, read_only=True)
