@@ -30,6 +30,16 @@ the fold's result, and handing everything else to the fold:
   closed by "final"; without, the highest count, unconfirmed, closed by "end"; either way
   ``frames`` counts every frame of the key;
 - every other streak key (an idle gap, several finals, late frames...) goes through the fold.
+
+A live recording does not recompute its growing rooms whole once a second: :class:`LiveLedger`
+recomputes only what the events stored since its last update can change, with the same result
+(tests: incremental == full). A room's credits are a union of independent parts — one credit per
+one-shot frame, and the credits of each *streak group* ``(user_id, gift_id, group_id)`` (NULL
+read as empty, as :func:`sort_key` does: the fold starts afresh at each group, so a group's
+credits depend only on its own frames) — all given the room's host. So, while the host stays the
+same, replacing the credits of the new one-shot frames and of the streak groups that got a frame
+gives exactly the full recompute; when the host changes (or the room is new to the ledger), the
+room is recomputed whole.
 """
 
 from __future__ import annotations
@@ -218,15 +228,17 @@ def host_ids(con: Any, rooms: Sequence[str]) -> dict[str, str | None]:
     return {room: host for room, host in rows}
 
 
-def recompute(con: Any, rooms: Sequence[str]) -> int:
+def recompute(con: Any, rooms: Sequence[str],
+              hosts: dict[str, str | None] | None = None) -> int:
     """Recompute the ``credits`` of ``rooms`` from their stored events; returns credits made.
 
     One-shot gifts and simple streak keys are credited in SQL; the other streak keys go through
-    :func:`iter_credits` (module docstring).
+    :func:`iter_credits` (module docstring). ``hosts``: :func:`host_ids` of ``rooms`` when the
+    caller has them.
     """
     if not rooms:
         return 0
-    hosts = host_ids(con, rooms)
+    hosts = host_ids(con, rooms) if hosts is None else {r: hosts[r] for r in rooms}
     with _streak_keys(con, rooms):
         # Read everything first (DuckDB wants a result consumed before the next statement); the
         # fold's credits are kept as compact Arrow tables, not as Python objects.
@@ -236,6 +248,96 @@ def recompute(con: Any, rooms: Sequence[str]) -> int:
         for table in tables:
             with registered(con, "_credits", table):
                 made += _insert_credits(con, "SELECT * FROM _credits")
+    return made
+
+
+StreakGroup = tuple[str, str, int | None, str]  # room, user_id, gift_id, group_id (NULL → '')
+
+_TOUCHED_SCHEMA = pa.schema([("room_id", pa.string()), ("uid", pa.string()),
+                             ("gift_id", pa.int64()), ("grp", pa.string())])
+_NEW_ONE_SHOTS_SCHEMA = pa.schema([("room_id", pa.string()), ("msg_id", pa.string())])
+
+
+class LiveLedger:
+    """The credits of live rooms, kept up to date incrementally (module docstring).
+
+    :meth:`note` every gift handed to the store (stored or found to be a repeat: either way is
+    right), then :meth:`update` the rooms; the ``credits`` are then those :func:`recompute` would
+    make. Only the rooms' host and the groups touched since the last update are kept.
+    """
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, str | None] = {}
+        self._one_shots: dict[str, set[str]] = {}
+        self._groups: set[StreakGroup] = set()
+
+    def note(self, gifts: Iterable[Gift]) -> None:
+        for g in gifts:
+            if g.gift_type == STREAKABLE:
+                self._groups.add((g.room_id, g.user_id or "", g.gift_id, g.group_id or ""))
+            else:
+                self._one_shots.setdefault(g.room_id, set()).add(g.msg_id)
+
+    def update(self, con: Any, rooms: Sequence[str]) -> int:
+        """Bring the credits of ``rooms`` up to date; returns the credits (re)made."""
+        if not rooms:
+            return 0
+        hosts = host_ids(con, rooms)
+        whole = [r for r in rooms if r not in self.hosts or self.hosts[r] != hosts[r]]
+        made = recompute(con, whole, hosts)
+        wanted = set(rooms) - set(whole)
+        groups = [g for g in self._groups if g[0] in wanted]
+        one_shots = [(r, m) for r in sorted(wanted) for m in self._one_shots.get(r, ())]
+        made += _update_parts(con, groups, one_shots, hosts)
+        self.hosts.update(hosts)
+        self._groups = {g for g in self._groups if g[0] not in rooms}
+        for r in rooms:
+            self._one_shots.pop(r, None)
+        return made
+
+
+def _update_parts(con: Any, groups: Sequence[StreakGroup], one_shots: Sequence[tuple[str, str]],
+                  hosts: dict[str, str | None]) -> int:
+    """Replace the credits of the streak ``groups`` and the one-shot frames ``one_shots``
+    ``(room, msg_id)`` by those their stored frames give."""
+    if not groups and not one_shots:
+        return 0
+    touched = pa.Table.from_pylist(
+        [dict(zip(_TOUCHED_SCHEMA.names, g, strict=True)) for g in groups],
+        schema=_TOUCHED_SCHEMA)
+    new = pa.Table.from_pylist([{"room_id": r, "msg_id": m} for r, m in one_shots],
+                               schema=_NEW_ONE_SHOTS_SCHEMA)
+    in_groups = f"""
+        (SELECT e.* FROM events e SEMI JOIN _touched t
+           ON e.room_id = t.room_id AND coalesce(e.user_id, '') = t.uid
+              AND e.gift_id IS NOT DISTINCT FROM t.gift_id AND coalesce(e.group_id, '') = t.grp
+         WHERE e.type = 'gift' AND e.gift_type = {STREAKABLE})"""
+    made = 0
+    with registered(con, "_touched", touched), registered(con, "_new_one_shots", new):
+        run(con, f"""
+            DELETE FROM credits c WHERE closed_by <> 'one-shot'
+              AND EXISTS (SELECT 1 FROM {in_groups} g
+                          WHERE g.room_id = c.room_id AND g.msg_id = c.msg_id)""")
+        run(con, """
+            DELETE FROM credits c WHERE closed_by = 'one-shot'
+              AND EXISTS (SELECT 1 FROM _new_one_shots n
+                          WHERE n.room_id = c.room_id AND n.msg_id = c.msg_id)""")
+        made += _insert_credits(con, f"""
+            SELECT {_credit_row("e.repeat_count", "true", "1", "'one-shot'")}
+            FROM events e SEMI JOIN _new_one_shots n
+              ON e.room_id = n.room_id AND e.msg_id = n.msg_id
+            LEFT JOIN {_HOSTS} h USING (room_id)
+            WHERE e.type = 'gift' AND e.gift_type IS DISTINCT FROM {STREAKABLE}
+            """, _host_params(hosts))
+        if groups:
+            rooms = sorted({g[0] for g in groups})
+            with _streak_keys(con, rooms, in_groups):
+                tables = [credits_table(chunk)
+                          for chunk in iter_credits(_hard_frames(con), hosts)]
+                made += _insert_simple_streaks(con, hosts)
+                for table in tables:
+                    with registered(con, "_credits", table):
+                        made += _insert_credits(con, "SELECT * FROM _credits")
     return made
 
 
@@ -252,8 +354,9 @@ def _host_params(hosts: dict[str, str | None]) -> list[list[str | None]]:
 
 
 @contextmanager
-def _streak_keys(con: Any, rooms: Sequence[str]) -> Iterator[None]:
-    """Summarise every streak key of ``rooms`` into the temp table ``_streaks`` for the block.
+def _streak_keys(con: Any, rooms: Sequence[str], events: str = "events") -> Iterator[None]:
+    """Summarise every streak key of ``rooms`` into the temp table ``_streaks`` for the block
+    (``events``: the events table, or a subquery of it to summarise only some keys).
 
     Per key: its frames, finals and highest count, the ``msg_id`` of its last frame by
     ``(ts, msg_id)``, and whether it is *simple* (module docstring; a NULL ``user_id`` or
@@ -268,7 +371,7 @@ def _streak_keys(con: Any, rooms: Sequence[str]) -> Iterator[None]:
                    max(ts) FILTER (WHERE NOT {_IS_FINAL}) AS last_step_ts,
                    max(ts) FILTER (WHERE {_IS_FINAL}) AS final_ts,
                    max({{'ts': ts, 'msg_id': msg_id}}).msg_id AS last_msg_id
-            FROM events
+            FROM {events}
             WHERE type = 'gift' AND gift_type = {STREAKABLE} AND room_id IN {_ROOMS}
             GROUP BY ALL)
         SELECT *,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
 import random
 import threading
 import time
@@ -32,13 +31,14 @@ import duckdb
 
 from liveworth import ledger
 from liveworth.errors import InputFormatError, LiveworthError, StoreError
-from liveworth.events import Event
+from liveworth.events import Event, Gift
 from liveworth.importer import import_paths
 from liveworth.rawsources import JournalWriter, RawMessage, decode_raw
 from liveworth.sources import Disconnected, LiveSource, NotLive
 from liveworth.store import Store, events_table, run
 
 FLUSH_S = 0.1
+BATCH_MAX = 50_000  # messages per batch at most (under load a batch takes what came meanwhile)
 RECOMPUTE_S = 1.0
 JOURNAL_SUFFIX = ".journal.jsonl"
 
@@ -133,6 +133,8 @@ class Gap:
 
 # ---------------------------------------------------------------------------- the writer
 
+_Item = tuple[str, RawMessage, float]  # creator, message, when it was handed to the writer
+
 
 class Writer(threading.Thread):
     """The one thread that writes: journal, then store, then ledger."""
@@ -148,21 +150,45 @@ class Writer(threading.Thread):
         self.lock = lock
         self.flush_s = flush_s
         self.recompute_s = recompute_s
-        self.inbox: queue.Queue[tuple[str, RawMessage] | Gap | None] = queue.Queue()
+        # Appended to by the connection tasks (a deque's append is atomic), drained by this
+        # thread every ``flush_s``: no lock or wake-up per message.
+        self.inbox: deque[_Item | Gap | None] = deque()
         self.error: BaseException | None = None
         self.failed = threading.Event()  # set as soon as the store has failed
         self.rooms_seen: set[str] = set()
         self._journals: dict[str, JournalWriter] = {}
         self._dirty: set[str] = set()
+        self._ledger = ledger.LiveLedger()
         self._last_recompute = 0.0
-        self.latency_s: list[float] = []  # arrival at the writer → stored, per batch
+        # Per batch: from the moment its oldest message was handed to the writer until the
+        # batch was stored (the event-to-store latency, the ledger's waits included).
+        self.latency_s: list[float] = []
         self.on_open = on_open  # called in this thread with the open store (e.g. to serve it)
+        self.stop_seen = False  # stop() was taken from the inbox (by the batch in hand)
 
     def put(self, host: str, msg: RawMessage) -> None:
-        self.inbox.put((host, msg))
+        self.inbox.append((host, msg, time.monotonic()))
+
+    def put_gap(self, gap: Gap) -> None:
+        self.inbox.append(gap)
 
     def stop(self) -> None:
-        self.inbox.put(None)
+        self.inbox.append(None)
+
+    def _take(self, limit: int) -> tuple[list[_Item | Gap], bool]:
+        """Up to ``limit`` queued items, and whether :meth:`stop` was reached."""
+        out: list[_Item | Gap] = []
+        pop = self.inbox.popleft
+        while len(out) < limit:
+            try:
+                item = pop()
+            except IndexError:
+                break
+            if item is None:
+                self.stop_seen = True
+                return out, True
+            out.append(item)
+        return out, False
 
     def run(self) -> None:
         try:
@@ -184,25 +210,17 @@ class Writer(threading.Thread):
         the error the recording ends with."""
         kept = 0
         journal_error: OSError | None = None
-        done = False
+        done = self.stop_seen  # the failed batch may have carried stop(): none will come
         while not done:
-            batch: list[tuple[str, RawMessage]] = []
-            item = self.inbox.get()
-            while True:
-                if item is None:
-                    done = True
-                    break
-                if not isinstance(item, Gap):
-                    batch.append(item)
-                try:
-                    item = self.inbox.get_nowait()
-                except queue.Empty:
-                    break
+            items, done = self._take(BATCH_MAX)
+            batch = [b for b in items if not isinstance(b, Gap)]
+            if not items and not done:
+                time.sleep(self.flush_s)
             if journal_error is not None or not batch:
                 continue
             try:
                 used = set()
-                for host, msg in batch:
+                for host, msg, _ in batch:
                     self._journal(host).append(msg)
                     used.add(host)
                 for host in used:
@@ -223,20 +241,15 @@ class Writer(threading.Thread):
 
     def _loop(self, store: Store) -> None:
         done = False
+        last = time.monotonic()
         while not done:
-            batch: list[tuple[str, RawMessage] | Gap] = []
-            deadline = time.monotonic() + self.flush_s
-            while True:
-                try:
-                    item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is None:
-                    done = True
-                    break
-                batch.append(item)
-                if len(batch) >= 20_000:
-                    break
+            # Under load the previous batch took the whole window: take what came meanwhile
+            # at once (batches grow with the load); otherwise wait for the window to end.
+            wait = last + self.flush_s - time.monotonic()
+            if wait > 0 and len(self.inbox) < BATCH_MAX:
+                time.sleep(wait)
+            last = time.monotonic()
+            batch, done = self._take(BATCH_MAX)
             if batch:
                 self._write(store, batch)
             if self._dirty and (done or time.monotonic() - self._last_recompute
@@ -250,13 +263,13 @@ class Writer(threading.Thread):
             j = self._journals[host] = JournalWriter(journal_path(self.journal_dir, host))
         return j
 
-    def _write(self, store: Store, batch: Sequence[tuple[str, RawMessage] | Gap]) -> None:
-        t0 = time.monotonic()
+    def _write(self, store: Store, batch: Sequence[_Item | Gap]) -> None:
         messages = [b for b in batch if not isinstance(b, Gap)]
         gaps = [b for b in batch if isinstance(b, Gap)]
+        t0 = min((t for _, _, t in messages), default=time.monotonic())
         # 1. the journal, durably: from here on a message is recorded
         used = set()
-        for host, msg in messages:
+        for host, msg, _ in messages:
             self._journal(host).append(msg)
             used.add(host)
         for host in used:
@@ -265,7 +278,7 @@ class Writer(threading.Thread):
         events: list[Event] = []
         per_host: dict[str, list[int]] = {}
         last_room: dict[str, str] = {}
-        for host, msg in messages:
+        for host, msg, _ in messages:
             counts = per_host.setdefault(host, [0, 0, 0])
             counts[0] += 1
             try:
@@ -301,6 +314,7 @@ class Writer(threading.Thread):
             store.rollback()
             raise
         self._dirty.update(rooms)
+        self._ledger.note(ev for ev in events if isinstance(ev, Gift))
         with self.lock:
             for host, room in last_room.items():
                 self.states[host].room_id = room
@@ -315,7 +329,7 @@ class Writer(threading.Thread):
         rooms = sorted(self._dirty)
         store.begin()
         try:
-            ledger.recompute(store.con, rooms)
+            self._ledger.update(store.con, rooms)
             store.commit()
         except BaseException:
             store.rollback()
@@ -325,27 +339,37 @@ class Writer(threading.Thread):
         self._refresh_view(store, rooms)
 
     def _refresh_view(self, store: Store, rooms: Sequence[str]) -> None:
+        """The live view's figures of ``rooms``: a few queries for all of them together."""
         with self.lock:
             by_room = {st.room_id: st for st in self.states.values() if st.room_id}
-        for room in rooms:
-            st = by_room.get(room)
-            if st is None:
-                continue
-            coins = store.query("SELECT coalesce(sum(coins), 0) FROM credits "
-                                "WHERE room_id = ? AND NOT guest", [room])[0][0]
-            viewers = store.query("SELECT arg_max(current, ts) FROM events WHERE room_id = ? "
-                                  "AND type = 'viewers'", [room])[0][0]
-            last = store.query("""SELECT count(*) FROM credits WHERE room_id = ? AND ts >=
-                                  (SELECT max(ts) FROM credits WHERE room_id = ?) - 60000""",
-                               [room, room])[0][0]
-            top = store.query("""SELECT coalesce(arg_max("user", ts), user_id), sum(coins) AS c
-                                 FROM credits WHERE room_id = ? AND NOT guest
-                                 GROUP BY user_id ORDER BY c DESC LIMIT 3""", [room])
-            with self.lock:
-                st.coins = int(coins)
-                st.viewers = None if viewers is None else int(viewers)
-                st.gifts_last_minute = int(last)
-                st.top_gifters = [(str(u), int(c)) for u, c in top]
+        wanted = [r for r in rooms if r in by_room]
+        if not wanted:
+            return
+        in_rooms = "room_id IN (SELECT unnest(?::VARCHAR[]))"
+        coins = dict(store.query(f"SELECT room_id, sum(coins) FROM credits WHERE {in_rooms} "
+                                 "AND NOT guest GROUP BY room_id", [wanted]))
+        viewers = dict(store.query(f"SELECT room_id, arg_max(current, ts) FROM events "
+                                   f"WHERE {in_rooms} AND type = 'viewers' GROUP BY room_id",
+                                   [wanted]))
+        last = dict(store.query(f"""
+            SELECT room_id, count(*) FILTER (WHERE ts >= top - 60000) FROM (
+                SELECT room_id, ts, max(ts) OVER (PARTITION BY room_id) AS top FROM credits
+                WHERE {in_rooms}) GROUP BY room_id""", [wanted]))
+        top: dict[str, list[tuple[str, int]]] = {}
+        for room, user, c in store.query(f"""
+                SELECT room_id, coalesce(arg_max("user", ts), user_id), sum(coins) AS c
+                FROM credits WHERE {in_rooms} AND NOT guest GROUP BY room_id, user_id
+                QUALIFY row_number() OVER (PARTITION BY room_id ORDER BY c DESC) <= 3
+                ORDER BY room_id, c DESC""", [wanted]):
+            top.setdefault(room, []).append((str(user), int(c)))
+        with self.lock:
+            for room in wanted:
+                st = by_room[room]
+                st.coins = int(coins.get(room) or 0)
+                v = viewers.get(room)
+                st.viewers = None if v is None else int(v)
+                st.gifts_last_minute = int(last.get(room) or 0)
+                st.top_gifters = top.get(room, [])
 
 
 def _checkpoint(store: Store, path: Path, size: int) -> None:
@@ -415,8 +439,8 @@ async def record_creator(source: LiveSource, writer: Writer, state: CreatorState
                     set_state("live")
                     attempt = 0
                 if dropped_at is not None and msg.arrival_ms > dropped_at:
-                    writer.inbox.put(Gap(source.host, state.room_id, dropped_at,
-                                         msg.arrival_ms, "disconnected"))
+                    writer.put_gap(Gap(source.host, state.room_id, dropped_at,
+                                       msg.arrival_ms, "disconnected"))
                     dropped_at = None
                 last_arrival = max(last_arrival, msg.arrival_ms)
                 writer.put(source.host, msg)

@@ -60,7 +60,8 @@ def load_raw(paths: Sequence[str | Path]) -> tuple[list[RawMessage], list[RawRej
 
 
 class ReplaySource:
-    """Replays recorded raw messages at their arrival times scaled by ``speed``.
+    """Replays recorded raw messages at their arrival times scaled by ``speed`` (each at most
+    :data:`GRANULARITY_S` early).
 
     ``speed`` None replays as fast as possible. Only the first connect replays; the LIVE then
     ends, like a real one. Resuming after a restart replays everything again: the store's dedupe
@@ -68,6 +69,10 @@ class ReplaySource:
     """
 
     signed = False
+
+    #: Seconds a message may be handed over ahead of its time: pacing wakes up once per this
+    #: much (not once per message), which keeps 40,000 msg/s of replays cheap.
+    GRANULARITY_S = 0.02
 
     def __init__(self, messages: Sequence[RawMessage], host: str, speed: float | None = 1.0):
         if speed is not None and speed <= 0:
@@ -85,8 +90,10 @@ class ReplaySource:
             if self.speed is not None:
                 due = (msg.arrival_ms - t0_msg) / 1000 / self.speed
                 delay = due - (time.monotonic() - t0_wall)
-                if delay > 0:
+                if delay > self.GRANULARITY_S:
                     await asyncio.sleep(delay)
+                elif i % 512 == 0:
+                    await asyncio.sleep(0)
             elif i % 512 == 0:
                 await asyncio.sleep(0)  # let the other creators' tasks run
             yield msg
