@@ -45,6 +45,7 @@ from liveworth.gifters import (
     gifters,
     leaderboard,
     loyalty,
+    store_loyalty,
     whale_dependence,
 )
 from liveworth.money import fmt
@@ -189,7 +190,7 @@ def analyze(store: Store, card: RateCard, *, host: str | None = None,
     pairs = gift_pairs(store, chosen)
     found = drivers(chosen, rng=rng, min_sessions=min_sessions)
     whales = whale_dependence(chosen, pairs, min_sessions)
-    board = leaderboard(store, card, [s.room_id for s in chosen])
+    board = leaderboard(store, card, [s.room_id for s in chosen], limit=TOP_GIFTERS)
     notes: list[str] = []
     if len(chosen) < min_sessions:
         notes.append(f"{TOO_FEW}: {len(chosen)} selected, at least {min_sessions} are needed "
@@ -212,8 +213,8 @@ def analyze(store: Store, card: RateCard, *, host: str | None = None,
     return Analysis(
         host=chosen[0].host, since=since_day, tz=tz, rate_card=card.name,
         sessions=tuple(chosen), trend=tuple(weekly_trend(chosen, pairs)), drivers=tuple(found),
-        whales=whales, top_gifters=tuple(board[:TOP_GIFTERS]),
-        loyalty=loyalty(board, chosen),
+        whales=whales, top_gifters=tuple(board),
+        loyalty=store_loyalty(store, chosen),
         recommendations=tuple(recommendations(chosen, found, whales, min_sessions)),
         notes=tuple(notes))
 

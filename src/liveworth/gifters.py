@@ -75,21 +75,27 @@ class GifterStats:
                 "first_room_id": self.first_room_id, "last_room_id": self.last_room_id}
 
 
-def leaderboard(store: Store, card: RateCard, rooms: Sequence[str]) -> list[GifterStats]:
+def leaderboard(store: Store, card: RateCard, rooms: Sequence[str],
+                limit: int | None = None) -> list[GifterStats]:
     """The gifters of ``rooms``, biggest first (ties by user id): lifetime coins, sessions with a
-    gift, gifts, sends, first and last gift."""
-    rows = store.query("""
+    gift, gifts, sends, first and last gift. ``limit``: only the first so many (their shares
+    still of every gifter's coins)."""
+    chosen = "" if limit is None else f"""
+        SEMI JOIN (SELECT user_id FROM u ORDER BY c DESC, user_id NULLS LAST
+                   LIMIT {int(limit)}) t ON c.user_id IS NOT DISTINCT FROM t.user_id"""
+    rows = store.query(f"""
+        WITH c AS (SELECT * FROM credits
+                   WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))),
+        u AS (SELECT user_id, sum(coins) AS c FROM c GROUP BY user_id)
         SELECT user_id, arg_max("user", ts), arg_max(nickname, ts), sum(coins) AS c,
                count(DISTINCT room_id), sum(repeat_count), count(*), min(ts), max(ts),
-               arg_min(room_id, ts), arg_max(room_id, ts)
-        FROM credits
-        WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))
+               arg_min(room_id, ts), arg_max(room_id, ts), (SELECT sum(c) FROM u)
+        FROM c {chosen}
         GROUP BY user_id ORDER BY c DESC, user_id NULLS LAST""", [list(rooms)])
-    total = sum(int(r[3]) for r in rows)
     return [GifterStats(
         rank=i, user_id=None if r[0] is None else str(r[0]), user=r[1] or "",
         nickname=r[2] or "", coins=int(r[3]), creator_usd=creator_usd(int(r[3]), card),
-        share=int(r[3]) / total if total else 0.0, sessions=int(r[4]), gifts=int(r[5]),
+        share=int(r[3]) / int(r[11]) if r[11] else 0.0, sessions=int(r[4]), gifts=int(r[5]),
         sends=int(r[6]), first_ts=int(r[7]), last_ts=int(r[8]), first_room_id=str(r[9]),
         last_room_id=str(r[10])) for i, r in enumerate(rows, 1)]
 
@@ -121,12 +127,30 @@ class Loyalty:
 
 def loyalty(board: Sequence[GifterStats], sessions: Sequence[SessionStats]) -> Loyalty:
     """Returning gifters (more than one session with a gift) and new gifters per session."""
-    coins = sum(g.coins for g in board)
     ret = [g for g in board if g.returning]
+    return _loyalty(len(board), len(ret), sum(g.coins for g in board),
+                    sum(g.coins for g in ret), sessions)
+
+
+def store_loyalty(store: Store, sessions: Sequence[SessionStats]) -> Loyalty:
+    """:func:`loyalty` of the whole leaderboard of ``sessions``, counted in SQL."""
+    row = store.query("""
+        WITH p AS (SELECT user_id, room_id, sum(coins) AS c FROM credits
+                   WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))
+                   GROUP BY user_id, room_id),
+        u AS (SELECT user_id, count(*) AS sessions, sum(c) AS c FROM p GROUP BY user_id)
+        SELECT count(*), count(*) FILTER (WHERE sessions > 1), coalesce(sum(c), 0),
+               coalesce(sum(c) FILTER (WHERE sessions > 1), 0)
+        FROM u""", [[s.room_id for s in sessions]])[0]
+    return _loyalty(int(row[0]), int(row[1]), int(row[2]), int(row[3]), sessions)
+
+
+def _loyalty(gifters: int, returning: int, coins: int, returning_coins: int,
+             sessions: Sequence[SessionStats]) -> Loyalty:
     n = len(sessions)
     return Loyalty(
-        gifters=len(board), returning=len(ret),
-        returning_coin_share=sum(g.coins for g in ret) / coins if coins else 0.0,
+        gifters=gifters, returning=returning,
+        returning_coin_share=returning_coins / coins if coins else 0.0,
         sessions=n, new_per_session=sum(s.new_gifters for s in sessions) / n if n else 0.0,
         returning_per_session=sum(s.returning_gifters for s in sessions) / n if n else 0.0)
 

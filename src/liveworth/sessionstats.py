@@ -24,12 +24,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from liveworth.errors import NotFoundError, UsageError
 from liveworth.money import creator_usd, fmt
 from liveworth.ratecard import RateCard
 from liveworth.stats import FloatArray
-from liveworth.store import Store
+from liveworth.store import Store, registered
 
 #: Start-time bands: (name, first hour, hour after the last).
 DAYPARTS: tuple[tuple[str, int, int], ...] = (
@@ -186,12 +187,15 @@ WITH ev AS (
            coalesce(sum("count") FILTER (WHERE type = 'like'), 0) AS likes,
            count(*) FILTER (WHERE type = 'join') AS joins,
            count(*) FILTER (WHERE type = 'follow') AS follows,
-           count(*) FILTER (WHERE type = 'share') AS shares,
-           count(DISTINCT coalesce(battle_id, msg_id)) FILTER (WHERE type = 'battle') AS battles
+           count(*) FILTER (WHERE type = 'share') AS shares
     FROM events GROUP BY room_id),
+bt AS (
+    SELECT room_id, count(DISTINCT coalesce(battle_id, msg_id)) AS battles
+    FROM events WHERE type = 'battle' GROUP BY room_id),
 sess AS (
-    SELECT ev.*, coalesce(ev.host, r.host) AS who, greatest(ev.end_ts, ev.start_ts) AS stop_ts
-    FROM ev LEFT JOIN rooms r USING (room_id)),
+    SELECT ev.*, coalesce(bt.battles, 0) AS battles, coalesce(ev.host, r.host) AS who,
+           greatest(ev.end_ts, ev.start_ts) AS stop_ts
+    FROM ev LEFT JOIN bt USING (room_id) LEFT JOIN rooms r USING (room_id)),
 pairs AS (
     SELECT c.room_id, c.user_id, sum(c.coins) AS coins, any_value(s.who) AS who,
            any_value(s.start_ts) AS start_ts
@@ -332,17 +336,22 @@ class GiftPairs:
 
 
 def gift_pairs(store: Store, sessions: Sequence[SessionStats]) -> GiftPairs:
-    index = {s.room_id: i for i, s in enumerate(sessions)}
-    rows = store.query("""
-        SELECT room_id, coalesce(user_id, ''), sum(coins) FROM credits
-        WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))
-        GROUP BY 1, 2 HAVING sum(coins) > 0 ORDER BY 1, 2""", [list(index)])
-    users: dict[str, int] = {}
-    sess = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
-    user = np.fromiter((users.setdefault(r[1], len(users)) for r in rows), dtype=np.int64,
-                       count=len(rows))
-    coins = np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=len(rows))
-    return GiftPairs(sess, user, coins, len(users))
+    """Coins per (session, gifter) of ``sessions`` (gifts to guests left out), numbered in SQL
+    and fetched as arrays."""
+    index = pa.table({"room_id": [s.room_id for s in sessions],
+                      "i": np.arange(len(sessions), dtype=np.int64)})
+    with registered(store.con, "_sessions", index):
+        got = store.con.execute("""
+            SELECT s.i AS session, dense_rank() OVER (ORDER BY p.user_id) - 1 AS user,
+                   p.coins::DOUBLE AS coins
+            FROM (SELECT room_id, coalesce(user_id, '') AS user_id, sum(coins) AS coins
+                  FROM credits WHERE NOT guest AND room_id IN (SELECT room_id FROM _sessions)
+                  GROUP BY 1, 2 HAVING sum(coins) > 0) p
+            JOIN _sessions s USING (room_id)""").fetchnumpy()
+    session = np.asarray(got["session"], dtype=np.int64)
+    user = np.asarray(got["user"], dtype=np.int64)
+    coins = np.asarray(got["coins"], dtype=np.float64)
+    return GiftPairs(session, user, coins, int(user.max()) + 1 if user.size else 0)
 
 
 def top_share(per_user: FloatArray, k: int) -> float:
@@ -361,6 +370,32 @@ def top_shares(pairs: GiftPairs, weights: FloatArray) -> tuple[float, float]:
     return top_share(per_user, 1), top_share(per_user, 5)
 
 
+def group_top_shares(pairs: GiftPairs, group: npt.NDArray[np.int64],
+                     n_groups: int) -> tuple[FloatArray, FloatArray]:
+    """:func:`top_shares` of every group of sessions at once (``group[session]`` in
+    ``0..n_groups-1``): the top-1 and top-5 shares per group, NaN for a group without coins.
+
+    Coins are whole numbers, so every sum here is exact and each share equals the one
+    :func:`top_shares` gives for the group's sessions alone.
+    """
+    g = group[pairs.session]
+    key, inverse = np.unique(g * max(pairs.users, 1) + pairs.user, return_inverse=True)
+    per_user = np.bincount(inverse.ravel(), weights=pairs.coins).astype(np.float64)
+    of = key // max(pairs.users, 1)
+    total = np.bincount(of, weights=per_user, minlength=n_groups).astype(np.float64)
+    order = np.lexsort((-per_user, of))
+    of, per_user = of[order], per_user[order]
+    rank = np.arange(of.shape[0]) - np.searchsorted(of, of, side="left")
+    out = []
+    for k in (1, 5):
+        top = np.bincount(of[rank < k], weights=per_user[rank < k],
+                          minlength=n_groups).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = top / total if pairs.users > k else np.ones(n_groups)
+        out.append(np.where(total > 0, share, np.nan))
+    return out[0], out[1]
+
+
 def weekly_trend(sessions: Sequence[SessionStats],
                  pairs: GiftPairs | None = None) -> list[WeekTrend]:
     """Creator USD per session and per hour live, week by week (weeks without LIVE left out).
@@ -369,22 +404,24 @@ def weekly_trend(sessions: Sequence[SessionStats],
     shares.
     """
     weeks = sorted({s.week for s in sessions})
+    number = {week: i for i, week in enumerate(weeks)}
+    by_week: list[list[SessionStats]] = [[] for _ in weeks]
+    for s in sessions:
+        by_week[number[s.week]].append(s)
+    top1 = top5 = np.zeros(len(weeks), dtype=np.float64)
+    if pairs is not None:
+        group = np.fromiter((number[s.week] for s in sessions), dtype=np.int64,
+                            count=len(sessions))
+        top1, top5 = (np.nan_to_num(a, nan=0.0) for a in
+                      group_top_shares(pairs, group, len(weeks)))
     out: list[WeekTrend] = []
-    for week in weeks:
-        idx = [i for i, s in enumerate(sessions) if s.week == week]
-        chosen = [sessions[i] for i in idx]
+    for i, (week, chosen) in enumerate(zip(weeks, by_week, strict=True)):
         money = sum((s.creator_usd for s in chosen), Decimal(0))
         ms = sum(s.end_ts - s.start_ts for s in chosen)
-        top1 = top5 = 0.0
-        if pairs is not None:
-            w = np.zeros(len(sessions), dtype=np.float64)
-            w[idx] = 1.0
-            a, b = top_shares(pairs, w)
-            top1, top5 = (0.0 if math.isnan(a) else a), (0.0 if math.isnan(b) else b)
         out.append(WeekTrend(
             week=week, sessions=len(chosen), hours=ms / 3_600_000,
             coins=sum(s.coins for s in chosen), creator_usd=money,
             usd_per_session=money_avg(money / len(chosen)),
             usd_per_hour=money_avg(money * 3_600_000 / ms) if ms > 0 else None,
-            top1_share=top1, top5_share=top5))
+            top1_share=float(top1[i]), top5_share=float(top5[i])))
     return out
