@@ -105,3 +105,18 @@ def test_an_existing_output_is_not_truncated_by_the_check(cli: Run, tmp_path: Pa
     probe = tmp_path / "new.jsonl"
     r = cli("simulate", "--followers", "10", "--viewers", "abc", "--out", str(probe))
     assert r.code == 2 and not probe.exists()  # the check leaves no file behind
+
+
+@pytest.mark.parametrize("command", ["export", "report"])
+def test_an_output_that_is_the_database_is_refused(cli: Run, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   command: str) -> None:
+    db = tmp_path / "d.duckdb"
+    db.write_bytes(b"precious")
+    option = {"export": "--out", "report": "--html"}[command]
+    argv = {"export": ["export", "--all"], "report": ["report", "1"]}[command]
+    clear_error(cli(*argv, option, str(db), "--db", str(db)), "that is the database")
+    monkeypatch.setenv("LIVEWORTH_DB", str(db))  # the default database, named another way
+    monkeypatch.chdir(tmp_path)
+    clear_error(cli(*argv, option, "d.duckdb"), "that is the database")
+    assert db.read_bytes() == b"precious"

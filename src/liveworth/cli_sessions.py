@@ -24,7 +24,7 @@ from liveworth.exporter import EXPORT_FORMATS, export_events
 from liveworth.importer import FORMATS, Reject, import_paths
 from liveworth.money import fmt, usd
 from liveworth.report import SessionReport, list_sessions, redacted, session_report
-from liveworth.store import Store
+from liveworth.store import Store, resolve_db_path
 
 MAX_REJECT_LINES = 50
 PROGRESS_MIN_BYTES = 8 << 20
@@ -159,6 +159,7 @@ def render_report(rep: SessionReport, console: Console) -> None:
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    not_the_database(args.html, args.db, "--html")
     card = card_from_args(args)
     with Store.open(args.db, read_only=True) as store:
         rep = session_report(store, args.room_id, card, args.channel)
@@ -180,9 +181,18 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
 # ---------------------------------------------------------------------------- export
 
 
+def not_the_database(out: str | None, db: str | None, option: str) -> None:
+    """Refuse an output file that is the database itself (writing it would destroy it)."""
+    if out is None or out == "-":
+        return
+    if Path(out).resolve() == Path(resolve_db_path(db)).resolve():
+        raise UsageError(f"{option} {out}: that is the database; choose another file")
+
+
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
     if not args.all and not args.room_id:
         raise UsageError("name a ROOM_ID or give --all")
+    not_the_database(args.out, args.db, "--out")
     with Store.open(args.db, read_only=True) as store:
         n = export_events(store, None if args.all else args.room_id, args.format, Path(args.out))
     console.print(f"{n:,} event(s) written to {args.out} ({args.format})")
