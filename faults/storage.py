@@ -74,8 +74,8 @@ class Outcome:
         return f"{self.what}: exit {self.code}: {line[:220]}"
 
 
-def _cli(ctx: Ctx, args: list[str], work: Path) -> Outcome:
-    done = run_cli(args, work, timeout=300)
+def _cli(ctx: Ctx, args: list[str], work: Path, **env: str) -> Outcome:
+    done = run_cli(args, work, timeout=300, env=cli_env(work, **env))
     return Outcome(" ".join(["liveworth", args[0], *(a for a in args[1:] if a.startswith("--")
                                                      and a not in ("--db", "--journal"))]),
                    done.returncode, done.stderr)
@@ -233,19 +233,20 @@ def locked(ctx: Ctx) -> list[Figure]:
 
         import_paths(store, [SMALL])
     outcomes = []
+    wait = {"LIVEWORTH_LOCK_TIMEOUT": "1"}  # held for good: writers give up after 1 s, not 10
     with held(db, read_only=False):
         outcomes += [
-            _cli(ctx, ["import", "--db", str(db), str(DUMPS / "web.json.gz")], work),
-            _cli(ctx, _rec(SMALL, db, journal), work),
+            _cli(ctx, ["import", "--db", str(db), str(DUMPS / "web.json.gz")], work, **wait),
+            _cli(ctx, _rec(SMALL, db, journal), work, **wait),
         ]
         if not ctx.short:
             outcomes += [_cli(ctx, ["sessions", "--db", str(db)], work),
                          _cli(ctx, ["report", "--db", str(db), "x"], work)]
     with held(db, read_only=True):
         outcomes.append(_cli(ctx, ["import", "--db", str(db), str(DUMPS / "web.json.gz")],
-                             work))
+                             work, **wait))
         if not ctx.short:
-            outcomes.append(_cli(ctx, _rec(SMALL, db, journal), work))
+            outcomes.append(_cli(ctx, _rec(SMALL, db, journal), work, **wait))
     n, _, _ = _journal_check(journal, db)
     later = _cli(ctx, _rec(SMALL, db, journal), work)
     unclear = [o for o in outcomes if not o.clear]

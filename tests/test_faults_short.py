@@ -243,9 +243,6 @@ def test_bug_absurd_numbers_are_refused_quickly(argv: list[str], tmp_path: Path)
     assert done.returncode in (0, 2) and one_clear_line(done.stderr or "ok\n"), done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: corruption DuckDB finds after opening (a "
-                   "truncated file, a bad block read later) surfaces as duckdb.Error from a "
-                   "query, which the CLI reports as 'internal error' (exit 1), not a StoreError")
 def test_bug_corrupted_database_is_one_clear_error(tmp_path: Path, cli: Run) -> None:
     db = tmp_path / "c.duckdb"
     with Store.open(str(db)) as store:
@@ -270,10 +267,6 @@ def _reader_holding(db: Path, seconds: float) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("command", ["import", "record"])
-@pytest.mark.xfail(strict=True, reason="BUG: `import` and `record` open the database once and "
-                   "give up at once when a dashboard request holds it read-only (DuckDB: "
-                   "'Could not set lock'); the web app's readers wait up to 2 s for a writer, "
-                   "the writers do not wait for readers (docs: web/db.py asks writers to retry)")
 def test_bug_writers_wait_for_a_dashboard_read(command: str, tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     with Store.open(str(db)) as store:
@@ -365,11 +358,6 @@ def _mountable() -> bool:
 
 @pytest.mark.skipif(not _mountable(), reason="needs root to mount a small tmpfs (a full disk)")
 @pytest.mark.parametrize("command", ["import", "record"])
-@pytest.mark.xfail(strict=True, reason="BUG: a full disk is not a StoreError: `record` says "
-                   "'internal error: OSError: [Errno 28] No space left on device' (exit 1) and "
-                   "`import` 'internal error: TransactionException: cannot rollback - no "
-                   "transaction is active' (exit 1): the rollback after the failed COMMIT hides "
-                   "the cause")
 def test_bug_full_disk_is_one_clear_error(command: str, tmp_path: Path) -> None:
     disk = tmp_path / "disk"
     with storage.tmpfs(disk, "2m") as mounted:

@@ -419,6 +419,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _storage_failure(exc: Exception, args: argparse.Namespace) -> LiveworthError | None:
+    """The one line for a storage failure that reached here untranslated (a full disk while
+    writing any file, a damaged database found by a query made outside the store's helpers);
+    None for anything else, which is a bug."""
+    if not isinstance(exc, OSError) and type(exc).__module__ not in ("duckdb", "_duckdb"):
+        return None
+    from liveworth.store import resolve_db_path, storage_error
+
+    return storage_error(exc, resolve_db_path(getattr(args, "db", None)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -434,6 +445,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug: still one line, unless debugging
+        told = _storage_failure(exc, args)
+        if told is not None:  # not a bug: the disk or the database file failed
+            sys.stderr.write(f"liveworth {args.command}: error: {told}\n")
+            return 2
         if os.environ.get("LIVEWORTH_DEBUG"):
             raise
         sys.stderr.write(f"liveworth {args.command}: internal error: "
