@@ -172,21 +172,37 @@ def _specs(sessions: Sequence[SessionStats]) -> list[_Spec]:
     return specs
 
 
-def _fit(spec: _Spec, sessions: Sequence[SessionStats], min_sessions: int) -> Driver:
-    xs: list[float] = []
-    ctrl: list[list[float]] = []
-    coins: list[float] = []
-    for s in sessions:
-        x = spec.value(s)
-        c = [_CONTROLS[name](s) for name in spec.controls]
-        if x is None or (spec.kind == "log" and x <= 0):
-            continue
-        logs = [math.log(v) for v in c if v is not None]
-        if len(logs) < len(c):
-            continue
-        xs.append(math.log(x) if spec.kind == "log" else x)
-        ctrl.append(logs)
-        coins.append(float(s.coins))
+@dataclass(frozen=True, slots=True, eq=False)
+class _Columns:
+    """What every fit shares, per session: coins, and the log of each control (NaN where the
+    session lacks it)."""
+
+    coins: FloatArray
+    logs: dict[str, FloatArray]
+
+
+def _columns(sessions: Sequence[SessionStats]) -> _Columns:
+    logs = {}
+    for name, value in _CONTROLS.items():
+        values = (value(s) for s in sessions)
+        logs[name] = np.array([math.nan if v is None else math.log(v) for v in values],
+                              dtype=np.float64)
+    return _Columns(np.array([float(s.coins) for s in sessions], dtype=np.float64), logs)
+
+
+def _fit(spec: _Spec, sessions: Sequence[SessionStats], min_sessions: int,
+         columns: _Columns | None = None) -> Driver:
+    cols = columns if columns is not None else _columns(sessions)
+    raw = [spec.value(s) for s in sessions]
+    ctrl = np.column_stack([cols.logs[name] for name in spec.controls]) if spec.controls \
+        else np.zeros((len(sessions), 0))
+    keep = ~np.isnan(ctrl).any(axis=1) & np.array(
+        [x is not None and not (spec.kind == "log" and x <= 0) for x in raw], dtype=np.bool_)
+    idx = np.flatnonzero(keep)
+    xs = [float(x) for x in (raw[i] for i in idx.tolist()) if x is not None]
+    if spec.kind == "log":
+        xs = [math.log(x) for x in xs]
+    coins = cols.coins[idx]
     n = len(xs)
 
     def empty(note: str) -> Driver:
@@ -202,8 +218,8 @@ def _fit(spec: _Spec, sessions: Sequence[SessionStats], min_sessions: int) -> Dr
                                  "on the smaller side of this comparison"))
     if float(np.ptp(lever)) == 0.0:
         return empty(f"no variation: every session has the same {spec.label}")
-    design = np.column_stack([np.ones(n), lever, np.array(ctrl, dtype=np.float64).reshape(n, -1)])
-    fit = ppml_hc3(design, np.array(coins, dtype=np.float64))
+    design = np.column_stack([np.ones(n), lever, ctrl[idx]])
+    fit = ppml_hc3(design, coins)
     if fit is None:
         if n - design.shape[1] < 5:
             return empty(too_few(n, design.shape[1] + 5, "for this many coefficients"))
@@ -242,8 +258,16 @@ def _returning(sessions: Sequence[SessionStats], rng: np.random.Generator,
         return np.asarray(100.0 * (ratio - 1.0), dtype=np.float64)
 
     point = float(pct(cols.sum(axis=0)))
-    ci = percentile_interval(pct(cols[rng.integers(0, n, size=(BOOTSTRAP, n))].sum(axis=1)),
-                             LEVEL)
+    # Replicates are drawn a block at a time (the same draws as all at once) to bound memory;
+    # each one's totals are its draw counts times the columns (whole numbers: sums are exact).
+    sums = np.empty((BOOTSTRAP, cols.shape[1]), dtype=np.float64)
+    block = max(1, 1_000_000 // n)
+    for a in range(0, BOOTSTRAP, block):
+        b = min(a + block, BOOTSTRAP)
+        draws = rng.integers(0, n, size=(b - a, n)) + n * np.arange(b - a)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=(b - a) * n).reshape(b - a, n)
+        sums[a:b] = counts.astype(np.float64) @ cols
+    ci = percentile_interval(pct(sums), LEVEL)
     if ci is None or not math.isfinite(point):
         return empty("cannot be estimated: new gifters gave no coins")
     return Driver(name, label, point, ci[0], ci[1], unit, n, (), "")
@@ -255,6 +279,7 @@ def drivers(sessions: Sequence[SessionStats], *, rng: np.random.Generator | None
     if min_sessions < 3:
         raise UsageError(f"min_sessions must be at least 3, got {min_sessions}")
     rng = rng if rng is not None else np.random.default_rng(DEFAULT_SEED)
-    out = [_fit(spec, sessions, min_sessions) for spec in _specs(sessions)]
+    columns = _columns(sessions)
+    out = [_fit(spec, sessions, min_sessions, columns) for spec in _specs(sessions)]
     out.append(_returning(sessions, rng, min_sessions))
     return out

@@ -176,23 +176,28 @@ class SessionStats:
 
 
 _SESSIONS_SQL = """
-WITH ev AS (
-    SELECT room_id, count(*) AS events,
-           coalesce(min(ts) FILTER (WHERE type = 'live_start'), min(ts)) AS start_ts,
-           coalesce(max(ts) FILTER (WHERE type = 'live_end'), max(ts)) AS end_ts,
-           arg_min(host, ts) FILTER (WHERE type = 'live_start' AND host IS NOT NULL) AS host,
-           avg("current") FILTER (WHERE type = 'viewers') AS avg_viewers,
-           max("current") FILTER (WHERE type = 'viewers') AS peak_viewers,
-           count(*) FILTER (WHERE type = 'comment') AS comments,
-           coalesce(sum("count") FILTER (WHERE type = 'like'), 0) AS likes,
-           count(*) FILTER (WHERE type = 'join') AS joins,
-           count(*) FILTER (WHERE type = 'follow') AS follows,
-           count(*) FILTER (WHERE type = 'share') AS shares
-    FROM events GROUP BY room_id),
+WITH typed AS (
+    SELECT room_id, type, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
+           arg_min(host, ts) FILTER (WHERE host IS NOT NULL) AS host,
+           avg("current") AS avg_current, max("current") AS max_current, sum("count") AS likes
+    FROM events GROUP BY room_id, type),
+ev AS (
+    SELECT room_id, sum(n) AS events,
+           coalesce(min(first_ts) FILTER (WHERE type = 'live_start'), min(first_ts)) AS start_ts,
+           coalesce(max(last_ts) FILTER (WHERE type = 'live_end'), max(last_ts)) AS end_ts,
+           any_value(host) FILTER (WHERE type = 'live_start') AS host,
+           any_value(avg_current) FILTER (WHERE type = 'viewers') AS avg_viewers,
+           any_value(max_current) FILTER (WHERE type = 'viewers') AS peak_viewers,
+           coalesce(sum(n) FILTER (WHERE type = 'comment'), 0) AS comments,
+           coalesce(sum(likes) FILTER (WHERE type = 'like'), 0) AS likes,
+           coalesce(sum(n) FILTER (WHERE type = 'join'), 0) AS joins,
+           coalesce(sum(n) FILTER (WHERE type = 'follow'), 0) AS follows,
+           coalesce(sum(n) FILTER (WHERE type = 'share'), 0) AS shares
+    FROM typed GROUP BY room_id),
 bt AS (
     SELECT room_id, count(DISTINCT coalesce(battle_id, msg_id)) AS battles
     FROM events WHERE type = 'battle' GROUP BY room_id),
-sess AS (
+sess AS MATERIALIZED (
     SELECT ev.*, coalesce(bt.battles, 0) AS battles, coalesce(ev.host, r.host) AS who,
            greatest(ev.end_ts, ev.start_ts) AS stop_ts
     FROM ev LEFT JOIN bt USING (room_id) LEFT JOIN rooms r USING (room_id)),
