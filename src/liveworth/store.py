@@ -492,15 +492,16 @@ def _connect(db: str, read_only: bool, timeout_s: float) -> duckdb.DuckDBPyConne
                 time.sleep(min(delay, left))
                 delay = min(delay * 2, 0.05)
                 continue
-            if locked and timeout_s > 0:
-                raise StoreError(f"{db}: {_lock_holder(exc)}, and did not let go of it within "
-                                 f"{timeout_s:g} s (LIVEWORTH_LOCK_TIMEOUT); try again when it "
-                                 "is done") from None
+            if locked:
+                waited = (f", and did not let go of it within {timeout_s:g} s "
+                          "(LIVEWORTH_LOCK_TIMEOUT)") if timeout_s > 0 else ""
+                raise StoreError(f"{db}: {_lock_holder(exc)}{waited}; try again when it is "
+                                 "done") from None
             if "not a valid duckdb" in low and Path(db).is_file() \
                     and Path(db).stat().st_size == 0:
                 raise StoreError(f"{db}: the file is empty, not a database (its creation was "
                                  "interrupted?); delete it and run the command again") from None
-            err = storage_error(exc, db) if not locked else None
+            err = storage_error(exc, db)
             if err is not None and "damaged" in str(err):
                 raise err from None
             raise StoreError(f"{db}: cannot open database: {_first_line(exc)}") from None
