@@ -50,6 +50,7 @@ def clear_error(r: Result, *needles: str) -> None:
         (("simulate", "--followers", "10", "--seed", "1e300", "--out", "-"), "--seed"),
         (("estimate", "--followers", "1000", "--sessions", "1e300"), "--sessions"),
         (("estimate", "--followers", "1e300"), "--followers"),
+        (("estimate", "--followers", "1000", "--what-if", "followers=1e300"), "(301 digits)"),
         (("plan", "--target-usd-month", "1e999999", "--followers", "1000"),
          "--target-usd-month"),
         (("forecast", "--followers", "1e300"), "--followers"),
@@ -61,7 +62,7 @@ def test_absurd_numbers_are_one_clear_error(cli: Run, argv: tuple[str, ...], nee
                                             ) -> None:
     t0 = time.monotonic()
     clear_error(cli(*argv), needle)
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < 60  # refused up front, not after the work (which hangs)
 
 
 def test_the_largest_amounts_still_work(cli: Run) -> None:

@@ -65,6 +65,12 @@ LEVERS: Mapping[str, str] = MappingProxyType({
 })
 
 
+def _shown(value: float) -> str:
+    """A number as the user gave it, shortened when it runs to hundreds of digits."""
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:12]}…({len(text)} digits)"
+
+
 @dataclass(frozen=True, slots=True)
 class Inputs:
     """What a creator knows about their LIVEs. ``viewers`` (typical concurrent) is optional."""
@@ -80,17 +86,19 @@ class Inputs:
             raise UsageError(f"followers must be a whole number, got {self.followers!r}")
         if not 0 <= self.followers <= 10**10:
             raise UsageError(f"followers must lie between 0 and 10,000,000,000, got "
-                             f"{self.followers}")
+                             f"{_shown(self.followers)}")
         if self.viewers is not None and not (math.isfinite(self.viewers)
                                              and 0 <= self.viewers <= 10**8):
-            raise UsageError(f"viewers must lie between 0 and 100,000,000, got {self.viewers}")
+            raise UsageError(f"viewers must lie between 0 and 100,000,000, got "
+                             f"{_shown(self.viewers)}")
         if not (math.isfinite(self.minutes) and 1 <= self.minutes <= 24 * 60):
-            raise UsageError(f"minutes must lie between 1 and 1440, got {self.minutes}")
+            raise UsageError(f"minutes must lie between 1 and 1440, got {_shown(self.minutes)}")
         if not (math.isfinite(self.per_week) and 0 <= self.per_week <= 50):
             raise UsageError(f"sessions per week must lie between 0 and 50, got "
-                             f"{self.per_week}")
+                             f"{_shown(self.per_week)}")
         if not (math.isfinite(self.engagement) and 0 < self.engagement <= 100):
-            raise UsageError(f"engagement must lie between 0 and 100, got {self.engagement}")
+            raise UsageError(f"engagement must lie between 0 and 100, got "
+                             f"{_shown(self.engagement)}")
 
     @property
     def sessions_per_month(self) -> float:
