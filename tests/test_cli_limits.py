@@ -121,3 +121,9 @@ def test_an_output_that_is_the_database_is_refused(cli: Run, tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     clear_error(cli(*argv, option, "d.duckdb"), "that is the database")
     assert db.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize("speed", ["0", "-1", "nan", "1e-300", "1e300", "inf"])
+def test_replay_speed_out_of_range_is_one_clear_error(cli: Run, speed: str) -> None:
+    r = cli("record", "--replay", "missing.json.gz", "--speed", speed)
+    clear_error(r, "speed must lie between 0.001 and 1,000,000")

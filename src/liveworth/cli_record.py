@@ -25,6 +25,8 @@ from liveworth.sources import LiveSource, ReplaySource, load_raw
 from liveworth.store import Store, resolve_db_path
 
 DEFAULT_JOURNAL = "liveworth-journal"
+#: Replay speeds: slower than a thousandth would wait for days; faster than a million is 'max'.
+MIN_SPEED, MAX_SPEED = 0.001, 1_000_000
 
 
 def _speed(text: str) -> float | None:
@@ -34,8 +36,9 @@ def _speed(text: str) -> float | None:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a speed (a number or 'max'): {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"speed must be positive: {text}")
+    if not MIN_SPEED <= value <= MAX_SPEED:  # NaN fails too
+        raise argparse.ArgumentTypeError(
+            f"speed must lie between {MIN_SPEED} and {MAX_SPEED:,} (or 'max'): {text[:24]}")
     return value
 
 
