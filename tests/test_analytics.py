@@ -40,6 +40,7 @@ from liveworth import cli
 from liveworth.analytics import Analysis, analyze, gifters, to_arrow, to_pandas
 from liveworth.drivers import MIN_SESSIONS, TOO_FEW, drivers
 from liveworth.errors import NotFoundError, UsageError
+from liveworth.gifters import leaderboard, loyalty, store_loyalty
 from liveworth.gifts import load_catalogue
 from liveworth.htmlanalytics import render_analysis_html
 from liveworth.importer import import_paths
@@ -48,7 +49,7 @@ from liveworth.money import creator_usd
 from liveworth.ratecard import load_rate_card
 from liveworth.report import session_report
 from liveworth.roster import DEFAULT_TIERS, Tier, load_tiers, parse_tier, roster
-from liveworth.sessionstats import session_stats
+from liveworth.sessionstats import GiftPairs, group_top_shares, session_stats, top_shares
 from liveworth.simulate import simulate
 from liveworth.stats import ols_hc3, ppml_hc3, t_quantile
 from liveworth.store import Store
@@ -391,6 +392,32 @@ def test_new_and_returning_gifters_per_session(multi_db: Path) -> None:
     assert a.whales.top1_share == pytest.approx(1005 / 1934)
     assert a.whales.top5_share == 1.0
 
+
+
+def test_top_of_the_leaderboard_and_loyalty_in_sql(multi_db: Path, recovery_db: Path) -> None:
+    """What analyze asks for (the top ten, loyalty counted in SQL) is the full board's."""
+    for db in (multi_db, recovery_db):
+        with Store.open(db, read_only=True) as store:
+            chosen = session_stats(store, CARD)
+            rooms = [s.room_id for s in chosen]
+            board = leaderboard(store, CARD, rooms)
+            for limit in (1, 2, 10):
+                assert leaderboard(store, CARD, rooms, limit=limit) == board[:limit]
+            assert store_loyalty(store, chosen) == loyalty(board, chosen)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_top_shares_of_every_week_at_once(seed: int) -> None:
+    """group_top_shares gives exactly top_shares of each group of sessions alone."""
+    rng = np.random.default_rng(seed)
+    n, users, k = 40, int(rng.integers(3, 30)), 200
+    pairs = GiftPairs(rng.integers(0, n, k), rng.integers(0, users, k),
+                      rng.integers(1, 10**6, k).astype(np.float64), users)
+    group = rng.integers(0, 6, n)
+    top1, top5 = group_top_shares(pairs, group, 7)
+    for g in range(7):
+        want = top_shares(pairs, (group == g).astype(np.float64))
+        np.testing.assert_array_equal([top1[g], top5[g]], want)
 
 def test_gifters_cli_json(acli: Callable[..., Result], multi_db: Path) -> None:
     r = acli("gifters", "--db", str(multi_db), "--host", "@hand", "--json")
