@@ -35,6 +35,7 @@ import anyio
 import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -141,6 +142,18 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 _BAD_SCOPE: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "a bad date, time zone or tier"}, **_BUSY,
+}
+#: What a page may answer besides 200: an error page (HTML) saying why.
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_PAGE: dict[int | str, dict[str, Any]] = {
+    400: {"description": "an error page: a bad value (date, time zone, channel, tier, …)",
+          "content": _HTML},
+    404: {"description": "an error page: no such session (or no session of this host)",
+          "content": _HTML},
+    422: {"description": "an error page: a parameter out of its range or of the wrong type",
+          "content": _HTML},
+    503: {"description": "an error page: the database is busy; try again (Retry-After)",
+          "content": _HTML},
 }
 _NO_CREATOR: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no session of this host (since the date given)"},
@@ -457,7 +470,7 @@ def favicon() -> RedirectResponse:
     return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
-@router.get("/sessions", response_class=HTMLResponse, tags=["pages"],
+@router.get("/sessions", response_class=HTMLResponse, tags=["pages"], responses=_PAGE,
             summary="Page: every recorded session")
 def sessions_page(request: Request, web: Ctx) -> HTMLResponse:
     def build() -> HTMLResponse:
@@ -474,7 +487,7 @@ def sessions_api(web: Ctx) -> list[dict[str, object]]:
     return [r.as_dict() for r in web.sessions()]
 
 
-@router.get("/sessions/{room_id}", response_class=HTMLResponse, tags=["pages"],
+@router.get("/sessions/{room_id}", response_class=HTMLResponse, tags=["pages"], responses=_PAGE,
             summary="Page: one session's earnings report")
 def session_page(request: Request, web: Ctx, room_id: RoomId, channel: Channel = None,
                  redact: Redact = False) -> HTMLResponse:
@@ -501,7 +514,7 @@ def session_api(web: Ctx, room_id: RoomId, channel: Channel = None,
     return web.report(room_id, channel, redact).as_dict()
 
 
-@router.get("/estimate", response_class=HTMLResponse, tags=["pages"],
+@router.get("/estimate", response_class=HTMLResponse, tags=["pages"], responses=_PAGE,
             summary="Page: the estimator's form and the distribution it gives")
 def estimate_page(request: Request, web: Ctx) -> HTMLResponse:
     mod = estimator()
@@ -526,7 +539,9 @@ def estimate_page(request: Request, web: Ctx) -> HTMLResponse:
 @router.get("/api/estimate", response_model=EstimateOut, tags=["api"],
             summary="Estimate a creator's earnings per session and per month",
             responses={501: {"model": ErrorOut,
-                             "description": "the estimator is not installed"}})
+                             "description": "the estimator is not installed"},
+                       400: {"model": ErrorOut,
+                             "description": "inputs the estimator cannot take together"}})
 def estimate_api(web: Ctx, params: Annotated[EstimateParams, Query()]) -> Any:
     mod = estimator()
     if mod is None:
@@ -535,7 +550,7 @@ def estimate_api(web: Ctx, params: Annotated[EstimateParams, Query()]) -> Any:
     return _run_estimate(mod, EstimateQuery(**params.model_dump()), web.card)
 
 
-@router.get("/live/{host}", response_class=HTMLResponse, tags=["pages"],
+@router.get("/live/{host}", response_class=HTMLResponse, tags=["pages"], responses=_PAGE,
             summary="Page: a host's current or latest LIVE, updated as it happens")
 def live_page(request: Request, web: Ctx, host: Host, top: Top = 10,
               recent: Recent = 10) -> HTMLResponse:
@@ -574,7 +589,7 @@ OverlayPart = Literal["coins", "usd", "goal", "gifters", "recent"]
 _OVERLAY_PARTS: tuple[OverlayPart, ...] = ("coins", "usd", "goal", "gifters", "recent")
 
 
-@router.get("/overlay/{host}", response_class=HTMLResponse, tags=["pages"],
+@router.get("/overlay/{host}", response_class=HTMLResponse, tags=["pages"], responses=_PAGE,
             summary="Page: the OBS / TikTok LIVE Studio overlay (transparent browser source)")
 def overlay_page(
     request: Request, web: Ctx, host: Host,
@@ -618,6 +633,7 @@ def overlay_page(
 
 
 @router.get("/creators/{host}/analysis", response_class=HTMLResponse, tags=["pages"],
+            responses=_PAGE,
             summary="Page: what drives a creator's earnings across sessions")
 def analysis_page(request: Request, web: Ctx, host: Host, since: Since = None, tz: Tz = "UTC",
                   seed: Seed = DEFAULT_SEED) -> HTMLResponse:
@@ -654,7 +670,7 @@ GifterHost = Annotated[str | None, Query(max_length=100, description="only this 
                                          "sessions (default: every creator)")]
 
 
-@router.get("/gifters", response_class=HTMLResponse, tags=["pages"],
+@router.get("/gifters", response_class=HTMLResponse, tags=["pages"], responses=_PAGE,
             summary="Page: the gifter leaderboard across sessions")
 def gifters_page(request: Request, web: Ctx, host: GifterHost = None, since: Since = None,
                  tz: Tz = "UTC",
@@ -701,7 +717,7 @@ def _roster_tiers(tier: list[str] | None) -> tuple[Tier, ...]:
     return check_tiers(parse_tier(t) for t in tier)
 
 
-@router.get("/roster", response_class=HTMLResponse, tags=["pages"],
+@router.get("/roster", response_class=HTMLResponse, tags=["pages"], responses=_PAGE,
             summary="Page: the agency roll-up per creator and month (or week), with tier pace")
 def roster_page(request: Request, web: Ctx, period: Period = "month", as_of: AsOf = None,
                 tz: Tz = "UTC", since: Since = None, tier: TierSpec = None) -> HTMLResponse:
@@ -769,6 +785,61 @@ def jsonable(errors: Iterable[Any]) -> list[dict[str, Any]]:
              "type": str(e.get("type", ""))} for e in errors]
 
 
+# ---------------------------------------------------------------------------- the OpenAPI schema
+
+
+#: Query parameters whose accepted values the route checks itself (400 otherwise); the schema
+#: says exactly which, so that every request it describes is answered.
+_DAY = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}],
+        "description": "a date, YYYY-MM-DD (empty: none)"}
+_TIER = {"type": "array", "maxItems": 20, "uniqueItems": True,
+         "items": {"type": "string", "pattern": r"^[A-Za-z0-9_.+#&@-]{1,40}:[0-9]{1,12}"
+                   r"(:[0-9]{1,3}(:[0-9]{1,4})?)?$"}}
+_PART = "(coins|usd|goal|gifters|recent)"
+_HIDE = {"type": "string", "maxLength": 60, "default": "",
+         "pattern": f"^ *({_PART} *(, *{_PART} *)*)?$"}
+_GOAL = {"type": "number", "minimum": 0, "maximum": 10**12}
+
+
+def _described(app: FastAPI, card: RateCard) -> dict[str, Any]:
+    """FastAPI's schema with the values of ``tz``, ``since``, ``as_of``, ``channel``, ``tier``,
+    ``hide`` and ``goal`` spelled out (time zones and channels as enums), and no ``null``
+    alternative for query parameters (absent is None)."""
+    from zoneinfo import available_timezones
+
+    spec = get_openapi(title=app.title, version=app.version, description=app.description,
+                       routes=app.routes)
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["TimeZone"] = {"type": "string", "description": "an IANA time zone (empty: UTC)",
+                           "enum": ["", "UTC", *sorted(available_timezones() - {"UTC"})]}
+    schemas["Day"] = _DAY
+    channels = ["", *sorted(card.channels)]
+    for item in spec.get("paths", {}).values():
+        for op in item.values():
+            for param in op.get("parameters", []):
+                if param.get("in") != "query":
+                    continue
+                name, schema = param["name"], param.get("schema", {})
+                options = [o for o in schema.get("anyOf", ()) if o != {"type": "null"}]
+                if len(options) == 1:  # an absent parameter is None; "null" is no value
+                    schema = param["schema"] = {**{k: v for k, v in schema.items()
+                                                   if k != "anyOf"}, **options[0]}
+                if name == "tz":
+                    param["schema"] = {"$ref": "#/components/schemas/TimeZone", "default": "UTC"}
+                elif name in ("since", "as_of"):
+                    param["schema"] = {"$ref": "#/components/schemas/Day"}
+                elif name == "channel":
+                    param["schema"] = {"type": "string", "enum": channels,
+                                       "description": schema.get("description", "")}
+                elif name == "tier":
+                    param["schema"] = {**_TIER, "description": schema.get("description", "")}
+                elif name == "hide":
+                    param["schema"] = {**_HIDE, "description": schema.get("description", "")}
+                elif name == "goal":
+                    param["schema"] = {**_GOAL, "description": schema.get("description", "")}
+    return spec
+
+
 # ---------------------------------------------------------------------------- the factory
 
 
@@ -805,6 +876,8 @@ def create_app(
     app.state.web = web
     app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("liveworth.web", "static")]), name="static")
+    described = _described(app, web.card)
+    app.openapi = lambda: described  # type: ignore[method-assign]
     app.add_exception_handler(LiveworthError, _liveworth_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     hosts = allowed_hosts if allowed_hosts is not None else (
