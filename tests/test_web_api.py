@@ -676,6 +676,33 @@ def openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi()
 
 
+def test_openapi_values_it_describes_are_accepted(api: TestClient) -> None:
+    """Query values the schema allows are answered (never 400): time zones and channels are
+    enums, dates and tiers patterns."""
+    spec = api.get("/openapi.json").json()
+    zones = spec["components"]["schemas"]["TimeZone"]["enum"]
+    assert {"", "UTC", "Europe/Berlin", "Pacific/Kiritimati"} <= set(zones)
+    params = {p["name"]: p["schema"] for p in
+              spec["paths"]["/api/sessions/{room_id}"]["get"]["parameters"]}
+    assert set(params["channel"]["enum"]) == {"", *CARD.channels}
+    for tz in zones[::40]:
+        assert api.get(f"/api/gifters?tz={quote(tz)}&since=0001-01-01").status_code == 200, tz
+        assert api.get(f"/api/roster?tz={quote(tz)}&as_of=9999-12-31").status_code == 200, tz
+    for channel in params["channel"]["enum"]:
+        assert api.get(f"/api/sessions/{REAL_ROOM}?channel={channel}").status_code == 200
+    roster = {p["name"]: p["schema"] for p in spec["paths"]["/api/roster"]["get"]["parameters"]}
+    assert re.fullmatch(roster["tier"]["items"]["pattern"].strip("^$"), "Gold:250000:12:40")
+    assert api.get("/api/roster?tier=Gold:250000:12:40&tier=x:0").status_code == 200
+    overlay = {p["name"]: p["schema"] for p in
+               spec["paths"]["/overlay/{host}"]["get"]["parameters"]}
+    assert re.match(overlay["hide"]["pattern"], "coins, usd,goal")
+    assert not re.match(overlay["hide"]["pattern"], "coinsusd")
+    assert api.get(f"/overlay/{LIVE_HOST}?hide=coins,%20usd,goal&goal=0.5").status_code == 200
+    page = spec["paths"]["/gifters"]["get"]["responses"]
+    assert set(page) >= {"200", "400", "404", "422", "503"}
+    assert "text/html" in page["422"]["content"]
+
+
 def test_openapi_describes_every_route(api: TestClient) -> None:
     spec = api.get("/openapi.json").json()
     paths = spec["paths"]
