@@ -139,8 +139,8 @@ def _why(exc: BaseException) -> str:
 
 
 def _import_events_file(
-    store: Store, path: Path, fr: FileResult, hosts: dict[str, str | None],
-    report: Callable[[list[Reject]], None], progress: Progress | None,
+    store: Store, path: Path, hosts: dict[str, str | None],
+    report: Callable[[list[Reject]], None], progress: Progress | None, flush: Callable[[], None],
 ) -> None:
     """Stage one event-format-v1 file: SQL validates in bulk, Python judges the rest."""
     try:
@@ -151,7 +151,8 @@ def _import_events_file(
     cols = ", ".join(f'"{n}"' for n, _, _ in EVENT_COLUMNS)
     lines_seen = 0
     with f:
-        blocks = eventsql.line_blocks(f, MAX_LINE, cut_short=lambda: gzip_damage(f) is not None)
+        blocks = eventsql.line_blocks(f, MAX_LINE, eventsql.BLOCK_BYTES,
+                                      cut_short=lambda: gzip_damage(f) is not None)
         while True:
             try:
                 block = next(blocks, None)
@@ -175,14 +176,20 @@ def _import_events_file(
                     for n, size in too_long])
             if table.num_rows == 0:
                 continue
+            first = int(table.column("line_no")[0].as_py())
             with registered(store.con, "_lines", table):
-                run(store.con, f"CREATE OR REPLACE TEMP TABLE _block AS {sql}")
-            run(store.con, f"INSERT INTO _stage (line_no, {cols}) "
-                           f"SELECT line_no, {cols} FROM _block WHERE ok")
-            doubtful = run(store.con, "SELECT line_no, line FROM _block WHERE NOT ok "
-                                      "ORDER BY line_no")
-            run(store.con, "DROP TABLE _block")
+                # Plainly valid lines go straight to the stage; the others (blank lines aside)
+                # are those of the block the stage lacks, judged by Python.
+                run(store.con, f"INSERT INTO _stage (line_no, {cols}) "
+                               f"SELECT line_no, {cols} FROM ({sql}) WHERE ok")
+                doubtful = run(store.con, f"""
+                    SELECT line_no, line FROM _lines l
+                    WHERE trim(line, ' \t\r\n') <> '' AND NOT EXISTS (
+                        SELECT 1 FROM _stage s WHERE s.line_no >= {first}
+                                                 AND s.line_no = l.line_no)
+                    ORDER BY line_no""")
             _judge_in_python(store, path, doubtful, hosts, report)
+            flush()
 
 
 def _judge_in_python(store: Store, path: Path, rows: Sequence[tuple[int, str]],
@@ -226,7 +233,7 @@ def _is_json(line: str) -> bool:
 
 def _import_raw_file(
     store: Store, path: Path, hosts: dict[str, str | None],
-    report: Callable[[list[Reject]], None], progress: Progress | None,
+    report: Callable[[list[Reject]], None], progress: Progress | None, flush: Callable[[], None],
 ) -> None:
     """Stage the decoded events of one raw input (dump, journal, response frame)."""
     events: list[Event] = []
@@ -238,6 +245,7 @@ def _import_raw_file(
             events.append(item)
         if len(events) >= BATCH:
             store.stage_arrow(events_table(events))
+            flush()
             events = []
     if events:
         store.stage_arrow(events_table(events))
@@ -253,7 +261,15 @@ def import_paths(
     on_reject: Callable[[Reject], None] | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import ``paths`` into ``store`` and recompute the ledger of every room touched."""
+    """Import ``paths`` into ``store`` and recompute the ledger of every room touched.
+
+    Events are stored block by block (about 16 MiB of input, or 50,000 raw messages, at a time)
+    and, unless ``strict``, committed block by block, so memory stays flat whatever the input's
+    size; the ledger is recomputed once at the end. An import cut short (killed, crashed, an
+    error) keeps the blocks it committed, without their ledger credits: importing the same
+    files again adds nothing twice and completes it. With ``strict`` the whole import is one
+    transaction.
+    """
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     files = [Path(p) for p in paths]
@@ -264,10 +280,18 @@ def import_paths(
     rooms: set[str] = set()
     hosts: dict[str, str | None] = {}
     all_rejects: list[Reject] = []
+    kinds = [sniff_format(p) if fmt == "auto" else fmt for p in files]  # refuse before writing
+
+    def flush() -> None:
+        """Store what is staged; unless strict, commit it (memory stays flat; see docstring)."""
+        store.stage_flush()
+        if not strict:
+            store.commit()
+            store.begin()
+
     store.begin()
     try:
-        for path in files:
-            kind = sniff_format(path) if fmt == "auto" else fmt
+        for path, kind in zip(files, kinds, strict=True):
             fr = FileResult(str(path), kind)
             result.files.append(fr)
 
@@ -280,9 +304,9 @@ def import_paths(
 
             store.stage_begin()
             if kind == "events":
-                _import_events_file(store, path, fr, hosts, report, progress)
+                _import_events_file(store, path, hosts, report, progress, flush)
             else:
-                _import_raw_file(store, path, hosts, report, progress)
+                _import_raw_file(store, path, hosts, report, progress, flush)
             staged, inserted, staged_rooms = store.stage_commit()
             fr.accepted, fr.duplicates = inserted, staged - inserted
             rooms.update(staged_rooms)

@@ -277,8 +277,12 @@ class Store:
     # :meth:`stage_commit` inserts those not yet stored, in one anti-join (counting rule 1).
 
     def stage_begin(self) -> None:
+        """Start staging the events of one input (see :meth:`stage_flush`)."""
         self._run(f"CREATE OR REPLACE TEMP TABLE _stage (line_no BIGINT, "
                   f"{', '.join(f'{chr(34)}{n}{chr(34)} {sql}' for n, _, sql in EVENT_COLUMNS)})")
+        self._staged = 0
+        self._inserted = 0
+        self._staged_rooms: set[str] = set()
 
     def stage_arrow(self, table: pa.Table) -> None:
         """Stage events given as an Arrow table of :data:`EVENT_SCHEMA` (plus ``line_no``)."""
@@ -290,14 +294,19 @@ class Store:
             self._run(f"INSERT INTO _stage (line_no, {_QUOTED}) "
                       f"SELECT line_no, {_QUOTED} FROM _batch")
 
-    def stage_commit(self) -> tuple[int, int, list[str]]:
-        """Store the staged events that are new: ``(staged, inserted, rooms staged)``.
+    def stage_flush(self) -> None:
+        """Store the staged events that are new and empty the stage, so that an input of any
+        size is stored in bounded memory, one block at a time.
 
-        Repeats of one ``(room_id, msg_id)`` keep the earliest copy (by event time, then input
-        line); an event already stored is never replaced.
+        Repeats of one ``(room_id, msg_id)`` within the stage keep the earliest copy (by event
+        time, then input line); an event already stored — by an earlier block, input or import
+        — is never replaced.
         """
         staged = int(self._run("SELECT count(*) FROM _stage")[0][0])
-        rooms = [r[0] for r in self._run("SELECT DISTINCT room_id FROM _stage ORDER BY 1")]
+        if not staged:
+            return
+        self._staged += staged
+        self._staged_rooms.update(r[0] for r in self._run("SELECT DISTINCT room_id FROM _stage"))
         before = self._count_events()
         self._run(f"""
             INSERT INTO events ({_QUOTED})
@@ -308,9 +317,15 @@ class Store:
                 PARTITION BY room_id, msg_id
                 ORDER BY ts, type, line_no, user_id, repeat_count, extra) = 1
             """)
-        inserted = self._count_events() - before
+        self._inserted += self._count_events() - before
+        self._run("DELETE FROM _stage")
+
+    def stage_commit(self) -> tuple[int, int, list[str]]:
+        """Flush what is still staged and end staging: ``(staged, inserted, rooms staged)``
+        over the whole input."""
+        self.stage_flush()
         self._run("DROP TABLE _stage")
-        return staged, inserted, rooms
+        return self._staged, self._inserted, sorted(self._staged_rooms)
 
     def insert_events(self, table: pa.Table) -> int:
         """Insert events not yet stored; returns how many were new."""
