@@ -341,22 +341,21 @@ class GiftPairs:
 
 
 def gift_pairs(store: Store, sessions: Sequence[SessionStats]) -> GiftPairs:
-    """Coins per (session, gifter) of ``sessions`` (gifts to guests left out), numbered in SQL
-    and fetched as arrays."""
+    """Coins per (session, gifter) of ``sessions`` (gifts to guests left out), as arrays."""
     index = pa.table({"room_id": [s.room_id for s in sessions],
                       "i": np.arange(len(sessions), dtype=np.int64)})
     with registered(store.con, "_sessions", index):
-        got = store.con.execute("""
-            SELECT s.i AS session, dense_rank() OVER (ORDER BY p.user_id) - 1 AS user,
-                   p.coins::DOUBLE AS coins
+        got = store.con.sql("""
+            SELECT s.i AS session, p.user_id, p.coins::DOUBLE AS coins
             FROM (SELECT room_id, coalesce(user_id, '') AS user_id, sum(coins) AS coins
                   FROM credits WHERE NOT guest AND room_id IN (SELECT room_id FROM _sessions)
                   GROUP BY 1, 2 HAVING sum(coins) > 0) p
-            JOIN _sessions s USING (room_id)""").fetchnumpy()
-    session = np.asarray(got["session"], dtype=np.int64)
-    user = np.asarray(got["user"], dtype=np.int64)
-    coins = np.asarray(got["coins"], dtype=np.float64)
-    return GiftPairs(session, user, coins, int(user.max()) + 1 if user.size else 0)
+            JOIN _sessions s USING (room_id)""").to_arrow_table()
+    users = got.column("user_id").combine_chunks().dictionary_encode()
+    return GiftPairs(np.asarray(got.column("session").to_numpy(), dtype=np.int64),
+                     np.asarray(users.indices.to_numpy(zero_copy_only=False), dtype=np.int64),
+                     np.asarray(got.column("coins").to_numpy(), dtype=np.float64),
+                     len(users.dictionary))
 
 
 def top_share(per_user: FloatArray, k: int) -> float:
