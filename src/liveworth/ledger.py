@@ -51,6 +51,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from liveworth.events import Gift
 from liveworth.store import registered, run
@@ -268,7 +269,7 @@ class LiveLedger:
 
     def __init__(self) -> None:
         self.hosts: dict[str, str | None] = {}
-        self._one_shots: dict[str, set[str]] = {}
+        self._one_shots: dict[str, set[tuple[str, int]]] = {}  # room → (msg_id, ts)
         self._groups: set[StreakGroup] = set()
 
     def note(self, gifts: Iterable[Gift]) -> None:
@@ -276,7 +277,18 @@ class LiveLedger:
             if g.gift_type == STREAKABLE:
                 self._groups.add((g.room_id, g.user_id or "", g.gift_id, g.group_id or ""))
             else:
-                self._one_shots.setdefault(g.room_id, set()).add(g.msg_id)
+                self._one_shots.setdefault(g.room_id, set()).add((g.msg_id, g.ts))
+
+    def note_table(self, events: pa.Table) -> None:
+        """:meth:`note` for the gifts of an events table (the store's :data:`EVENT_SCHEMA`)."""
+        gifts = events.filter(pc.equal(events.column("type"), "gift"))
+        columns = [gifts.column(c).to_pylist() for c in
+                   ("room_id", "msg_id", "ts", "gift_type", "user_id", "gift_id", "group_id")]
+        for room, msg, ts, gtype, uid, gid, grp in zip(*columns, strict=True):
+            if gtype == STREAKABLE:
+                self._groups.add((room, uid or "", gid, grp or ""))
+            else:
+                self._one_shots.setdefault(room, set()).add((msg, ts))
 
     def update(self, con: Any, rooms: Sequence[str]) -> int:
         """Bring the credits of ``rooms`` up to date; returns the credits (re)made."""
@@ -287,7 +299,7 @@ class LiveLedger:
         made = recompute(con, whole, hosts)
         wanted = set(rooms) - set(whole)
         groups = [g for g in self._groups if g[0] in wanted]
-        one_shots = [(r, m) for r in sorted(wanted) for m in self._one_shots.get(r, ())]
+        one_shots = [(r, m, t) for r in sorted(wanted) for m, t in self._one_shots.get(r, ())]
         made += _update_parts(con, groups, one_shots, hosts)
         self.hosts.update(hosts)
         self._groups = {g for g in self._groups if g[0] not in rooms}
@@ -296,48 +308,62 @@ class LiveLedger:
         return made
 
 
-def _update_parts(con: Any, groups: Sequence[StreakGroup], one_shots: Sequence[tuple[str, str]],
-                  hosts: dict[str, str | None]) -> int:
+def _update_parts(con: Any, groups: Sequence[StreakGroup],
+                  one_shots: Sequence[tuple[str, str, int]], hosts: dict[str, str | None]) -> int:
     """Replace the credits of the streak ``groups`` and the one-shot frames ``one_shots``
-    ``(room, msg_id)`` by those their stored frames give."""
+    ``(room, msg_id, ts)`` by those their stored frames give."""
     if not groups and not one_shots:
         return 0
     touched = pa.Table.from_pylist(
         [dict(zip(_TOUCHED_SCHEMA.names, g, strict=True)) for g in groups],
         schema=_TOUCHED_SCHEMA)
-    new = pa.Table.from_pylist([{"room_id": r, "msg_id": m} for r, m in one_shots],
+    new = pa.Table.from_pylist([{"room_id": r, "msg_id": m} for r, m, _ in one_shots],
                                schema=_NEW_ONE_SHOTS_SCHEMA)
-    in_groups = f"""
-        (SELECT e.* FROM events e SEMI JOIN _touched t
-           ON e.room_id = t.room_id AND coalesce(e.user_id, '') = t.uid
-              AND e.gift_id IS NOT DISTINCT FROM t.gift_id AND coalesce(e.group_id, '') = t.grp
-         WHERE e.type = 'gift' AND e.gift_type = {STREAKABLE})"""
     made = 0
     with registered(con, "_touched", touched), registered(con, "_new_one_shots", new):
-        run(con, f"""
-            DELETE FROM credits c WHERE closed_by <> 'one-shot'
-              AND EXISTS (SELECT 1 FROM {in_groups} g
-                          WHERE g.room_id = c.room_id AND g.msg_id = c.msg_id)""")
-        run(con, """
-            DELETE FROM credits c WHERE closed_by = 'one-shot'
-              AND EXISTS (SELECT 1 FROM _new_one_shots n
-                          WHERE n.room_id = c.room_id AND n.msg_id = c.msg_id)""")
-        made += _insert_credits(con, f"""
-            SELECT {_credit_row("e.repeat_count", "true", "1", "'one-shot'")}
-            FROM events e SEMI JOIN _new_one_shots n
-              ON e.room_id = n.room_id AND e.msg_id = n.msg_id
-            LEFT JOIN {_HOSTS} h USING (room_id)
-            WHERE e.type = 'gift' AND e.gift_type IS DISTINCT FROM {STREAKABLE}
-            """, _host_params(hosts))
+        if one_shots:
+            # A one-shot credit carries its frame's ts. The frames noted lie within [lo, hi]; a
+            # stored copy outside it (an earlier repeat, credited when it was stored) is
+            # neither deleted nor re-made. The bounds let DuckDB skip older row groups.
+            lo, hi = min(t for _, _, t in one_shots), max(t for _, _, t in one_shots)
+            run(con, """
+                DELETE FROM credits c WHERE closed_by = 'one-shot' AND ts BETWEEN ? AND ?
+                  AND EXISTS (SELECT 1 FROM _new_one_shots n
+                              WHERE n.room_id = c.room_id AND n.msg_id = c.msg_id)""",
+                [lo, hi])
+            made += _insert_credits(con, f"""
+                SELECT {_credit_row("e.repeat_count", "true", "1", "'one-shot'")}
+                FROM events e SEMI JOIN _new_one_shots n
+                  ON e.room_id = n.room_id AND e.msg_id = n.msg_id
+                LEFT JOIN {_HOSTS} h USING (room_id)
+                WHERE e.type = 'gift' AND e.gift_type IS DISTINCT FROM {STREAKABLE}
+                  AND e.ts BETWEEN ? AND ?
+                """, [*_host_params(hosts), lo, hi])
         if groups:
-            rooms = sorted({g[0] for g in groups})
-            with _streak_keys(con, rooms, in_groups):
-                tables = [credits_table(chunk)
-                          for chunk in iter_credits(_hard_frames(con), hosts)]
-                made += _insert_simple_streaks(con, hosts)
-                for table in tables:
-                    with registered(con, "_credits", table):
-                        made += _insert_credits(con, "SELECT * FROM _credits")
+            # Every frame of the touched groups, read once.
+            run(con, f"""
+                CREATE OR REPLACE TEMP TABLE _group_frames AS
+                SELECT e.* FROM events e SEMI JOIN _touched t
+                  ON e.room_id = t.room_id AND coalesce(e.user_id, '') = t.uid
+                     AND e.gift_id IS NOT DISTINCT FROM t.gift_id
+                     AND coalesce(e.group_id, '') = t.grp
+                WHERE e.type = 'gift' AND e.gift_type = {STREAKABLE}""")
+            try:
+                run(con, """
+                    DELETE FROM credits c WHERE closed_by <> 'one-shot'
+                      AND EXISTS (SELECT 1 FROM _group_frames g
+                                  WHERE g.room_id = c.room_id AND g.msg_id = c.msg_id)""")
+                rooms = sorted({g[0] for g in groups})
+                with _streak_keys(con, rooms, "_group_frames"):
+                    tables = [credits_table(chunk) for chunk in
+                              iter_credits(_hard_frames(con, "_group_frames"), hosts)]
+                    made += _insert_simple_streaks(con, hosts, "_group_frames")
+                    for table in tables:
+                        with registered(con, "_credits", table):
+                            made += _insert_credits(con, "SELECT * FROM _credits")
+            finally:
+                with suppress(duckdb.Error):
+                    run(con, "DROP TABLE IF EXISTS _group_frames")
     return made
 
 
@@ -387,12 +413,12 @@ def _streak_keys(con: Any, rooms: Sequence[str], events: str = "events") -> Iter
             run(con, "DROP TABLE IF EXISTS _streaks")
 
 
-def _hard_frames(con: Any) -> Iterator[Frame]:
+def _hard_frames(con: Any, events: str = "events") -> Iterator[Frame]:
     """The frames of the streak keys in ``_streaks`` that are not simple, sorted by
     :func:`sort_key` (as :func:`iter_credits` needs)."""
     cur = con.execute(f"""
         SELECT {", ".join(f'e."{c}"' for c in FRAME_COLUMNS)}
-        FROM events e SEMI JOIN (SELECT * FROM _streaks WHERE NOT simple) s
+        FROM {events} e SEMI JOIN (SELECT * FROM _streaks WHERE NOT simple) s
           ON e.room_id = s.room_id AND e.user_id IS NOT DISTINCT FROM s.user_id
              AND e.gift_id IS NOT DISTINCT FROM s.gift_id
              AND e.group_id IS NOT DISTINCT FROM s.group_id
@@ -426,14 +452,16 @@ def _insert_one_shots(con: Any, rooms: Sequence[str], hosts: dict[str, str | Non
         """, [*_host_params(hosts), list(rooms)])
 
 
-def _insert_simple_streaks(con: Any, hosts: dict[str, str | None]) -> int:
+def _insert_simple_streaks(con: Any, hosts: dict[str, str | None],
+                           events: str = "events") -> int:
     """Credit every simple key in ``_streaks``: one credit, from the key's last frame."""
     return _insert_credits(con, f"""
         SELECT {_credit_row("CASE WHEN s.finals = 1 THEN e.repeat_count ELSE s.high END",
                             "s.finals = 1", "s.frames",
                             "CASE WHEN s.finals = 1 THEN 'final' ELSE 'end' END")}
         FROM _streaks s
-        JOIN events e ON e.room_id = s.room_id AND e.msg_id = s.last_msg_id AND e.type = 'gift'
+        JOIN {events} e ON e.room_id = s.room_id AND e.msg_id = s.last_msg_id
+          AND e.type = 'gift'
         LEFT JOIN {_HOSTS} h ON h.room_id = s.room_id
         WHERE s.simple
         """, _host_params(hosts))

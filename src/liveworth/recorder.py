@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from liveworth import ledger
 from liveworth.errors import InputFormatError, LiveworthError, StoreError
-from liveworth.events import Event, Gift
+from liveworth.events import Event
 from liveworth.importer import import_paths
 from liveworth.rawsources import JournalWriter, RawMessage, decode_raw
 from liveworth.sources import Disconnected, LiveSource, NotLive
@@ -275,30 +276,30 @@ class Writer(threading.Thread):
         for host in used:
             self._journals[host].flush(durable=True)
         # 2. decode with the same code as import
-        events: list[Event] = []
+        table, made = _decode_chunk([m for _, m, _ in messages])
+        rooms_of = table.column("room_id").to_pylist()
         per_host: dict[str, list[int]] = {}
         last_room: dict[str, str] = {}
-        for host, msg, _ in messages:
+        at = 0
+        for (host, msg, _), n in zip(messages, made, strict=True):
             counts = per_host.setdefault(host, [0, 0, 0])
             counts[0] += 1
-            try:
-                decoded = decode_raw(msg)
-            except InputFormatError:
+            if n < 0:
                 counts[2] += 1
                 continue
-            counts[1] += len(decoded)
-            events.extend(decoded)
-            for ev in decoded:
-                if ev.room_id not in self.rooms_seen:
-                    self.rooms_seen.add(ev.room_id)
-                    store.note_rooms({ev.room_id: msg.host or host}, "record")
-            if decoded:
-                last_room[host] = decoded[-1].room_id
+            counts[1] += n
+            for room in rooms_of[at:at + n]:
+                if room not in self.rooms_seen:
+                    self.rooms_seen.add(room)
+                    store.note_rooms({room: msg.host or host}, "record")
+            at += n
+            if n:
+                last_room[host] = rooms_of[at - 1]
         # 3. the store, and the journal checkpoints, in one transaction
         store.begin()
         try:
             store.stage_begin()
-            store.stage_arrow(events_table(events))
+            store.stage_arrow(table)
             _, _, rooms = store.stage_commit()
             for gap in gaps:
                 with self.lock:
@@ -314,7 +315,7 @@ class Writer(threading.Thread):
             store.rollback()
             raise
         self._dirty.update(rooms)
-        self._ledger.note(ev for ev in events if isinstance(ev, Gift))
+        self._ledger.note_table(table)
         with self.lock:
             for host, room in last_room.items():
                 self.states[host].room_id = room
@@ -370,6 +371,21 @@ class Writer(threading.Thread):
                 st.viewers = None if v is None else int(v)
                 st.gifts_last_minute = int(last.get(room) or 0)
                 st.top_gifters = top.get(room, [])
+
+
+def _decode_chunk(messages: Sequence[RawMessage]) -> tuple[pa.Table, list[int]]:
+    """Decode raw messages: their events' table and how many events each made (-1: rejected)."""
+    events: list[Event] = []
+    made: list[int] = []
+    for msg in messages:
+        try:
+            decoded = decode_raw(msg)
+        except InputFormatError:
+            made.append(-1)
+            continue
+        made.append(len(decoded))
+        events.extend(decoded)
+    return events_table(events), made
 
 
 def _checkpoint(store: Store, path: Path, size: int) -> None:
