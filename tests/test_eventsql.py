@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from liveworth.errors import InputFormatError
 from liveworth.events import EVENT_TYPES, event_from_dict, field_specs, loads_line
-from liveworth.eventsql import line_blocks, staging_sql
+from liveworth.eventsql import line_blocks, staging_sql, valid_sql
 from liveworth.store import EVENT_COLUMNS, events_table
 
 NAMES = [n for n, _, _ in EVENT_COLUMNS]
@@ -65,11 +65,25 @@ def _stage(lines: list[str]) -> list[tuple[Any, ...]]:
     return rows
 
 
+def _valid(lines: list[str]) -> list[tuple[Any, ...]]:
+    blob = "".join(line + "\n" for line in lines).encode()
+    con = duckdb.connect()
+    rows: list[tuple[Any, ...]] = []
+    for table, _, _ in line_blocks(io.BytesIO(blob), 1 << 20):
+        con.register("_lines", table)
+        rows.extend(con.execute(f"SELECT * FROM ({valid_sql()}) ORDER BY line_no").fetchall())
+        con.unregister("_lines")
+    con.close()
+    return rows
+
+
 @settings(max_examples=300, deadline=None)
 @given(objs=st.lists(event_objects(), min_size=1, max_size=20))
 def test_sql_accepts_only_what_python_accepts(objs: list[dict[str, Any]]) -> None:
     lines = [json.dumps(o) for o in objs]
-    for row in _stage(lines):
+    staged = _stage(lines)
+    assert _valid(lines) == [(r[0], *r[3:]) for r in staged if r[2]]  # the importer's SQL
+    for row in staged:
         line_no, line, ok = row[0], row[1], row[2]
         if not ok:
             continue

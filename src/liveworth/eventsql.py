@@ -155,6 +155,17 @@ def _all_fields() -> dict[str, str]:
 def staging_sql() -> str:
     """SQL over ``_lines(line_no, line)``: one row per non-blank line with ``ok`` and the typed
     event columns (meaningful only where ``ok``)."""
+    return _sql(only_valid=False)
+
+
+@cache
+def valid_sql() -> str:
+    """SQL over ``_lines(line_no, line)``: ``line_no`` and the event columns of the lines that
+    are plainly valid (the rows of :func:`staging_sql` where ``ok``)."""
+    return _sql(only_valid=True)
+
+
+def _sql(only_valid: bool) -> str:
     fields = _all_fields()
     names = ["v", "type", *fields]
     raw_struct = "{" + ", ".join(f'"{n}": "JSON"' for n in names) + "}"
@@ -179,6 +190,9 @@ def staging_sql() -> str:
     ok = " AND ".join(f"coalesce({c}, false)" for c in checks)
     raws = ", ".join(f'r."{n}"::VARCHAR AS "r_{n}"' for n in names)
     values = ", ".join(f'{_value(n, k)} AS "{n}"' for n, k in fields.items())
+    parsed = (f"SELECT line_no, line, json_transform(line, '{raw_struct}') AS r, "
+              "len(json_keys(line)) AS nkeys FROM _lines "
+              "WHERE json_valid(line) AND starts_with(ltrim(line), '{')")
     columns = []
     for name, _, _ in EVENT_COLUMNS:
         if name == "extra":
@@ -187,6 +201,13 @@ def staging_sql() -> str:
             columns.append('r_type[2:-2] AS "type"')
         else:
             columns.append(f'"{name}"')
+    if only_valid:
+        return f"""
+            WITH p AS ({parsed}),
+            w AS (SELECT line_no, nkeys, {raws} FROM p),
+            v AS (SELECT *, {values} FROM w)
+            SELECT line_no, {", ".join(columns)} FROM v WHERE {ok}
+        """
     return f"""
         WITH p AS (
             SELECT line_no, line, json_transform(line, '{raw_struct}') AS r,

@@ -147,7 +147,7 @@ def _import_events_file(
         f = open_binary(path)
     except OSError as exc:
         raise InputFormatError(f"cannot read ({exc.strerror or exc})", where=str(path)) from None
-    sql = eventsql.staging_sql()
+    sql = eventsql.valid_sql()
     cols = ", ".join(f'"{n}"' for n, _, _ in EVENT_COLUMNS)
     lines_seen = 0
     with f:
@@ -181,7 +181,7 @@ def _import_events_file(
                 # Plainly valid lines go straight to the stage; the others (blank lines aside)
                 # are those of the block the stage lacks, judged by Python.
                 run(store.con, f"INSERT INTO _stage (line_no, {cols}) "
-                               f"SELECT line_no, {cols} FROM ({sql}) WHERE ok")
+                               f"SELECT line_no, {cols} FROM ({sql})")
                 doubtful = run(store.con, f"""
                     SELECT line_no, line FROM _lines l
                     WHERE trim(line, ' \t\r\n') <> '' AND NOT EXISTS (
