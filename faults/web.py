@@ -466,13 +466,14 @@ async def _readers(ctx: Ctx, port: int, site: Site, stop: asyncio.Event, n: int,
     async def reader(i: int) -> None:
         conn = Conn("127.0.0.1", port)
         while not stop.is_set():
+            asked = time.monotonic()  # when the request was made (what `seen` records)
             try:
                 r = await conn.request("/api/sessions", timeout=60)
             except Exception:
-                seen.append((time.monotonic(), -1, None))
+                seen.append((asked, -1, None))
                 await asyncio.sleep(0.05)
                 continue
-            seen.append((time.monotonic(), r.status, r.json() if r.status == 200 else None))
+            seen.append((asked, r.status, r.json() if r.status == 200 else None))
         await conn.close()
 
     async def watcher(host: str) -> None:  # a live page: one SSE stream, polled by the server
@@ -641,8 +642,10 @@ def _record_and_serve(ctx: Ctx, site: Site, db: Path, journal: Path,
     ended = asyncio.run(go())
     proc.wait(timeout=120)
     err = log.read_text()
-    # Connection errors once the process has gone are expected; answers are not.
-    answered = [(t, s, d) for t, s, d in seen if s != -1 or t < ended - 0.3]
+    # Connection errors once the server has stopped at the end (no request made later was
+    # answered: the process then exits) are expected; a gap while it serves is not.
+    last_ok = max((t for t, s, _ in seen if s == 200), default=0.0)
+    answered = [(t, s, d) for t, s, d in seen if s != -1 or (t < ended - 0.3 and t < last_ok)]
     bad = Counter(s for _, s, _ in answered if s != 200)
     for _, status, data in answered:
         if status == 200:

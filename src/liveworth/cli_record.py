@@ -8,7 +8,7 @@ import random
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -23,6 +23,9 @@ from liveworth.recorder import CreatorState, Quota, record
 from liveworth.report import session_report
 from liveworth.sources import LiveSource, ReplaySource, load_raw
 from liveworth.store import Store, resolve_db_path
+
+if TYPE_CHECKING:
+    from liveworth.web.db import Opener
 
 DEFAULT_JOURNAL = "liveworth-journal"
 #: Replay speeds: slower than a thousandth would wait for days; faster than a million is 'max'.
@@ -94,9 +97,10 @@ class InProcessServer:
     a connection of their own to the writer's database (:class:`SharedConnection`) and see every
     committed batch within a second. Loopback only.
 
-    :meth:`start` is the recorder's ``on_open``; :meth:`stop` (before the final report) stops
-    accepting, lets the requests in flight finish, ends live streams and only then closes the
-    pages' connection, so that every request made while the process serves is answered.
+    :meth:`start` is the recorder's ``on_open``; the final report reads through the pages'
+    connection (:meth:`reader`); :meth:`stop` (after it) stops accepting, lets the requests in
+    flight finish, ends live streams and only then closes that connection, so that every request
+    made while the process serves is answered.
     """
 
     #: How long :meth:`stop` waits for requests in flight (live streams end at once).
@@ -130,6 +134,12 @@ class InProcessServer:
             self._thread.start()
         self.console.print(f"dashboard: http://127.0.0.1:{self.port}/sessions · overlay: "
                            f"http://127.0.0.1:{self.port}/overlay/HOST")
+
+    def reader(self) -> Opener | None:
+        """How to read through the pages' connection (None when the server never started)."""
+        with self._lock:
+            shared: Opener | None = self._shared
+            return None if self._stopped else shared
 
     def stop(self) -> None:
         with self._lock:
@@ -188,14 +198,24 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
     outcome: dict[str, list[str]] = {"rooms": [], "recovered": []}
     interrupted = False
     try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        interrupted = True
+        try:
+            asyncio.run(main())
+        except KeyboardInterrupt:
+            interrupted = True
+        return _final_report(args, console, db, journal, card, outcome, interrupted,
+                             web.reader() if web is not None else None)
     finally:
-        if web is not None:  # before the report: the pages' connection holds the database
+        if web is not None:  # the dashboard answers until the report is out
             web.stop()
+
+
+def _final_report(args: argparse.Namespace, console: Console, db: str, journal: Path,
+                  card: RateCard, outcome: dict[str, list[str]], interrupted: bool,
+                  reader: Opener | None) -> int:
+    """Each recorded session's summary (read through the dashboard's connection when it serves:
+    DuckDB refuses a read-only open of the file next to it)."""
     rooms = outcome["rooms"]
-    with Store.open(db, read_only=True) as store:
+    with (reader or (lambda: Store.open(db, read_only=True)))() as store:
         if not rooms:
             rooms = store.rooms()
         reports = [session_report(store, r, card) for r in rooms if r in store.rooms()]
