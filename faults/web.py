@@ -59,11 +59,12 @@ HOW5 = """.
 
 Readers poll the JSON API of `liveworth serve` while `liveworth import` and `liveworth record
 --replay` write the same database from other processes. DuckDB lets one process hold a file for
-writing, or any number of processes hold it for reading, never both: a writer that finds a
-reader (a page being answered) is refused with a lock error, and while a writer holds the file
-the pages wait 2 s and answer 503. Counted: writers refused, answers 503, any 500, and reads
-that saw half an import (each import is one transaction). Light load = 2 live pages open (their
-server-sent streams poll the store every 0.5 s); heavy load = 20 clients polling the API."""
+writing, or any number of processes hold it for reading, never both: the dashboard keeps one
+read-only connection and hands the file back every second for 0.1 s, writers retry their open
+meanwhile, and while a writer holds the file the pages wait 2 s and answer 503. Counted:
+writers refused, answers 503, any 500, and reads that saw half an import (each import is one
+transaction). Light load = 2 live pages open (their server-sent streams poll the store every
+0.5 s); heavy load = 20 clients polling the API."""
 HOW6 = """.
 
 200 concurrent keep-alive clients for 60 s (10 s with --short) over the pages and their JSON
