@@ -86,7 +86,7 @@ def leaderboard(store: Store, card: RateCard, rooms: Sequence[str],
     rows = store.query(f"""
         WITH c AS (SELECT * FROM credits
                    WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))),
-        u AS (SELECT user_id, sum(coins) AS c FROM c GROUP BY user_id)
+        u AS MATERIALIZED (SELECT user_id, sum(coins) AS c FROM c GROUP BY user_id)
         SELECT user_id, arg_max("user", ts), arg_max(nickname, ts), sum(coins) AS c,
                count(DISTINCT room_id), sum(repeat_count), count(*), min(ts), max(ts),
                arg_min(room_id, ts), arg_max(room_id, ts), (SELECT sum(c) FROM u)

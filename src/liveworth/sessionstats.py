@@ -206,22 +206,21 @@ pairs AS (
            any_value(s.start_ts) AS start_ts
     FROM credits c JOIN sess s USING (room_id)
     WHERE NOT c.guest GROUP BY c.room_id, c.user_id),
-ranked AS (
-    SELECT room_id, user_id, coins,
-           first_value(room_id) OVER (PARTITION BY who, user_id
-                                      ORDER BY start_ts, room_id) AS first_room,
-           row_number() OVER (PARTITION BY room_id ORDER BY coins DESC, user_id) AS rnk
-    FROM pairs),
+firsts AS (
+    SELECT who, user_id, min({'start_ts': start_ts, 'room_id': room_id}).room_id AS first_room
+    FROM pairs GROUP BY who, user_id),
 g AS (
-    SELECT room_id, count(user_id) AS gifters,
-           count(user_id) FILTER (WHERE first_room = room_id) AS new_gifters,
-           coalesce(sum(coins) FILTER (WHERE first_room = room_id AND user_id IS NOT NULL), 0)
-               AS coins_new,
-           coalesce(sum(coins) FILTER (WHERE first_room <> room_id AND user_id IS NOT NULL), 0)
-               AS coins_returning,
-           coalesce(sum(coins) FILTER (WHERE rnk = 1), 0) AS top1,
-           coalesce(sum(coins) FILTER (WHERE rnk <= 5), 0) AS top5
-    FROM ranked GROUP BY room_id),
+    SELECT p.room_id, count(p.user_id) AS gifters,
+           count(p.user_id) FILTER (WHERE f.first_room = p.room_id) AS new_gifters,
+           coalesce(sum(p.coins) FILTER (WHERE f.first_room = p.room_id
+                                         AND p.user_id IS NOT NULL), 0) AS coins_new,
+           coalesce(sum(p.coins) FILTER (WHERE f.first_room <> p.room_id
+                                         AND p.user_id IS NOT NULL), 0) AS coins_returning,
+           max(p.coins) AS top1,
+           list_sum(list_slice(list_sort(list(p.coins), 'DESC'), 1, 5)) AS top5
+    FROM pairs p JOIN firsts f ON f.who IS NOT DISTINCT FROM p.who
+                              AND f.user_id IS NOT DISTINCT FROM p.user_id
+    GROUP BY p.room_id),
 cr AS (
     SELECT room_id, coalesce(sum(coins) FILTER (WHERE NOT guest), 0) AS coins,
            coalesce(sum(coins) FILTER (WHERE NOT guest AND NOT confirmed), 0) AS unconfirmed
