@@ -278,8 +278,7 @@ class Store:
 
     def stage_begin(self) -> None:
         """Start staging the events of one input (see :meth:`stage_flush`)."""
-        self._run(f"CREATE OR REPLACE TEMP TABLE _stage (line_no BIGINT, "
-                  f"{', '.join(f'{chr(34)}{n}{chr(34)} {sql}' for n, _, sql in EVENT_COLUMNS)})")
+        self._new_stage()
         self._staged = 0
         self._inserted = 0
         self._staged_rooms: set[str] = set()
@@ -318,7 +317,11 @@ class Store:
                 ORDER BY ts, type, line_no, user_id, repeat_count, extra) = 1
             """)
         self._inserted += self._count_events() - before
-        self._run("DELETE FROM _stage")
+        self._new_stage()  # not DELETE: a temporary table keeps deleted rows, scans slow down
+
+    def _new_stage(self) -> None:
+        self._run(f"CREATE OR REPLACE TEMP TABLE _stage (line_no BIGINT, "
+                  f"{', '.join(f'{chr(34)}{n}{chr(34)} {sql}' for n, _, sql in EVENT_COLUMNS)})")
 
     def stage_commit(self) -> tuple[int, int, list[str]]:
         """Flush what is still staged and end staging: ``(staged, inserted, rooms staged)``
