@@ -3,6 +3,7 @@ before any work (issue #9). Each limit is documented in docs/RATES.md or docs/MO
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -127,3 +128,14 @@ def test_an_output_that_is_the_database_is_refused(cli: Run, tmp_path: Path,
 def test_replay_speed_out_of_range_is_one_clear_error(cli: Run, speed: str) -> None:
     r = cli("record", "--replay", "missing.json.gz", "--speed", speed)
     clear_error(r, "speed must lie between 0.001 and 1,000,000")
+
+
+def test_estimate_at_the_top_of_every_range_answers(cli: Run) -> None:
+    """The estimator's compound sampler cannot draw billions of gifts one by one (it used to
+    allocate tens of GiB here) and the drivers table has no doubling past a range's top."""
+    r = cli("estimate", "--followers", "10000000000", "--viewers", "99999999", "--engagement",
+            "100", "--per-week", "50", "--minutes", "1440", "--json", "--seed", "3")
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    drivers = {d["name"] for d in out["drivers"]}
+    assert "viewers" not in drivers and "per_week" not in drivers and "whales" in drivers

@@ -155,13 +155,17 @@ def _compound(rates: FloatArray, table: SpendTable, rng: np.random.Generator) ->
     n = rates.shape[0]
     safe = np.maximum(rates, 1e-300)
     thr = np.searchsorted(-table.survival, -EXACT_GIFTS / safe, side="left")
-    thr = np.minimum(thr, table.values.shape[0] - 1)
+    # thr == last: even the largest spend is expected EXACT_GIFTS times or more, so every spend
+    # goes to the moment-matched part (an exact draw would cost billions of values).
+    last = table.values.shape[0]
+    thr = np.minimum(thr, last)
     mean = rates * table.m1[thr]
     var = rates * table.m2[thr]
     small = np.zeros(n, dtype=np.float64)
     some = mean > 0
     small[some] = rng.gamma(mean[some] ** 2 / var[some], var[some] / mean[some])
-    counts = rng.poisson(rates * table.survival[thr])
+    above = np.where(thr < last, table.survival[np.minimum(thr, last - 1)], 0.0)
+    counts = rng.poisson(rates * above)
     values = table.draw_from(rng, np.repeat(thr, counts))
     big = np.bincount(np.repeat(np.arange(n), counts), weights=values.astype(np.float64),
                       minlength=n)
@@ -343,10 +347,13 @@ def drivers(params: ModelParams, inputs: Inputs) -> tuple[Driver, ...]:
         ("engagement", "twice the chat and likes per viewer",
          {"engagement": 2 * inputs.engagement}),
     )
-    out = [Driver(name, change,
-                  100 * (expected_coins(params, apply_changes(params, inputs, ch))[1]
-                         / base - 1))
-           for name, change, ch in levers]
+    out = []
+    for name, change, ch in levers:
+        try:
+            changed = apply_changes(params, inputs, ch)
+        except UsageError:  # at the top of an input's range there is no doubling to show
+            continue
+        out.append(Driver(name, change, 100 * (expected_coins(params, changed)[1] / base - 1)))
     out.sort(key=lambda d: -d.effect_pct)
     whales = spend_table(params).share_of_coins_from(10_000)
     out.append(Driver("whales", "share of coins from gifters spending 10,000+ coins",
