@@ -139,3 +139,9 @@ def test_estimate_at_the_top_of_every_range_answers(cli: Run) -> None:
     out = json.loads(r.out)
     drivers = {d["name"] for d in out["drivers"]}
     assert "viewers" not in drivers and "per_week" not in drivers and "whales" in drivers
+
+
+@pytest.mark.parametrize("argv", [("serve", "--port", "99999999"), ("serve", "--port", "0"),
+                                  ("record", "--replay", "x.json.gz", "--serve", "70000")])
+def test_ports_out_of_range_are_one_clear_error(cli: Run, argv: tuple[str, ...]) -> None:
+    clear_error(cli(*argv), "a port lies between 1 and 65535")

@@ -76,6 +76,17 @@ def _whole(text: str, limit: int) -> int:
     return value
 
 
+def port_number(text: str) -> int:
+    """A TCP port to listen on, 1–65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text[:24]!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port lies between 1 and 65535: {text[:24]}")
+    return value
+
+
 def _nonneg_int(text: str) -> int:
     """A whole number from 0 to 10^15 (``1,000`` and ``1_000`` accepted)."""
     return _whole(text, MAX_COINS)

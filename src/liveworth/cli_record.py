@@ -14,7 +14,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from liveworth.cli import CommandFactory, add_card_options, add_json, card_from_args, print_json
+from liveworth.cli import (
+    CommandFactory,
+    add_card_options,
+    add_json,
+    card_from_args,
+    port_number,
+    print_json,
+)
 from liveworth.cli_sessions import add_db
 from liveworth.errors import UsageError
 from liveworth.money import creator_usd, usd
@@ -259,7 +266,7 @@ def register(command: CommandFactory) -> None:
                    help="sign requests per hour (default 60)")
     q.add_argument("--quota-day", type=_positive_int, default=100, metavar="N",
                    help="sign requests per day (default 100: the keyless community limit)")
-    p.add_argument("--serve", type=_positive_int, nargs="?", const=8000, metavar="PORT",
+    p.add_argument("--serve", type=port_number, nargs="?", const=8000, metavar="PORT",
                    help="also serve the dashboard, live page and OBS overlay on "
                    "127.0.0.1:PORT (default 8000) from this process while recording")
     p.add_argument("--quiet", action="store_true", help="no live view, only the final summary")

@@ -12,7 +12,13 @@ from urllib.parse import quote
 from rich.console import Console
 from rich.markup import escape
 
-from liveworth.cli import CommandFactory, add_card_options, card_from_args, print_json
+from liveworth.cli import (
+    CommandFactory,
+    add_card_options,
+    card_from_args,
+    port_number,
+    print_json,
+)
 from liveworth.errors import StoreError, UsageError
 from liveworth.store import Store, resolve_db_path
 
@@ -116,7 +122,7 @@ def register(command: CommandFactory) -> None:
     p.add_argument("--db", help="database file (default: $LIVEWORTH_DB or ./liveworth.duckdb)")
     p.add_argument("--host", default=DEFAULT_HOST,
                    help=f"address to bind (default {DEFAULT_HOST}; anything else needs a token)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+    p.add_argument("--port", type=port_number, default=DEFAULT_PORT,
                    help=f"port (default {DEFAULT_PORT})")
     p.add_argument("--token", help=f"token every request must carry (default: ${TOKEN_ENV}; "
                    "generated when bound beyond loopback)")
