@@ -80,10 +80,11 @@ def events_file(target: int, seed: int = 7) -> Path:
     with tmp.open("w", encoding="utf-8") as f:
         part = 0
         while written < target:
-            # One room: parts are consecutive hours of the same LIVE.
-            sim = simulate(params, followers=4_300_000, viewers=60_000, minutes=60, rng=rng,
+            # One room: parts are consecutive half-hours of the same LIVE (the simulator takes
+            # at most 2 M viewer-minutes a session).
+            sim = simulate(params, followers=4_300_000, viewers=60_000, minutes=30, rng=rng,
                            room_id="bench-room", host="bench_creator",
-                           start_ts=1_700_000_000_000 + part * 3_600_000)
+                           start_ts=1_700_000_000_000 + part * 1_800_000)
             for ev in sim.events():
                 if written >= target:
                     break

@@ -22,7 +22,7 @@ import pyarrow as pa
 from liveworth.events import EVENT_TYPES, FORMAT_VERSION, MAX_INT, field_specs
 from liveworth.store import EVENT_COLUMNS
 
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 32 << 20
 _COMMON = (("room_id", "str"), ("ts", "int"), ("msg_id", "str"))
 
 
