@@ -104,11 +104,15 @@ def _as_dict(ev: object) -> dict[str, object]:
 
 
 def with_msg_id(msg: RawMessage, msg_id: int, room_id: str, arrival_ms: int,
-                host: str) -> RawMessage:
-    """A real message re-stamped with a new message id and room (so it is not a duplicate)."""
+                host: str, cycle: int = 0) -> RawMessage:
+    """A real message re-stamped with a new message id and room (so it is not a duplicate);
+    ``cycle`` > 0 (a later pass over the same messages) gives its gift streaks new ids, as a
+    live room has new streaks, not the same ones growing for ever."""
     m = webcast._parse(msg.method, msg.payload)
     m.common.msgId = msg_id
     m.common.roomId = int(room_id)
+    if cycle and msg.method == "WebcastGiftMessage" and m.groupId:
+        m.groupId = m.groupId + cycle * 10**15  # each pass over the messages: new streaks
     return RawMessage(msg.method, m.SerializeToString(), room_id, arrival_ms, host)
 
 
@@ -281,7 +285,7 @@ def row_live(seconds: float) -> Row:
     n = int(rate * seconds)
     base = msgs[0].arrival_ms
     stream = [with_msg_id(msgs[i % len(msgs)], 10**12 + i, "900000001", base + i * 1000 // rate,
-                          "live") for i in range(n)]
+                          "live", i // len(msgs)) for i in range(n)]
     db = DATA / "live.duckdb"
     if db.exists():
         db.unlink()
@@ -313,7 +317,8 @@ def row_rooms(n_rooms: int, seconds: float) -> Row:
     for r in range(n_rooms):
         base = msgs[0].arrival_ms
         stream = [with_msg_id(msgs[(r + i) % len(msgs)], 10**12 + i, str(800000000 + r),
-                              base + i * 5, f"creator{r}") for i in range(per_room)]
+                              base + i * 5, f"creator{r}", (r + i) // len(msgs))
+                  for i in range(per_room)]
         sources.append(ReplaySource(stream, f"creator{r}", 1.0))
     db = DATA / "rooms.duckdb"
     if db.exists():
