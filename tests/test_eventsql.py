@@ -53,28 +53,25 @@ def event_objects(draw: st.DrawFn) -> dict[str, Any]:
     return obj
 
 
-def _stage(lines: list[str]) -> list[tuple[Any, ...]]:
+def _run_sql(lines: list[str], sql: str) -> list[tuple[Any, ...]]:
+    """``sql`` (over ``_lines``) on the blocks of ``lines``, in line order."""
     blob = "".join(line + "\n" for line in lines).encode()
     con = duckdb.connect()
     rows: list[tuple[Any, ...]] = []
     for table, _, _ in line_blocks(io.BytesIO(blob), 1 << 20):
         con.register("_lines", table)
-        rows.extend(con.execute(f"SELECT * FROM ({staging_sql()}) ORDER BY line_no").fetchall())
+        rows.extend(con.execute(f"SELECT * FROM ({sql}) ORDER BY line_no").fetchall())
         con.unregister("_lines")
     con.close()
     return rows
+
+
+def _stage(lines: list[str]) -> list[tuple[Any, ...]]:
+    return _run_sql(lines, staging_sql())
 
 
 def _valid(lines: list[str]) -> list[tuple[Any, ...]]:
-    blob = "".join(line + "\n" for line in lines).encode()
-    con = duckdb.connect()
-    rows: list[tuple[Any, ...]] = []
-    for table, _, _ in line_blocks(io.BytesIO(blob), 1 << 20):
-        con.register("_lines", table)
-        rows.extend(con.execute(f"SELECT * FROM ({valid_sql()}) ORDER BY line_no").fetchall())
-        con.unregister("_lines")
-    con.close()
-    return rows
+    return _run_sql(lines, valid_sql())
 
 
 @settings(max_examples=300, deadline=None)

@@ -220,12 +220,7 @@ class Writer(threading.Thread):
             if journal_error is not None or not batch:
                 continue
             try:
-                used = set()
-                for host, msg, _ in batch:
-                    self._journal(host).append(msg)
-                    used.add(host)
-                for host in used:
-                    self._journals[host].flush(durable=True)
+                self._journal_durably(batch)
                 kept += len(batch)
             except OSError as jexc:  # the journal's disk failed too: nothing more can be kept
                 journal_error = jexc
@@ -264,17 +259,23 @@ class Writer(threading.Thread):
             j = self._journals[host] = JournalWriter(journal_path(self.journal_dir, host))
         return j
 
-    def _write(self, store: Store, batch: Sequence[_Item | Gap]) -> None:
-        messages = [b for b in batch if not isinstance(b, Gap)]
-        gaps = [b for b in batch if isinstance(b, Gap)]
-        t0 = min((t for _, _, t in messages), default=time.monotonic())
-        # 1. the journal, durably: from here on a message is recorded
+    def _journal_durably(self, messages: Sequence[_Item]) -> set[str]:
+        """Append each message to its creator's journal, then fsync every journal written;
+        returns the creators written."""
         used = set()
         for host, msg, _ in messages:
             self._journal(host).append(msg)
             used.add(host)
         for host in used:
             self._journals[host].flush(durable=True)
+        return used
+
+    def _write(self, store: Store, batch: Sequence[_Item | Gap]) -> None:
+        messages = [b for b in batch if not isinstance(b, Gap)]
+        gaps = [b for b in batch if isinstance(b, Gap)]
+        t0 = min((t for _, _, t in messages), default=time.monotonic())
+        # 1. the journal, durably: from here on a message is recorded
+        used = self._journal_durably(messages)
         # 2. decode with the same code as import
         table, made = _decode_chunk([m for _, m, _ in messages])
         rooms_of = table.column("room_id").to_pylist()

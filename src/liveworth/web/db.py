@@ -152,24 +152,14 @@ class ReadOnlyStore:
             while True:
                 now = time.monotonic()
                 if self._store is not None and now - self._opened_at < self.hold_s:
-                    self._users += 1
-                    try:
-                        return self._store.con.cursor(), self._version
-                    except BaseException:
-                        self._users -= 1
-                        raise
+                    return self._lend_locked()
                 if self._store is not None:  # expired: let the requests in flight finish
                     if not self._users:
                         self._close_locked()
                     elif now < deadline:
                         self._cond.wait(deadline - now)
                     else:  # long reads in flight: read along, the next gap comes later
-                        self._users += 1
-                        try:
-                            return self._store.con.cursor(), self._version
-                        except BaseException:
-                            self._users -= 1
-                            raise
+                        return self._lend_locked()
                     continue
                 wait = self._free_since + self.gap_s - now
                 if wait > 0:  # leave the file free for a writer for a moment
@@ -195,6 +185,16 @@ class ReadOnlyStore:
         timer = threading.Timer(self.hold_s, self._expire, (self._generation,))
         timer.daemon = True
         timer.start()
+
+    def _lend_locked(self) -> tuple[duckdb.DuckDBPyConnection, Version | None]:
+        """A cursor on the open connection for one more request in flight."""
+        assert self._store is not None
+        self._users += 1
+        try:
+            return self._store.con.cursor(), self._version
+        except BaseException:
+            self._users -= 1
+            raise
 
     def _close_locked(self) -> None:
         if self._store is not None:
