@@ -33,17 +33,17 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / ".data"
 #: The hand-written section of docs/PERFORMANCE.md, kept when the tables are regenerated.
 WHY_HEADING = "## Why the misses"
-DUMPS = ROOT.parent / "shared" / "data" / "real" / "webcast_dumps"
+DUMPS = ROOT / "tests" / "data" / "real" / "webcast_dumps"
 sys.path.insert(0, str(ROOT / "src"))
 
-from liveworth import webcast  # noqa: E402
-from liveworth.estimate import Inputs, estimate  # noqa: E402
-from liveworth.model import ModelParams  # noqa: E402
-from liveworth.ratecard import load_rate_card  # noqa: E402
-from liveworth.rawsources import RawMessage, iter_dump  # noqa: E402
-from liveworth.report import session_report  # noqa: E402
-from liveworth.simulate import simulate  # noqa: E402
-from liveworth.store import Store  # noqa: E402
+from liveworth.analysis.report import session_report  # noqa: E402
+from liveworth.decode import webcast  # noqa: E402
+from liveworth.decode.rawsources import RawMessage, iter_dump  # noqa: E402
+from liveworth.economy.ratecard import load_rate_card  # noqa: E402
+from liveworth.model.estimate import Inputs, estimate  # noqa: E402
+from liveworth.model.generative import ModelParams  # noqa: E402
+from liveworth.model.simulate import simulate  # noqa: E402
+from liveworth.store.database import Store  # noqa: E402
 
 
 @dataclass
@@ -100,7 +100,7 @@ def events_file(target: int, seed: int = 7) -> Path:
 
 
 def _as_dict(ev: object) -> dict[str, object]:
-    from liveworth.events import event_to_dict
+    from liveworth.decode.events import event_to_dict
 
     return event_to_dict(ev)  # type: ignore[arg-type]
 
@@ -155,7 +155,7 @@ def row_decode(runs: int) -> Row:
 def _import_in_subprocess(path: Path, db: Path) -> tuple[float, float]:
     """Import ``path`` into a fresh ``db`` in a new process: (seconds, peak RSS in MB)."""
     code = (f"import sys, time; sys.path.insert(0, {str(ROOT / 'src')!r});"
-            "from liveworth.store import Store; from liveworth.importer import import_paths;"
+            "from liveworth.store import Store; from liveworth.ingest.importer import import_paths;"
             f"t = time.perf_counter(); s = Store.open({str(db)!r});"
             f"import_paths(s, [{str(path)!r}]); s.close(); t = time.perf_counter() - t;"
             "import resource; print(t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
@@ -253,7 +253,7 @@ def row_estimate(runs: int) -> Row:
     # gifters per viewer) and a gifter's coins come from the model's spend table.
     import bisect
 
-    from liveworth.model import gifters_per_viewer, median_viewers, spend_table
+    from liveworth.model.generative import gifters_per_viewer, median_viewers, spend_table
 
     params = ModelParams.from_prior()
     rng = random.Random(1)
@@ -279,8 +279,8 @@ def row_estimate(runs: int) -> Row:
 
 
 def row_live(seconds: float) -> Row:
-    from liveworth.recorder import record
-    from liveworth.sources import ReplaySource
+    from liveworth.ingest.recorder import record
+    from liveworth.ingest.sources import ReplaySource
 
     msgs = real_messages()
     rate = 20_000
@@ -310,8 +310,8 @@ def row_live(seconds: float) -> Row:
 
 
 def row_rooms(n_rooms: int, seconds: float) -> Row:
-    from liveworth.recorder import record
-    from liveworth.sources import ReplaySource
+    from liveworth.ingest.recorder import record
+    from liveworth.ingest.sources import ReplaySource
 
     msgs = real_messages()
     per_room = int(200 * seconds)
@@ -350,11 +350,11 @@ REGULARS = 300
 
 
 def load_simulated(store: Store, sessions: list[object], path: Path) -> None:
-    """Store simulated sessions (:class:`~liveworth.simulate.SimulatedSession`) as events, by
+    """Store simulated sessions (:class:`~liveworth.model.simulate.SimulatedSession`) as events, by
     the simulator's JSONL read in DuckDB, then run the ledger over their rooms."""
-    from liveworth import ledger
-    from liveworth.simulate import SimulatedSession
-    from liveworth.store import EVENT_COLUMNS
+    from liveworth.model.simulate import SimulatedSession
+    from liveworth.store import ledger
+    from liveworth.store.database import EVENT_COLUMNS
 
     with path.open("w", encoding="utf-8") as f:
         for s in sessions:
@@ -384,7 +384,7 @@ def analytics_db(db: Path, n_sessions: int, per_session: int, seed: int = 11) ->
     """
     import pyarrow as pa
 
-    from liveworth.store import registered
+    from liveworth.store.database import registered
 
     rng = np.random.default_rng(seed)
     params = ModelParams.from_prior()
@@ -490,7 +490,7 @@ def main() -> None:
         "# Performance", "",
         f"Measured by `make bench` ({'--quick' if args.quick else 'full'}) on "
         f"{dt.date.today().isoformat()}, {machine}. Timings are medians of {runs} run(s); "
-        "data from the simulator (seeded) and the real dumps in ../shared/data.", "",
+        "data from the simulator (seeded) and the real dumps in tests/data.", "",
         *table, "", *notes, "",
         "Method: see bench/run.py — each row is one function there. Rows 7 and 8 replay real "
         "webcast messages at the stated rate through the recorder's own path (journal with "

@@ -24,13 +24,13 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from liveworth import webcast
+    from liveworth.decode import webcast
+    from liveworth.decode.events import event_from_dict
+    from liveworth.decode.rawsources import parse_dump_ts
     from liveworth.errors import LiveworthError
-    from liveworth.events import event_from_dict
-    from liveworth.rawsources import parse_dump_ts
 
 METHODS = sorted(webcast.SUPPORTED_METHODS)
-DUMPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "webcast_dumps"
+DUMPS = Path(__file__).resolve().parents[1] / "tests" / "data" / "real" / "webcast_dumps"
 
 
 def target(data: bytes) -> None:

@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
-DUMPS = ROOT.parent / "shared" / "data" / "real" / "webcast_dumps"
+DUMPS = ROOT / "tests" / "data" / "real" / "webcast_dumps"
 TIMEOUT_S = 20
 #: Commands that never end on their own or reach the network, and such options.
 LEFT_OUT = {"serve"}
@@ -206,8 +206,8 @@ def main() -> int:
     os.environ.update({"LIVEWORTH_CONFIG": str(work / "no-config.toml"),
                        "LIVEWORTH_DB": str(work / "db.duckdb"), "COLUMNS": "100"})
     os.environ.pop("LIVEWORTH_DEBUG", None)
-    from liveworth.importer import import_paths
-    from liveworth.store import Store
+    from liveworth.ingest.importer import import_paths
+    from liveworth.store.database import Store
 
     with Store.open(str(work / "db.duckdb")) as store:
         room = import_paths(store, [work / "in.json.gz"]).rooms[0]

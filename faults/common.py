@@ -16,14 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from liveworth.money import earnings
-from liveworth.ratecard import load_rate_card
-from liveworth.report import session_report
-from liveworth.store import Store
+from liveworth.analysis.report import session_report
+from liveworth.economy.money import earnings
+from liveworth.economy.ratecard import load_rate_card
+from liveworth.store.database import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-DUMPS = SHARED / "data" / "real" / "webcast_dumps"
+DUMPS = Path(__file__).resolve().parents[1] / "tests" / "data" / "real" / "webcast_dumps"
 PY = sys.executable
 CARD = load_rate_card()
 TRACEBACK = "Traceback (most recent call last)"
@@ -315,7 +314,7 @@ def reports_differing(a: dict[str, Any], b: dict[str, Any]) -> int:
 
 def clean_import(path: Path, db: Path) -> Path:
     """The reference: ``path`` imported once into a fresh database."""
-    from liveworth.importer import import_paths
+    from liveworth.ingest.importer import import_paths
 
     if not db.exists():
         with Store.open(str(db)) as store:
@@ -342,8 +341,8 @@ def _retimed(src: Path, dest: Path, seconds: float) -> None:
     """A raw journal of ``src``'s messages with arrival times spread evenly over ``seconds``."""
     import dataclasses
 
-    from liveworth.rawsources import JournalWriter
-    from liveworth.sources import load_raw
+    from liveworth.decode.rawsources import JournalWriter
+    from liveworth.ingest.sources import load_raw
 
     messages, _ = load_raw([src])
     t0 = messages[0].arrival_ms
@@ -364,7 +363,7 @@ def corpus(ctx: Ctx, small: bool = False) -> list[Input]:
     if ctx.corpus_cache is not None:
         return ctx.corpus_cache
     from faults.simraw import events_to_journal
-    from liveworth.sources import load_raw
+    from liveworth.ingest.sources import load_raw
 
     work = ctx.dir("corpus")
     made: list[tuple[str, Path, str]] = []

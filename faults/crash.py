@@ -10,9 +10,9 @@ over its whole run (start-up, recovery, replay, ledger, final report). Every fou
 kills the first restart (``--speed max``) at a random moment, so that recovery itself is
 interrupted. Then:
 
-- **recovery alone** (``liveworth.recorder.recover``, what every recorder start runs first): every
-  event of a message that reached the journal must be in the store, once, and the store must hold
-  nothing the journal lacks (the journal is written first);
+- **recovery alone** (``liveworth.ingest.recorder.recover``, what every recorder start runs first):
+  every event of a message that reached the journal must be in the store, once, and the store must
+  hold nothing the journal lacks (the journal is written first);
 - **the restart** (the same command with ``--speed max``) must exit 0 and leave the store equal
   to a clean import of the same input: no event lost, none counted twice, the same ledger, the
   same report for every session.
@@ -49,10 +49,10 @@ from faults.common import (
     truth_coins,
     zero,
 )
+from liveworth.decode.rawsources import RawMessage, RawReject, decode_raw, iter_journal
 from liveworth.errors import LiveworthError
-from liveworth.rawsources import RawMessage, RawReject, decode_raw, iter_journal
-from liveworth.recorder import recover
-from liveworth.store import Store
+from liveworth.ingest.recorder import recover
+from liveworth.store.database import Store
 
 SCENARIO = "1. crash (SIGKILL)"
 #: How long a paced replay lasts (s); the recorder's start-up and end come on top.

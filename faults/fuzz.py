@@ -46,14 +46,14 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from faults.common import DUMPS, PY, ROOT, Ctx, Figure, at_least, cli_env, info, skip, zero
-from liveworth import webcast
+from liveworth.decode import webcast
+from liveworth.decode.events import MAX_INT, Event, event_from_dict, event_to_dict
+from liveworth.decode.rawsources import RawMessage, decode_raw, iter_dump
+from liveworth.economy.money import coins_for_usd, earnings, payout_plan
+from liveworth.economy.ratecard import PARAMETERS, load_rate_card, read_config
 from liveworth.errors import DecodeError, LiveworthError
-from liveworth.events import MAX_INT, Event, event_from_dict, event_to_dict
-from liveworth.importer import MAX_LINE, import_paths
-from liveworth.money import coins_for_usd, earnings, payout_plan
-from liveworth.ratecard import PARAMETERS, load_rate_card, read_config
-from liveworth.rawsources import RawMessage, decode_raw, iter_dump
-from liveworth.store import EVENT_COLUMNS, Store, events_table
+from liveworth.ingest.importer import MAX_LINE, import_paths
+from liveworth.store.database import EVENT_COLUMNS, Store, events_table
 
 SCENARIO = "3. bad input (fuzzing)"
 

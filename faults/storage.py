@@ -47,10 +47,10 @@ from faults.common import (
     skip,
     zero,
 )
-from liveworth.rawsources import RawMessage, RawReject, decode_raw, iter_journal
-from liveworth.recorder import record
-from liveworth.sources import ReplaySource, load_raw
-from liveworth.store import Store
+from liveworth.decode.rawsources import RawMessage, RawReject, decode_raw, iter_journal
+from liveworth.ingest.recorder import record
+from liveworth.ingest.sources import ReplaySource, load_raw
+from liveworth.store.database import Store
 
 SCENARIO = "4. storage faults"
 SMALL = DUMPS / "dupa.json.gz"  # one real room, 282 messages
@@ -90,7 +90,7 @@ def _clean(ctx: Ctx, path: Path) -> Path:
     db = ctx.dir("storage") / f"clean-{path.name}.duckdb"
     if not db.exists():
         with Store.open(str(db)) as store:
-            from liveworth.importer import import_paths
+            from liveworth.ingest.importer import import_paths
 
             import_paths(store, [path])
     return db
@@ -170,7 +170,7 @@ def _read_only_dir(path: Path) -> Iterator[tuple[Path | None, str]]:
     if os.geteuid() != 0:
         db = path / "ro.duckdb"
         with Store.open(str(db)) as store:
-            from liveworth.importer import import_paths
+            from liveworth.ingest.importer import import_paths
 
             import_paths(store, [SMALL])
         db.chmod(0o444)
@@ -187,7 +187,7 @@ def _read_only_dir(path: Path) -> Iterator[tuple[Path | None, str]]:
                          "file system is not allowed here")
             return
         with Store.open(str(disk / "ro.duckdb")) as store:
-            from liveworth.importer import import_paths
+            from liveworth.ingest.importer import import_paths
 
             import_paths(store, [SMALL])
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
@@ -229,7 +229,7 @@ def locked(ctx: Ctx) -> list[Figure]:
     work.mkdir(parents=True)
     db, journal = work / "l.duckdb", work / "journal"
     with Store.open(str(db)) as store:
-        from liveworth.importer import import_paths
+        from liveworth.ingest.importer import import_paths
 
         import_paths(store, [SMALL])
     outcomes = []

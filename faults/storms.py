@@ -1,9 +1,9 @@
 """2. Reconnect storms: the connection drops every 1–10 s and TikTok replays a backlog.
 
-``liveworth.sources.FlakySource`` (the fake connector) serves a session's raw messages, drops
+``liveworth.ingest.sources.FlakySource`` (the fake connector) serves a session's raw messages, drops
 the connection after a random 1–10 s of message time, and on each reconnect first replays the
 last ``backlog`` messages it already sent — what makes naive trackers count gifts twice. The
-recorder (``liveworth.recorder.record``, in process, the path ``liveworth record`` takes)
+recorder (``liveworth.ingest.recorder.record``, in process, the path ``liveworth record`` takes)
 reconnects with its jittered backoff each time. The store must end equal to a clean import:
 the same events, none twice, the same ledger and the same report for every session.
 """
@@ -31,9 +31,9 @@ from faults.common import (
     truth_coins,
     zero,
 )
-from liveworth.recorder import record
-from liveworth.sources import FlakySource, load_raw
-from liveworth.store import Store
+from liveworth.ingest.recorder import record
+from liveworth.ingest.sources import FlakySource, load_raw
+from liveworth.store.database import Store
 
 SCENARIO = "2. reconnect storms"
 BACKLOGS = (10, 50, 200)

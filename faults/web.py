@@ -324,8 +324,8 @@ class Site:
 
 def build_site(ctx: Ctx, name: str) -> Site:
     """A database of the real dumps, a simulated session and the hostile sessions."""
-    from liveworth.importer import import_paths
-    from liveworth.store import Store
+    from liveworth.ingest.importer import import_paths
+    from liveworth.store.database import Store
 
     work = ctx.dir("web")
     db = work / f"{name}.duckdb"
@@ -676,8 +676,8 @@ def _rename_room(path: Path, room: str) -> None:
 
 
 def _half_imports(ctx: Ctx, seen: list[tuple[float, int, Any]], room: str, db: Path) -> int:
-    from liveworth.report import list_sessions
-    from liveworth.store import Store
+    from liveworth.analysis.report import list_sessions
+    from liveworth.store.database import Store
 
     with Store.open(str(db), read_only=True) as store:
         final = {r.room_id: r.coins for r in list_sessions(store, _card())}
@@ -884,10 +884,10 @@ def _browse(ctx: Ctx, browser: Any, base: str, urls: list[str], db: Path,
 def _write_events(db: Path, events: list[dict[str, Any]]) -> None:
     """Store events and recompute their rooms' ledger, as the recorder does (waiting while the
     app's readers hold the file)."""
-    from liveworth import ledger
+    from liveworth.decode.events import event_from_dict
     from liveworth.errors import StoreError
-    from liveworth.events import event_from_dict
-    from liveworth.store import Store, events_table
+    from liveworth.store import ledger
+    from liveworth.store.database import Store, events_table
 
     table = events_table([event_from_dict(e) for e in events])
     deadline = time.monotonic() + 20

@@ -4,7 +4,7 @@
 
 The suite prefers ``liveworth serve``; while the command is not registered in the CLI yet, this
 runs the same thing: ``liveworth.web.create_app`` under uvicorn, with the token rules of
-``liveworth.cli_web`` (a token is generated and printed when bound beyond loopback).
+``liveworth.cli.serve`` (a token is generated and printed when bound beyond loopback).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def main() -> int:
     args = ap.parse_args()
     import uvicorn
 
-    from liveworth.cli_web import TOKEN_ENV, resolve_token
+    from liveworth.cli.serve import TOKEN_ENV, resolve_token
     from liveworth.web import create_app
 
     token, _ = resolve_token(args.host, args.token or os.environ.get(TOKEN_ENV))

@@ -15,8 +15,9 @@ import pytest
 from liveworth.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-DUMPS = SHARED_DATA / "real" / "webcast_dumps"
+#: Real data (see tests/data/README.md for where each file comes from and its licence).
+DATA = Path(__file__).resolve().parent / "data"
+DUMPS = DATA / "real" / "webcast_dumps"
 
 
 @dataclass

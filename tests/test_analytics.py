@@ -37,22 +37,22 @@ import numpy as np
 import pytest
 
 from liveworth import cli
-from liveworth.analytics import Analysis, analyze, gifters, to_arrow, to_pandas
-from liveworth.drivers import MIN_SESSIONS, TOO_FEW, drivers
+from liveworth.analysis.analytics import Analysis, analyze, gifters, to_arrow, to_pandas
+from liveworth.analysis.drivers import MIN_SESSIONS, TOO_FEW, drivers
+from liveworth.analysis.gifters import leaderboard, loyalty, store_loyalty
+from liveworth.analysis.report import session_report
+from liveworth.analysis.roster import DEFAULT_TIERS, Tier, load_tiers, parse_tier, roster
+from liveworth.analysis.sessionstats import GiftPairs, group_top_shares, session_stats, top_shares
+from liveworth.analysis.stats import ols_hc3, ppml_hc3, t_quantile
+from liveworth.economy.gifts import load_catalogue
+from liveworth.economy.money import creator_usd
+from liveworth.economy.ratecard import load_rate_card
 from liveworth.errors import NotFoundError, UsageError
-from liveworth.gifters import leaderboard, loyalty, store_loyalty
-from liveworth.gifts import load_catalogue
-from liveworth.htmlanalytics import render_analysis_html
-from liveworth.importer import import_paths
-from liveworth.model import GiftMenu, ModelParams
-from liveworth.money import creator_usd
-from liveworth.ratecard import load_rate_card
-from liveworth.report import session_report
-from liveworth.roster import DEFAULT_TIERS, Tier, load_tiers, parse_tier, roster
-from liveworth.sessionstats import GiftPairs, group_top_shares, session_stats, top_shares
-from liveworth.simulate import simulate
-from liveworth.stats import ols_hc3, ppml_hc3, t_quantile
-from liveworth.store import Store
+from liveworth.ingest.importer import import_paths
+from liveworth.model.generative import GiftMenu, ModelParams
+from liveworth.model.simulate import simulate
+from liveworth.render.analysis_html import render_analysis_html
+from liveworth.store.database import Store
 
 from conftest import Result
 
@@ -215,9 +215,9 @@ def multi_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def acli(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     """The CLI with the analytics commands registered (whether or not cli.py lists them yet)."""
-    if "liveworth.cli_analytics" not in cli_modules():
+    if "liveworth.cli.analysis" not in cli_modules():
         monkeypatch.setattr("liveworth.cli._COMMAND_MODULES",
-                            (*cli_modules(), "liveworth.cli_analytics"))
+                            (*cli_modules(), "liveworth.cli.analysis"))
     return cli
 
 

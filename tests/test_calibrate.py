@@ -21,7 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from liveworth import cli as cli_main
-from liveworth.calibrate import (
+from liveworth.analysis.report import list_sessions, session_report
+from liveworth.economy.ratecard import load_rate_card
+from liveworth.errors import ConfigError, UsageError
+from liveworth.ingest.importer import import_paths
+from liveworth.model.calibrate import (
     PRIOR_SESSIONS,
     History,
     Posterior,
@@ -31,9 +35,8 @@ from liveworth.calibrate import (
     offset,
     t_quantile,
 )
-from liveworth.errors import ConfigError, UsageError
-from liveworth.estimate import Inputs, sample_coins
-from liveworth.forecast import (
+from liveworth.model.estimate import Inputs, sample_coins
+from liveworth.model.forecast import (
     DEFAULT_TIERS,
     Tier,
     TierSettings,
@@ -41,12 +44,9 @@ from liveworth.forecast import (
     load_tiers,
     parse_month,
 )
-from liveworth.importer import import_paths
-from liveworth.model import ModelParams
-from liveworth.ratecard import load_rate_card
-from liveworth.report import list_sessions, session_report
-from liveworth.simulate import simulate
-from liveworth.store import Store
+from liveworth.model.generative import ModelParams
+from liveworth.model.simulate import simulate
+from liveworth.store.database import Store
 
 from conftest import Result
 
@@ -90,9 +90,9 @@ def history(db: str) -> History:
 @pytest.fixture
 def run(cli: Run, monkeypatch: pytest.MonkeyPatch) -> Run:
     """The CLI with the forecast command registered (until cli.py lists it itself)."""
-    if "liveworth.cli_forecast" not in cli_main._COMMAND_MODULES:
+    if "liveworth.cli.forecast" not in cli_main._COMMAND_MODULES:
         monkeypatch.setattr(cli_main, "_COMMAND_MODULES",
-                            (*cli_main._COMMAND_MODULES, "liveworth.cli_forecast"))
+                            (*cli_main._COMMAND_MODULES, "liveworth.cli.forecast"))
     return cli
 
 

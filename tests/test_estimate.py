@@ -8,19 +8,19 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from liveworth.economy.money import earnings, fmt
+from liveworth.economy.ratecard import load_rate_card
 from liveworth.errors import UsageError
-from liveworth.estimate import (
+from liveworth.model.estimate import (
     Inputs,
     apply_changes,
     estimate,
     expected_coins,
-    plan,
     sample_coins,
     what_if,
 )
-from liveworth.model import ModelParams, gifters_per_viewer, session_noise, spend_table
-from liveworth.money import earnings, fmt
-from liveworth.ratecard import load_rate_card
+from liveworth.model.generative import ModelParams, gifters_per_viewer, session_noise, spend_table
+from liveworth.model.plan import plan
 
 from conftest import Result
 

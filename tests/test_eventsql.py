@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from liveworth.decode.events import EVENT_TYPES, event_from_dict, field_specs, loads_line
 from liveworth.errors import InputFormatError
-from liveworth.events import EVENT_TYPES, event_from_dict, field_specs, loads_line
-from liveworth.eventsql import line_blocks, staging_sql, valid_sql
-from liveworth.store import EVENT_COLUMNS, events_table
+from liveworth.store.database import EVENT_COLUMNS, events_table
+from liveworth.store.eventsql import line_blocks, staging_sql, valid_sql
 
 NAMES = [n for n, _, _ in EVENT_COLUMNS]
 

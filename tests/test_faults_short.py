@@ -29,20 +29,18 @@ from faults import crash, fuzz, storage, storms  # noqa: E402
 from faults.common import PY, Ctx, Figure, cli_env, corpus, one_clear_line  # noqa: E402
 from faults.simraw import common, f_bytes, f_int, user  # noqa: E402
 
-from liveworth import webcast  # noqa: E402
+from liveworth.decode import webcast  # noqa: E402
+from liveworth.decode.events import MAX_INT  # noqa: E402
+from liveworth.decode.rawsources import RawMessage, iter_journal  # noqa: E402
+from liveworth.economy.ratecard import read_config  # noqa: E402
 from liveworth.errors import LiveworthError, StoreError  # noqa: E402
-from liveworth.events import MAX_INT  # noqa: E402
-from liveworth.importer import import_paths  # noqa: E402
-from liveworth.ratecard import read_config  # noqa: E402
-from liveworth.rawsources import RawMessage, iter_journal  # noqa: E402
-from liveworth.recorder import record  # noqa: E402
-from liveworth.sources import load_raw  # noqa: E402
-from liveworth.store import Store  # noqa: E402
+from liveworth.ingest.importer import import_paths  # noqa: E402
+from liveworth.ingest.recorder import record  # noqa: E402
+from liveworth.ingest.sources import load_raw  # noqa: E402
+from liveworth.store.database import Store  # noqa: E402
 
 from conftest import DUMPS, Result  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not (DUMPS / "dupa.json.gz").exists(),
-                                reason="the real dumps in ../shared/data are missing")
 Run = Callable[..., Result]
 
 

@@ -1,18 +1,18 @@
-"""The gift catalogue shipped from ../shared/data/gifts."""
+"""The gift catalogue shipped in the package, checked against tests/data/gifts."""
 
 from __future__ import annotations
 
 import csv
 
-from liveworth.gifts import load_catalogue, price_tier
+from liveworth.economy.gifts import load_catalogue, price_tier
 
-from conftest import SHARED_DATA
+from conftest import DATA
 
 
 def test_official_catalogue_is_tiktoks_164() -> None:
     cat = load_catalogue()
     assert len(cat) == 164
-    with (SHARED_DATA / "gifts" / "official_gifts_2023_2024.csv").open() as f:
+    with (DATA / "gifts" / "official_gifts_2023_2024.csv").open() as f:
         for row in csv.DictReader(f):
             g = cat.by_id(int(row["gift_id"]))
             assert g is not None

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from liveworth import eventsql
-from liveworth.importer import import_paths
-from liveworth.store import Store
+from liveworth.ingest.importer import import_paths
+from liveworth.store import eventsql
+from liveworth.store.database import Store
 
 GIFT = {"v": 1, "type": "gift", "room_id": "r1", "user_id": "1", "user": "a", "nickname": "a",
         "gift_id": 5655, "gift_name": "Rose", "coins": 1, "gift_type": 2, "repeat_count": 1,

@@ -13,10 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liveworth import ledger
-from liveworth import store as store_module
-from liveworth.events import Event, Gift, LiveStart
-from liveworth.ledger import (
+from liveworth.decode.events import Event, Gift, LiveStart
+from liveworth.decode.rawsources import RawMessage, decode_raw, iter_dump
+from liveworth.store import database as store_module
+from liveworth.store import ledger
+from liveworth.store.database import Store
+from liveworth.store.ledger import (
     CREDIT_SCHEMA,
     RESEND_WINDOW_MS,
     STREAK_IDLE_MS,
@@ -25,8 +27,6 @@ from liveworth.ledger import (
     credit_frames,
     sort_key,
 )
-from liveworth.rawsources import RawMessage, decode_raw, iter_dump
-from liveworth.store import Store
 
 from conftest import DUMPS
 

@@ -24,9 +24,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from liveworth.economy.money import coins_for_usd, earnings
+from liveworth.economy.ratecard import load_rate_card
 from liveworth.errors import UsageError
-from liveworth.estimate import Inputs, estimate, expected_coins, sample_coins
-from liveworth.model import (
+from liveworth.model.estimate import Inputs, estimate, expected_coins, sample_coins
+from liveworth.model.generative import (
     ENGAGEMENT_LEVELS,
     GiftMenu,
     ModelParams,
@@ -40,16 +42,14 @@ from liveworth.model import (
     viewer_minutes_per_viewer,
     viewer_shape,
 )
-from liveworth.money import coins_for_usd, earnings
-from liveworth.ratecard import load_rate_card
-from liveworth.simulate import simulate
+from liveworth.model.simulate import simulate
 
-from conftest import SHARED_DATA
+from conftest import DATA
 
 PRIOR = ModelParams.from_prior()
 MENU = GiftMenu.from_catalogue()
 SEEDS = (1, 2, 3)
-REAL_SESSION = SHARED_DATA / "real" / "session_totals" / "y3050_2022_gift_totals.csv"
+REAL_SESSION = DATA / "real" / "session_totals" / "y3050_2022_gift_totals.csv"
 MODEL_DOC = Path(__file__).resolve().parents[1] / "docs" / "MODEL.md"
 
 
@@ -299,7 +299,7 @@ def test_spend_table_without_whales() -> None:
 
     import numpy as np
 
-    from liveworth.model import ModelParams, spend_table
+    from liveworth.model.generative import ModelParams, spend_table
 
     params = dataclasses.replace(ModelParams.from_prior(), whale_share=0.0)
     draws = spend_table(params).draw(np.random.default_rng(1), 10_000)

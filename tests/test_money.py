@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from liveworth.errors import UsageError
-from liveworth.money import (
+from liveworth.economy.money import (
     MAX_USD,
     coins_for_usd,
     coins_from_diamonds,
@@ -21,7 +20,8 @@ from liveworth.money import (
     payout_plan,
     viewer_usd,
 )
-from liveworth.ratecard import load_rate_card
+from liveworth.economy.ratecard import load_rate_card
+from liveworth.errors import UsageError
 
 CARD = load_rate_card()
 CHANNELS = sorted(CARD.channels)

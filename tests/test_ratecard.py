@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from liveworth.economy.ratecard import PARAMETERS, load_rate_card, read_config
 from liveworth.errors import ConfigError, UsageError
-from liveworth.ratecard import PARAMETERS, load_rate_card, read_config
 
 
 def test_every_value_has_a_source_and_a_date() -> None:

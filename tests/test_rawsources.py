@@ -16,10 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liveworth import rawsources
-from liveworth.errors import DecodeError, InputFormatError
-from liveworth.events import Gift, dumps
-from liveworth.rawsources import (
+from liveworth.decode import rawsources
+from liveworth.decode.events import Gift, dumps
+from liveworth.decode.rawsources import (
     JournalWriter,
     RawMessage,
     RawReject,
@@ -31,9 +30,15 @@ from liveworth.rawsources import (
     parse_dump_ts,
     sniff_format,
 )
-from liveworth.webcast import RESPONSE_METHOD, SUPPORTED_METHODS, decode_message, encode_response
+from liveworth.decode.webcast import (
+    RESPONSE_METHOD,
+    SUPPORTED_METHODS,
+    decode_message,
+    encode_response,
+)
+from liveworth.errors import DecodeError, InputFormatError
 
-DUMPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "webcast_dumps"
+DUMPS = Path(__file__).resolve().parent / "data" / "real" / "webcast_dumps"
 DUMP_FILES = sorted(DUMPS.glob("*.json.gz"))
 AB = DUMPS / "ab.json.gz"
 

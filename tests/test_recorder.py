@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from liveworth.importer import import_paths
-from liveworth.ratecard import load_rate_card
-from liveworth.rawsources import RawMessage, iter_journal
-from liveworth.recorder import Backoff, Quota, record
-from liveworth.report import session_report
-from liveworth.sources import FlakySource, ReplaySource, load_raw
-from liveworth.store import Store
+from liveworth.analysis.report import session_report
+from liveworth.decode.rawsources import RawMessage, iter_journal
+from liveworth.economy.ratecard import load_rate_card
+from liveworth.ingest.importer import import_paths
+from liveworth.ingest.recorder import Backoff, Quota, record
+from liveworth.ingest.sources import FlakySource, ReplaySource, load_raw
+from liveworth.store.database import Store
 
 from conftest import DUMPS, Result
 
@@ -192,7 +192,7 @@ def test_record_without_the_extra_says_how_to_install(cli: Run,
 
 
 def test_roster_file(tmp_path: Path, cli: Run) -> None:
-    from liveworth.cli_record import read_roster
+    from liveworth.cli.record import read_roster
 
     roster = tmp_path / "roster.txt"
     roster.write_text("# my creators\n@alice\nbob.b  # comment\n\n")
@@ -206,8 +206,8 @@ def test_tiktoklive_parsing_path_hands_over_the_raw_bytes(messages: list[RawMess
     pytest.importorskip("TikTokLive", reason="the optional TikTokLive extra is not installed")
     from TikTokLive.proto import ProtoMessageFetchResult
 
-    from liveworth.tiktok_connector import _client_class, raw_messages
-    from liveworth.webcast import encode_response
+    from liveworth.decode.webcast import encode_response
+    from liveworth.ingest.tiktok import _client_class, raw_messages
 
     sample = messages[:60]
     frame = encode_response([(m.method, m.payload, i + 1) for i, m in enumerate(sample)])

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from liveworth.events import Comment, Event, Viewers
-from liveworth.ratecard import load_rate_card
-from liveworth.report import GAP_MS, session_report
-from liveworth.store import Store, events_table
+from liveworth.analysis.report import GAP_MS, session_report
+from liveworth.decode.events import Comment, Event, Viewers
+from liveworth.economy.ratecard import load_rate_card
+from liveworth.store.database import Store, events_table
 
 CARD = load_rate_card()
 T0 = 1_700_000_000_000  # a whole minute of the clock

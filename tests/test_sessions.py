@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from liveworth.importer import import_paths
-from liveworth.ratecard import load_rate_card
-from liveworth.report import session_report
-from liveworth.store import MIGRATIONS, Store
+from liveworth.analysis.report import session_report
+from liveworth.economy.ratecard import load_rate_card
+from liveworth.ingest.importer import import_paths
+from liveworth.store.database import MIGRATIONS, Store
 
 from conftest import DUMPS, Result
 
@@ -47,7 +47,7 @@ def real_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def real_jsonl(real_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from liveworth.exporter import export_events
+    from liveworth.store.export import export_events
 
     out = tmp_path_factory.mktemp("exp") / "all.jsonl"
     with Store.open(real_db, read_only=True) as store:

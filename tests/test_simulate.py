@@ -19,10 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liveworth import events, ledger
+from liveworth.decode import events
 from liveworth.errors import UsageError
-from liveworth.model import GiftMenu, ModelParams
-from liveworth.simulate import SimulatedSession, simulate, simulate_session
+from liveworth.model.generative import GiftMenu, ModelParams
+from liveworth.model.simulate import SimulatedSession, simulate, simulate_session
+from liveworth.store import ledger
 
 from conftest import Result
 

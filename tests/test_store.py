@@ -15,10 +15,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from liveworth import store as store_module
 from liveworth.errors import StoreError
-from liveworth.importer import import_paths
-from liveworth.store import MIGRATIONS, Store, run, storage_error
+from liveworth.ingest.importer import import_paths
+from liveworth.store import database as store_module
+from liveworth.store.database import MIGRATIONS, Store, run, storage_error
 
 from conftest import DUMPS, Result
 

@@ -17,11 +17,11 @@ import pytest
 from fastapi import FastAPI
 from markupsafe import escape
 
-from liveworth import ledger
-from liveworth.events import event_from_dict
-from liveworth.ratecard import load_rate_card
-from liveworth.report import list_sessions, session_report
-from liveworth.store import Store, events_table
+from liveworth.analysis.report import list_sessions, session_report
+from liveworth.decode.events import event_from_dict
+from liveworth.economy.ratecard import load_rate_card
+from liveworth.store import ledger
+from liveworth.store.database import Store, events_table
 from liveworth.web import create_app
 from liveworth.web.db import SharedConnection
 from liveworth.web.estimator import estimator
@@ -33,7 +33,6 @@ from websupport import (
     HOSTILE,
     LIVE_HOST,
     LIVE_ROOM,
-    REAL_DUMPS,
     REAL_HOST,
     REAL_ROOM,
     STEADY_HOST,
@@ -51,9 +50,6 @@ from websupport import (
 )
 
 from conftest import REPO, Result
-
-pytestmark = pytest.mark.skipif(not REAL_DUMPS, reason="the real dumps in ../shared/data are "
-                                "missing")
 
 CARD = load_rate_card()
 LOCAL = "http://127.0.0.1"
@@ -199,7 +195,7 @@ def test_live_status_is_idle_after_a_quiet_while(db: str) -> None:
         assert status(T0 + 20 + IDLE_MS + 1) == "idle"
 
 
-@pytest.mark.skipif(estimator() is None, reason="liveworth.estimate is not installed")
+@pytest.mark.skipif(estimator() is None, reason="liveworth.model.estimate is not installed")
 def test_api_estimate(api: TestClient) -> None:
     r = api.get("/api/estimate?followers=5000&seed=7")
     assert r.status_code == 200
@@ -218,7 +214,7 @@ def test_api_estimate_checks_its_query(api: TestClient, query: str) -> None:
     assert api.get(f"/api/estimate?{query}").status_code == 422
 
 
-@pytest.mark.skipif(estimator() is None, reason="liveworth.estimate is not installed")
+@pytest.mark.skipif(estimator() is None, reason="liveworth.model.estimate is not installed")
 def test_estimate_page_draws_the_distribution(api: TestClient) -> None:
     assert "<form" in api.get("/estimate").text
     page = api.get("/estimate?followers=5000&viewers=&minutes=60&seed=7")
@@ -232,7 +228,7 @@ def test_estimate_page_draws_the_distribution(api: TestClient) -> None:
 
 def test_estimator_missing_is_said_not_hidden(api: TestClient,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "liveworth.estimate", None)  # import now fails
+    monkeypatch.setitem(sys.modules, "liveworth.model.estimate", None)  # import now fails
     assert estimator() is None
     r = api.get("/api/estimate?followers=5000")
     assert r.status_code == 501 and "not available" in r.json()["detail"]
@@ -584,7 +580,7 @@ def test_busy_database_answers_503_then_recovers(fresh_db: str) -> None:
 
 
 def test_another_process_writing_blocks_readers(fresh_db: str) -> None:
-    code = ("import sys; from liveworth.store import Store; s = Store.open(sys.argv[1]); "
+    code = ("import sys; from liveworth.store.database import Store; s = Store.open(sys.argv[1]); "
             "print('open', flush=True); sys.stdin.read(); s.close()")
     proc = subprocess.Popen([sys.executable, "-c", code, fresh_db], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
@@ -739,7 +735,7 @@ def test_docs_describe_routes_and_overlay_options(api: TestClient) -> None:
 
 
 def serve_parser() -> argparse.ArgumentParser:
-    from liveworth import cli_web
+    from liveworth.cli import serve as cli_web
 
     parser = argparse.ArgumentParser(prog="liveworth")
     sub = parser.add_subparsers(dest="command")
@@ -761,7 +757,7 @@ def serve_parser() -> argparse.ArgumentParser:
 ])
 def test_serve_requires_a_token_beyond_loopback(host: str, given: str | None,
                                                 needs: bool) -> None:
-    from liveworth.cli_web import resolve_token
+    from liveworth.cli.serve import resolve_token
 
     token, generated = resolve_token(host, given)
     assert (token is not None) == needs

@@ -1,4 +1,4 @@
-"""Decoding raw TikTok webcast payloads, checked against the real 2023 dumps in ../shared/data.
+"""Decoding raw TikTok webcast payloads, checked against the real 2023 dumps in tests/data.
 
 The dumps hold public user names; tests compare ids, not names.
 """
@@ -20,9 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from liveworth import webcast
-from liveworth.errors import DecodeError, InputFormatError
-from liveworth.events import (
+from liveworth.decode import webcast
+from liveworth.decode.events import (
     Battle,
     Comment,
     Event,
@@ -36,7 +35,7 @@ from liveworth.events import (
     event_from_dict,
     event_to_dict,
 )
-from liveworth.webcast import (
+from liveworth.decode.webcast import (
     RESPONSE_METHOD,
     SUPPORTED_METHODS,
     ResponseMessage,
@@ -46,8 +45,9 @@ from liveworth.webcast import (
     normalise_ms,
     split_response,
 )
+from liveworth.errors import DecodeError, InputFormatError
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 DUMPS = DATA / "real" / "webcast_dumps"
 DUMP_FILES = sorted(p.name for p in DUMPS.glob("*.json.gz"))
 
@@ -472,7 +472,7 @@ def test_encode_split_round_trip(messages: list[tuple[str, bytes, int]], now: in
 
 def test_schema_is_built_lazily_not_at_import() -> None:
     code = (
-        "import liveworth.webcast as w;"
+        "import liveworth.decode.webcast as w;"
         "print(w._message_classes.cache_info().currsize);"
         "w.decode_message('WebcastChatMessage', b'', room_id='r', msg_id='m', arrival_ms=1);"
         "print(w._message_classes.cache_info().currsize)"

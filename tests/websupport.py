@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from liveworth import ledger
+from liveworth.decode.events import event_from_dict
 from liveworth.errors import StoreError
-from liveworth.events import event_from_dict
-from liveworth.importer import import_paths
-from liveworth.store import Store, events_table
+from liveworth.ingest.importer import import_paths
+from liveworth.store import ledger
+from liveworth.store.database import Store, events_table
 from liveworth.web.db import is_lock_error
 
 from conftest import DUMPS
@@ -28,6 +28,7 @@ with warnings.catch_warnings():  # starlette nags about httpx2; httpx is what th
     from fastapi.testclient import TestClient as TestClient
 
 REAL_DUMPS = sorted(DUMPS.glob("*.json.gz"))
+assert len(REAL_DUMPS) == 8, f"the real dumps are missing from {DUMPS}"
 REAL_ROOM = "7309128470994258694"  # the longest recording in the dumps
 REAL_HOST = "crecee.saraa"
 
@@ -93,8 +94,8 @@ def live_start_events(room: str = LIVE_ROOM, host: str = LIVE_HOST,
 def steady_jsonl() -> str:
     """Twelve simulated sessions of :data:`STEADY_HOST` in June 2024 (seeded: always the same),
     as JSONL: 20–60 viewers, 20 or 40 minutes, starting at 13:00, 19:00 or 21:00 UTC."""
-    from liveworth.model import ModelParams
-    from liveworth.simulate import simulate
+    from liveworth.model.generative import ModelParams
+    from liveworth.model.simulate import simulate
 
     rng = np.random.default_rng(2)
     params = ModelParams.from_prior()

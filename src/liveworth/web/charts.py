@@ -1,7 +1,7 @@
 """Charts as inline SVG, drawn on the server: nothing to fetch, nothing to run in the browser.
 
-The session charts are :mod:`liveworth.htmlreport`'s, the drivers' interval bars
-:mod:`liveworth.htmlanalytics`'; this module adds the estimator's histogram.
+The session charts are :mod:`liveworth.render.report_html`'s, the drivers' interval bars
+:mod:`liveworth.render.analysis_html`'; this module adds the estimator's histogram.
 Every label goes through :func:`html.escape`; the result is :class:`markupsafe.Markup` so that
 templates insert it as it is.
 """
@@ -16,9 +16,10 @@ from typing import Any
 
 from markupsafe import Markup
 
-from liveworth import htmlanalytics, htmlreport
-from liveworth.drivers import Driver
-from liveworth.money import usd
+from liveworth.analysis.drivers import Driver
+from liveworth.economy.money import usd
+from liveworth.render import analysis_html as htmlanalytics
+from liveworth.render import report_html as htmlreport
 
 #: Coin amounts whose bin gets an axis label (powers of ten).
 _DECADES = frozenset(10**k for k in range(1, 19))
@@ -80,5 +81,5 @@ def usd_label(value: str) -> str:
 
 def ci_bar(driver: Driver) -> Markup:
     """A driver's interval as a small bar against zero (the analysis page's, see
-    :mod:`liveworth.htmlanalytics`); empty when the driver has no number."""
+    :mod:`liveworth.render.analysis_html`); empty when the driver has no number."""
     return Markup(htmlanalytics._ci_bar(driver))

@@ -35,7 +35,7 @@ from pathlib import Path
 import duckdb
 
 from liveworth.errors import StoreError
-from liveworth.store import Store
+from liveworth.store.database import Store
 
 #: How long a request waits for a writer to let go of the database before answering 503.
 BUSY_TIMEOUT_S = 2.0

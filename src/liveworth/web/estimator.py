@@ -1,4 +1,4 @@
-"""The estimator behind the web form: :mod:`liveworth.estimate`, when it is installed.
+"""The estimator behind the web form: :mod:`liveworth.model.estimate`, when it is installed.
 
 The module is imported lazily; :func:`estimator` gives None when it is missing, and the page says
 the estimator is not available. The result is the estimate's own JSON (``Estimate.as_dict()``)
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from liveworth.money import creator_usd, fmt
-from liveworth.ratecard import RateCard
+from liveworth.economy.money import creator_usd, fmt
+from liveworth.economy.ratecard import RateCard
 
 #: Simulated sessions per web estimate (the CLI's default) and the most a request may ask for.
 WEB_SESSIONS = 20_000
@@ -27,9 +27,9 @@ BINS_PER_DECADE = 4
 
 
 def estimator() -> ModuleType | None:
-    """``liveworth.estimate`` if it can be imported, else None."""
+    """``liveworth.model.estimate`` if it can be imported, else None."""
     try:
-        return importlib.import_module("liveworth.estimate")
+        return importlib.import_module("liveworth.model.estimate")
     except ImportError:
         return None
 

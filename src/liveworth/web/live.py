@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from liveworth.money import Earnings, earnings, fmt, usd
-from liveworth.ratecard import RateCard
-from liveworth.store import Store
+from liveworth.economy.money import Earnings, earnings, fmt, usd
+from liveworth.economy.ratecard import RateCard
+from liveworth.store.database import Store
 
 #: Most gifters or gifts one state lists.
 MAX_LIST = 20

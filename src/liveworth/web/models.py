@@ -158,8 +158,8 @@ class HistogramBinOut(BaseModel):
 
 
 class EstimateOut(BaseModel):
-    """An earnings estimate (``Estimate.as_dict()`` of liveworth.estimate) with its seed and the
-    histogram of simulated sessions."""
+    """An earnings estimate (``Estimate.as_dict()`` of liveworth.model.estimate) with its seed and
+    the histogram of simulated sessions."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -1,0 +1,221 @@
+"""Gifters across sessions: the leaderboard, loyalty, and how much rides on the very top.
+
+- :func:`gifters` / :func:`leaderboard` — every gifter of the selected sessions, biggest first:
+  lifetime coins (credited by the ledger, gifts to guests left out), creator USD, share, sessions
+  with a gift, gifts and sends, first and last gift.
+- :func:`loyalty` — returning gifters (a gift in more than one session) and new gifters per
+  session (a gifter is new in the creator's first session where they gave).
+- :func:`whale_dependence` — the share of coins from the top 1 and top 5 gifters and how it
+  changes: the top-5 share of the earlier and later half of the sessions, and the trend of each
+  session's top-5 share per 30 days (least squares, HC3 interval).
+
+Shares are facts of the recorded sessions, so they carry no interval; the trend is an estimate
+and does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from liveworth.analysis.drivers import LEVEL, MIN_SESSIONS, too_few
+from liveworth.analysis.sessionstats import (
+    GiftPairs,
+    SessionStats,
+    rounded,
+    select_sessions,
+    session_stats,
+    top_shares,
+)
+from liveworth.analysis.stats import ols_hc3
+from liveworth.economy.money import creator_usd, fmt
+from liveworth.economy.ratecard import RateCard
+from liveworth.store.database import Store
+
+#: Days in the unit of the top-5 share's trend.
+TREND_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class GifterStats:
+    """One gifter across the selected sessions (gifts to guests left out)."""
+
+    rank: int
+    user_id: str | None
+    user: str
+    nickname: str
+    coins: int
+    creator_usd: Decimal
+    share: float
+    sessions: int
+    gifts: int
+    sends: int
+    first_ts: int
+    last_ts: int
+    first_room_id: str
+    last_room_id: str
+
+    @property
+    def returning(self) -> bool:
+        """Gave in more than one session (a loyal gifter)."""
+        return self.sessions > 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rank": self.rank, "user_id": self.user_id, "user": self.user,
+                "nickname": self.nickname, "coins": self.coins,
+                "creator_usd": fmt(self.creator_usd), "share": round(self.share, 4),
+                "sessions": self.sessions, "returning": self.returning, "gifts": self.gifts,
+                "sends": self.sends, "first_ts": self.first_ts, "last_ts": self.last_ts,
+                "first_room_id": self.first_room_id, "last_room_id": self.last_room_id}
+
+
+def leaderboard(store: Store, card: RateCard, rooms: Sequence[str],
+                limit: int | None = None) -> list[GifterStats]:
+    """The gifters of ``rooms``, biggest first (ties by user id): lifetime coins, sessions with a
+    gift, gifts, sends, first and last gift. ``limit``: only the first so many (their shares
+    still of every gifter's coins)."""
+    chosen = "" if limit is None else f"""
+        SEMI JOIN (SELECT user_id FROM u ORDER BY c DESC, user_id NULLS LAST
+                   LIMIT {int(limit)}) t ON c.user_id IS NOT DISTINCT FROM t.user_id"""
+    rows = store.query(f"""
+        WITH c AS (SELECT * FROM credits
+                   WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))),
+        u AS MATERIALIZED (SELECT user_id, sum(coins) AS c FROM c GROUP BY user_id)
+        SELECT user_id, arg_max("user", ts), arg_max(nickname, ts), sum(coins) AS c,
+               count(DISTINCT room_id), sum(repeat_count), count(*), min(ts), max(ts),
+               arg_min(room_id, ts), arg_max(room_id, ts), (SELECT sum(c) FROM u)
+        FROM c {chosen}
+        GROUP BY user_id ORDER BY c DESC, user_id NULLS LAST""", [list(rooms)])
+    return [GifterStats(
+        rank=i, user_id=None if r[0] is None else str(r[0]), user=r[1] or "",
+        nickname=r[2] or "", coins=int(r[3]), creator_usd=creator_usd(int(r[3]), card),
+        share=int(r[3]) / int(r[11]) if r[11] else 0.0, sessions=int(r[4]), gifts=int(r[5]),
+        sends=int(r[6]), first_ts=int(r[7]), last_ts=int(r[8]), first_room_id=str(r[9]),
+        last_room_id=str(r[10])) for i, r in enumerate(rows, 1)]
+
+
+def gifters(store: Store, card: RateCard, *, host: str | None = None,
+            since: str | dt.date | None = None, tz: str = "UTC") -> list[GifterStats]:
+    """The gifter leaderboard across sessions, biggest first (all creators unless ``host``)."""
+    chosen = select_sessions(session_stats(store, card, tz=tz), host=host, since=since)
+    return leaderboard(store, card, [s.room_id for s in chosen])
+
+
+@dataclass(frozen=True, slots=True)
+class Loyalty:
+    """Returning vs new gifters over the selected sessions."""
+
+    gifters: int
+    returning: int
+    returning_coin_share: float
+    sessions: int
+    new_per_session: float
+    returning_per_session: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"gifters": self.gifters, "returning": self.returning,
+                "returning_coin_share": round(self.returning_coin_share, 4),
+                "sessions": self.sessions, "new_per_session": round(self.new_per_session, 2),
+                "returning_per_session": round(self.returning_per_session, 2)}
+
+
+def loyalty(board: Sequence[GifterStats], sessions: Sequence[SessionStats]) -> Loyalty:
+    """Returning gifters (more than one session with a gift) and new gifters per session."""
+    ret = [g for g in board if g.returning]
+    return _loyalty(len(board), len(ret), sum(g.coins for g in board),
+                    sum(g.coins for g in ret), sessions)
+
+
+def store_loyalty(store: Store, sessions: Sequence[SessionStats]) -> Loyalty:
+    """:func:`loyalty` of the whole leaderboard of ``sessions``, counted in SQL."""
+    row = store.query("""
+        WITH p AS (SELECT user_id, room_id, sum(coins) AS c FROM credits
+                   WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))
+                   GROUP BY user_id, room_id),
+        u AS (SELECT user_id, count(*) AS sessions, sum(c) AS c FROM p GROUP BY user_id)
+        SELECT count(*), count(*) FILTER (WHERE sessions > 1), coalesce(sum(c), 0),
+               coalesce(sum(c) FILTER (WHERE sessions > 1), 0)
+        FROM u""", [[s.room_id for s in sessions]])[0]
+    return _loyalty(int(row[0]), int(row[1]), int(row[2]), int(row[3]), sessions)
+
+
+def _loyalty(gifters: int, returning: int, coins: int, returning_coins: int,
+             sessions: Sequence[SessionStats]) -> Loyalty:
+    n = len(sessions)
+    return Loyalty(
+        gifters=gifters, returning=returning,
+        returning_coin_share=returning_coins / coins if coins else 0.0,
+        sessions=n, new_per_session=sum(s.new_gifters for s in sessions) / n if n else 0.0,
+        returning_per_session=sum(s.returning_gifters for s in sessions) / n if n else 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class WhaleDependence:
+    """How much of the money comes from the very top gifters, and whether that is changing.
+
+    Shares are of all coins in the selected sessions with gifters counted across sessions.
+    ``trend_top5`` is the change of a session's top-5 share per :data:`TREND_DAYS` days (as a
+    fraction; None with too few sessions).
+    """
+
+    coins: int
+    gifters: int
+    n: int
+    top1_share: float
+    top5_share: float
+    median_session_top1: float | None
+    first_half_top5: float | None
+    second_half_top5: float | None
+    trend_top5: float | None
+    trend_ci_low: float | None
+    trend_ci_high: float | None
+    note: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"coins": self.coins, "gifters": self.gifters, "n": self.n,
+                "top1_share": round(self.top1_share, 4), "top5_share": round(self.top5_share, 4),
+                "median_session_top1_share": rounded(self.median_session_top1),
+                "first_half_top5_share": rounded(self.first_half_top5),
+                "second_half_top5_share": rounded(self.second_half_top5),
+                "trend_top5_per_30_days": rounded(self.trend_top5),
+                "trend_ci_low": rounded(self.trend_ci_low),
+                "trend_ci_high": rounded(self.trend_ci_high), "note": self.note}
+
+
+def whale_dependence(sessions: Sequence[SessionStats], pairs: GiftPairs,
+                     min_sessions: int = MIN_SESSIONS) -> WhaleDependence:
+    """Top-1 and top-5 gifter shares over ``sessions`` (oldest first) and their change."""
+    n = len(sessions)
+    top1, top5 = top_shares(pairs, np.ones(n, dtype=np.float64)) if pairs.users else (0.0, 0.0)
+    paid = [s for s in sessions if s.coins > 0]
+    median_top1 = float(np.median([s.top1_share for s in paid])) if paid else None
+    first = second = slope = low = high = None
+    note = ""
+    if n >= 2 and pairs.users:
+        half = np.arange(n) < n // 2
+        a = top_shares(pairs, half.astype(np.float64))[1]
+        b = top_shares(pairs, (~half).astype(np.float64))[1]
+        first, second = (None if math.isnan(a) else a), (None if math.isnan(b) else b)
+    if len(paid) >= min_sessions:
+        days = np.array([(s.start_ts - paid[0].start_ts) / 86_400_000 / TREND_DAYS
+                         for s in paid])
+        fit = ols_hc3(np.column_stack([np.ones(len(paid)), days]),
+                      np.array([s.top5_share for s in paid], dtype=np.float64))
+        if fit is not None:
+            slope = float(fit.beta[1])
+            low, high = fit.interval(1, LEVEL)
+        else:
+            note = "no trend: the sessions span no time"
+    else:
+        note = too_few(len(paid), min_sessions, "with gifts") + " for a trend"
+    return WhaleDependence(
+        coins=sum(s.coins for s in sessions), gifters=pairs.users, n=n, top1_share=top1,
+        top5_share=top5, median_session_top1=median_top1,
+        first_half_top5=first, second_half_top5=second,
+        trend_top5=slope, trend_ci_low=low, trend_ci_high=high, note=note)

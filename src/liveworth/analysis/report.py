@@ -1,0 +1,429 @@
+"""The per-session earnings report: what one LIVE earned, for whom, and how well it was measured.
+
+:func:`session_report` reads one room's events and ledger credits from the store and returns a
+:class:`SessionReport`; the terminal table, ``--json`` and the HTML report all render it.
+:func:`list_sessions` gives one row per session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any
+
+from liveworth.economy.gifts import PRICE_TIERS
+from liveworth.economy.money import Earnings, earnings, fmt
+from liveworth.economy.ratecard import RateCard
+from liveworth.errors import NotFoundError
+from liveworth.store.database import Store
+
+GAP_MS = 60_000
+TOP_N = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Gifter:
+    user_id: str
+    user: str
+    nickname: str
+    coins: int
+    gifts: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"user_id": self.user_id, "user": self.user, "nickname": self.nickname,
+                "coins": self.coins, "gifts": self.gifts}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionReport:
+    room_id: str
+    host: str | None
+    host_id: str | None
+    start_ts: int
+    end_ts: int
+    coins: int
+    coins_confirmed: int
+    coins_unconfirmed: int
+    guest_coins: int
+    money: Earnings
+    gift_count: int
+    gift_sends: int
+    unique_gifters: int
+    top_gifters: tuple[Gifter, ...]
+    top_gifter_share: float
+    top_10pct_share: float
+    tiers: tuple[tuple[str, int, int], ...]  # (label, gifts, coins)
+    coins_per_minute: tuple[tuple[int, int], ...]  # (minute from start, coins)
+    viewers_per_minute: tuple[tuple[int, float], ...]
+    peak_viewers: int | None
+    avg_viewers: float | None
+    engagement: dict[str, int]
+    coins_per_1000_viewer_minutes: float | None
+    unconfirmed_streaks: int
+    events: int
+    flags: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end_ts - self.start_ts) / 1000
+
+    @property
+    def minutes(self) -> float:
+        return self.duration_s / 60
+
+    def per_minute(self, name: str) -> float:
+        return self.engagement[name] / self.minutes if self.minutes > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        m = self.money
+        return {
+            "room_id": self.room_id,
+            "host": self.host,
+            "host_id": self.host_id,
+            "start_ts": self.start_ts,
+            "end_ts": self.end_ts,
+            "duration_s": self.duration_s,
+            "coins": self.coins,
+            "coins_confirmed": self.coins_confirmed,
+            "coins_unconfirmed": self.coins_unconfirmed,
+            "diamonds": fmt(m.diamonds),
+            "viewer_usd": fmt(m.viewer_usd),
+            "creator_usd": fmt(m.creator_usd),
+            "platform_usd": fmt(m.platform_usd),
+            "take_home_usd": fmt(m.take_home_usd),
+            "channel": m.channel,
+            "rate_card": m.rate_card,
+            "gift_count": self.gift_count,
+            "gift_sends": self.gift_sends,
+            "unique_gifters": self.unique_gifters,
+            "top_gifters": [g.as_dict() for g in self.top_gifters],
+            "top_gifter_share": round(self.top_gifter_share, 4),
+            "top_10pct_share": round(self.top_10pct_share, 4),
+            "tiers": [{"tier": t, "gifts": n, "coins": c} for t, n, c in self.tiers],
+            "coins_per_minute": [{"minute": mi, "coins": c} for mi, c in self.coins_per_minute],
+            "viewers_per_minute": [{"minute": mi, "viewers": round(v, 1)}
+                                   for mi, v in self.viewers_per_minute],
+            "peak_viewers": self.peak_viewers,
+            "avg_viewers": None if self.avg_viewers is None else round(self.avg_viewers, 1),
+            "engagement": dict(self.engagement),
+            "engagement_per_minute": {k: round(self.per_minute(k), 3) for k in self.engagement},
+            "coins_per_1000_viewer_minutes": None if self.coins_per_1000_viewer_minutes is None
+            else round(self.coins_per_1000_viewer_minutes, 2),
+            "guest_coins": self.guest_coins,
+            "unconfirmed_streaks": self.unconfirmed_streaks,
+            "events": self.events,
+            "flags": list(self.flags),
+        }
+
+
+def redacted(rep: SessionReport) -> SessionReport:
+    """The report with viewers' names replaced by stable pseudonyms (for sharing)."""
+
+    def alias(user_id: str) -> str:
+        return "viewer-" + hashlib.sha256(user_id.encode()).hexdigest()[:6]
+
+    top = tuple(replace(g, user=alias(g.user_id), nickname="", user_id=alias(g.user_id))
+                for g in rep.top_gifters)
+    return replace(rep, top_gifters=top)
+
+
+def _one(store: Store, sql: str, params: list[Any]) -> tuple[Any, ...]:
+    rows = store.query(sql, params)
+    return rows[0] if rows else ()
+
+
+def session_host(store: Store, room_id: str) -> tuple[str | None, str | None]:
+    """(host unique id, host user id) of a room, as far as the data say."""
+    row = _one(store, """
+        SELECT (SELECT arg_min(host, ts) FROM events
+                WHERE room_id = $1 AND type = 'live_start' AND host IS NOT NULL),
+               (SELECT host FROM rooms WHERE room_id = $1),
+               (SELECT arg_min(host_id, ts) FROM events
+                WHERE room_id = $1 AND type = 'live_start' AND host_id IS NOT NULL)
+        """, [room_id])
+    return (row[0] or row[1]), row[2]
+
+
+def session_report(store: Store, room_id: str, card: RateCard,
+                   channel: str | None = None) -> SessionReport:
+    """The report of one session (room) under ``card``.
+
+    A few queries whatever the session's size: one pass over the room's events grouped by type
+    (span, host, viewers, engagement), one grouped by minute (gaps) and one over its viewer
+    counts; one pass over its credits (the ledger's output) for the money, price tiers and coins
+    per minute; one ranking its gifters.
+    """
+    ev = _events_summary(store, room_id)
+    if ev is None:
+        raise NotFoundError(f"no session {room_id!r} in the database (see `liveworth sessions`)")
+    start_ts = ev.started if ev.started is not None else ev.first_ts
+    end_ts = max(ev.ended if ev.ended is not None else ev.last_ts, start_ts)
+    host, host_id, avg = ev.host, ev.host_id, ev.avg_viewers
+    if host is None:
+        row = _one(store, "SELECT host FROM rooms WHERE room_id = $1", [room_id])
+        host = row[0] if row else None
+    from liveworth.store.ledger import host_ids
+
+    inferred_host_id = host_ids(store.con, [room_id]).get(room_id) if host_id is None else None
+
+    vpm, gaps = _minutes_and_gaps(store, room_id, start_ts)
+    money = _credits_summary(store, room_id, start_ts)
+    coins, confirmed = money.coins, money.confirmed
+    top, gifters, top10_coins = _ranked_gifters(store, room_id)
+    top1 = top[0].coins / coins if coins and top else 0.0
+    top10 = top10_coins / coins if coins else 0.0
+    minutes = (end_ts - start_ts) / 60000
+    per_kvm = coins / (avg * minutes) * 1000 if avg and minutes > 0 else None
+
+    flags = _flags(store, room_id, gaps, ev.started, ev.ended, money.unconfirmed_n,
+                   coins - confirmed, inferred_host_id)
+    return SessionReport(
+        room_id=room_id, host=host, host_id=host_id or inferred_host_id, start_ts=start_ts,
+        end_ts=end_ts, coins=coins, coins_confirmed=confirmed,
+        coins_unconfirmed=coins - confirmed, guest_coins=money.guest,
+        money=earnings(coins, card, channel), gift_count=money.units, gift_sends=money.sends,
+        unique_gifters=gifters, top_gifters=top, top_gifter_share=float(top1),
+        top_10pct_share=float(top10), tiers=money.tiers, coins_per_minute=money.per_minute,
+        viewers_per_minute=vpm, peak_viewers=ev.peak_viewers, avg_viewers=avg,
+        engagement=ev.engagement,
+        coins_per_1000_viewer_minutes=per_kvm, unconfirmed_streaks=money.unconfirmed_n,
+        events=ev.events, flags=tuple(flags),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Events:
+    """A room's events summed up."""
+
+    events: int
+    first_ts: int
+    last_ts: int
+    started: int | None
+    ended: int | None
+    host: str | None
+    host_id: str | None
+    peak_viewers: int | None
+    avg_viewers: float | None
+    engagement: dict[str, int]
+
+
+def _events_summary(store: Store, room_id: str) -> _Events | None:
+    """One pass over the room's events, grouped by type (cheaper than a FILTER per figure):
+    span, host, viewers and engagement counts; None without events."""
+    rows = store.query("""
+        SELECT type, count(*), min(ts), max(ts),
+               arg_min(host, ts) FILTER (WHERE host IS NOT NULL),
+               arg_min(host_id, ts) FILTER (WHERE host_id IS NOT NULL),
+               max("current"), avg("current"), coalesce(sum("count"), 0)
+        FROM events WHERE room_id = $1 GROUP BY type""", [room_id])
+    if not rows:
+        return None
+    by = {r[0]: r[1:] for r in rows}
+    start, end, view = by.get("live_start"), by.get("live_end"), by.get("viewers")
+
+    def count(kind: str) -> int:
+        return int(by[kind][0]) if kind in by else 0
+
+    return _Events(
+        events=sum(int(r[1]) for r in rows), first_ts=min(int(r[2]) for r in rows),
+        last_ts=max(int(r[3]) for r in rows),
+        started=None if start is None else int(start[1]),
+        ended=None if end is None else int(end[2]),
+        host=None if start is None else start[3], host_id=None if start is None else start[4],
+        peak_viewers=None if view is None or view[5] is None else int(view[5]),
+        avg_viewers=None if view is None or view[6] is None else float(view[6]),
+        engagement={"comments": count("comment"),
+                    "likes": int(by["like"][7]) if "like" in by else 0,
+                    "joins": count("join"), "follows": count("follow"),
+                    "shares": count("share")})
+
+
+#: A stretch without any event: (last event before, first event after, seconds).
+Gap = tuple[int, int, float]
+
+
+def _minutes_and_gaps(store: Store, room_id: str,
+                      start_ts: int) -> tuple[tuple[tuple[int, float], ...], list[Gap]]:
+    """Average viewers per minute from the start, and every stretch of more than
+    :data:`GAP_MS` without an event, in time order.
+
+    A stretch longer than a minute always runs from the last event of one minute of the clock
+    to the first event of the next minute that has one, so the gaps come from one row per
+    minute instead of from sorting every event.
+    """
+    vpm = tuple((int(m), float(v)) for m, v in store.query("""
+        SELECT (ts - $2) // 60000 AS m, avg("current") FROM events
+        WHERE room_id = $1 AND type = 'viewers' GROUP BY m ORDER BY m""", [room_id, start_ts]))
+    clock = store.query("""
+        SELECT ts // 60000 AS clock, min(ts), max(ts) FROM events WHERE room_id = $1
+        GROUP BY clock ORDER BY clock""", [room_id])
+    gaps = [(int(before[2]), int(after[1]), (after[1] - before[2]) / 1000.0)
+            for before, after in pairwise(clock) if after[1] - before[2] > GAP_MS]
+    return vpm, gaps
+
+
+@dataclass(frozen=True, slots=True)
+class _Money:
+    """A room's credits summed (gifts to guests apart)."""
+
+    coins: int
+    confirmed: int
+    guest: int
+    units: int
+    sends: int
+    unconfirmed_n: int
+    tiers: tuple[tuple[str, int, int], ...]
+    per_minute: tuple[tuple[int, int], ...]
+
+
+def _credits_summary(store: Store, room_id: str, start_ts: int) -> _Money:
+    """One pass over the room's credits: totals, price tiers and the host's coins per minute."""
+    tier = " ".join(
+        f"WHEN coins_each BETWEEN {lo} AND {hi if hi is not None else 2**62} THEN '{label}'"
+        for label, lo, hi in PRICE_TIERS)
+    rows = store.query(f"""
+        SELECT GROUPING(tier) = 1, GROUPING(m) = 1, tier, m,
+               coalesce(sum(coins) FILTER (WHERE NOT guest), 0),
+               coalesce(sum(coins) FILTER (WHERE NOT guest AND confirmed), 0),
+               coalesce(sum(coins) FILTER (WHERE guest), 0),
+               coalesce(sum(repeat_count) FILTER (WHERE NOT guest), 0),
+               count(*) FILTER (WHERE NOT guest),
+               count(*) FILTER (WHERE NOT confirmed)
+        FROM (SELECT *, CASE {tier} ELSE '1-9' END AS tier, (ts - $2) // 60000 AS m
+              FROM credits WHERE room_id = $1)
+        GROUP BY GROUPING SETS ((), (tier), (m))""", [room_id, start_ts])
+    total = (0, 0, 0, 0, 0, 0)
+    tier_rows = {label: (0, 0) for label, _, _ in PRICE_TIERS}
+    per_minute: list[tuple[int, int]] = []
+    for all_tiers, all_minutes, label, m, coins, confirmed, guest, units, sends, open_ in rows:
+        if all_tiers and all_minutes:
+            total = (int(coins), int(confirmed), int(guest), int(units), int(sends), int(open_))
+        elif all_minutes and sends:  # one tier
+            tier_rows[label] = (int(units), int(coins))
+        elif all_tiers and sends:  # one minute
+            per_minute.append((int(m), int(coins)))
+    return _Money(*total, tiers=tuple((label, *tier_rows[label]) for label, _, _ in PRICE_TIERS),
+                  per_minute=tuple(sorted(per_minute)))
+
+
+def _ranked_gifters(store: Store, room_id: str) -> tuple[tuple[Gifter, ...], int, int]:
+    """The host's gifters ranked by coins (ties by user id): the top :data:`TOP_N`, how many
+    have a user id, and the coins of the top 10 % of them (at least one; credits without a user
+    id count as one gifter here)."""
+    rows = store.query(f"""
+        WITH g AS MATERIALIZED (
+            SELECT user_id, sum(coins) AS c, sum(repeat_count) AS n FROM credits
+            WHERE room_id = $1 AND NOT guest GROUP BY user_id),
+        top AS (SELECT * FROM g ORDER BY c DESC, user_id LIMIT {TOP_N}),
+        names AS (
+            SELECT user_id, arg_max("user", ts) AS u, arg_max(nickname, ts) AS nick
+            FROM credits c SEMI JOIN top t ON c.user_id IS NOT DISTINCT FROM t.user_id
+            WHERE room_id = $1 AND NOT guest GROUP BY user_id),
+        total AS (
+            SELECT count(*) AS ranked, count(user_id) AS gifters,
+                   list_sum(list_slice(list_sort(list(c), 'DESC'), 1,
+                                       greatest(1, ceil(count(*)::DOUBLE * 0.1))::BIGINT))
+                       AS top10
+            FROM g)
+        SELECT total.*, top.user_id, names.u, names.nick, top.c, top.n
+        FROM total LEFT JOIN top ON true
+        LEFT JOIN names ON names.user_id IS NOT DISTINCT FROM top.user_id
+        ORDER BY top.c DESC, top.user_id""", [room_id])
+    if not rows or not rows[0][0]:
+        return (), 0, 0
+    top = tuple(Gifter(str(r[3]), r[4] or "", r[5] or "", int(r[6]), int(r[7])) for r in rows)
+    return top, int(rows[0][1]), int(rows[0][2])
+
+
+def _flags(store: Store, room_id: str, gaps: list[Gap], started: Any, ended: Any,
+           unconfirmed_n: int, unconfirmed_coins: int,
+           inferred_host_id: str | None) -> list[dict[str, Any]]:
+    flags: list[dict[str, Any]] = []
+    if gaps:
+        flags.append({"flag": "gaps", "count": len(gaps),
+                      "message": f"{len(gaps)} gap(s) of more than {GAP_MS // 1000} s with no "
+                                 "event: the stream may have been disconnected",
+                      "gaps": [{"from_ts": int(a), "to_ts": int(b), "seconds": float(s)}
+                               for a, b, s in gaps[:100]]})
+    recorded_gaps = store.query("""
+        SELECT from_ms, to_ms, reason FROM recorder_gaps WHERE room_id = $1 ORDER BY from_ms""",
+        [room_id])
+    if recorded_gaps:
+        lost = sum(b - a for a, b, _ in recorded_gaps) / 1000
+        flags.append({"flag": "disconnected", "count": len(recorded_gaps),
+                      "message": f"the recorder was disconnected {len(recorded_gaps)} time(s), "
+                                 f"{lost:,.0f} s in all; messages TikTok replayed after each "
+                                 "reconnect were counted once",
+                      "gaps": [{"from_ts": int(a), "to_ts": int(b), "reason": r}
+                               for a, b, r in recorded_gaps[:100]]})
+    if unconfirmed_n:
+        flags.append({"flag": "unconfirmed_streaks", "count": unconfirmed_n,
+                      "coins": unconfirmed_coins,
+                      "message": f"{unconfirmed_n} gift streak(s) never got their final frame; "
+                                 f"{unconfirmed_coins:,} coins counted at their highest repeat "
+                                 "count"})
+    flags.append({"flag": "observed_counts",
+                  "message": "likes and joins are observed counts: TikTok thins them on busy "
+                             "streams"})
+    if started is None or ended is None:
+        missing = " and ".join(x for x, y in (("start", started), ("end", ended)) if y is None)
+        flags.append({"flag": "partial_recording",
+                      "message": f"no LIVE {missing} seen: the recording may not cover the "
+                                 "whole session"})
+    if inferred_host_id:
+        flags.append({"flag": "host_inferred",
+                      "message": "the host's user id was inferred as the most frequent gift "
+                                 "recipient; gifts to anyone else count as guests'"})
+    return flags
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    room_id: str
+    host: str | None
+    start_ts: int
+    end_ts: int
+    coins: int
+    coins_unconfirmed: int
+    creator_usd: Decimal
+    gifters: int
+    events: int
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end_ts - self.start_ts) / 1000
+
+    def as_dict(self) -> dict[str, object]:
+        return {"room_id": self.room_id, "host": self.host, "start_ts": self.start_ts,
+                "end_ts": self.end_ts, "duration_s": self.duration_s, "coins": self.coins,
+                "coins_unconfirmed": self.coins_unconfirmed,
+                "creator_usd": fmt(self.creator_usd), "unique_gifters": self.gifters,
+                "events": self.events}
+
+
+def list_sessions(store: Store, card: RateCard) -> list[SessionRow]:
+    """One row per session, newest first."""
+    rows = store.query("""
+        WITH ev AS (
+            SELECT room_id, count(*) AS n,
+                   coalesce(min(ts) FILTER (WHERE type = 'live_start'), min(ts)) AS start_ts,
+                   coalesce(max(ts) FILTER (WHERE type = 'live_end'), max(ts)) AS end_ts,
+                   arg_min(host, ts) FILTER (WHERE type = 'live_start') AS host
+            FROM events GROUP BY room_id),
+        cr AS (
+            SELECT room_id, sum(coins) FILTER (WHERE NOT guest) AS coins,
+                   sum(coins) FILTER (WHERE NOT guest AND NOT confirmed) AS unconfirmed,
+                   count(DISTINCT user_id) FILTER (WHERE NOT guest) AS gifters
+            FROM credits GROUP BY room_id)
+        SELECT ev.room_id, coalesce(ev.host, r.host), ev.start_ts, ev.end_ts,
+               coalesce(cr.coins, 0), coalesce(cr.unconfirmed, 0), coalesce(cr.gifters, 0),
+               ev.n
+        FROM ev LEFT JOIN cr USING (room_id) LEFT JOIN rooms r USING (room_id)
+        ORDER BY ev.start_ts DESC, ev.room_id""")
+    return [
+        SessionRow(str(r[0]), r[1], int(r[2]), int(max(r[3], r[2])), int(r[4]), int(r[5]),
+                   earnings(int(r[4]), card).creator_usd, int(r[6]), int(r[7]))
+        for r in rows
+    ]

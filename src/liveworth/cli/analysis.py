@@ -1,0 +1,294 @@
+"""Commands across sessions: ``analyze``, ``gifters``, ``roster``."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from liveworth.analysis.settings import DEFAULT_SEED, LEVEL, MIN_SESSIONS, PERIODS
+from liveworth.cli.options import (
+    CommandFactory,
+    add_card_options,
+    add_db,
+    add_json,
+    card_from_args,
+    duration,
+    print_json,
+    when,
+)
+from liveworth.economy.money import fmt, usd
+from liveworth.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from liveworth.analysis.analytics import Analysis
+    from liveworth.analysis.roster import Roster, Tier
+
+GIFTERS_SHOWN = 25
+WEEKS_SHOWN = 12
+
+
+def _add_scope(p: argparse.ArgumentParser, host_help: str) -> None:
+    add_db(p)
+    p.add_argument("--host", metavar="@USER", help=host_help)
+    p.add_argument("--since", metavar="DATE", help="only sessions starting on or after this "
+                   "date (YYYY-MM-DD, local to --tz)")
+    p.add_argument("--tz", default="UTC", help="time zone for start hours, weekdays, weeks and "
+                   "months (IANA name, default UTC)")
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+# ---------------------------------------------------------------------------- analyze
+
+
+def _effect(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.2f}" if unit == "elasticity" else f"{value:+.0f} %"
+
+
+def render_analysis(a: Analysis, console: Console) -> None:
+    from rich.table import Table
+
+    from liveworth.analysis.advice import signed_usd
+
+    who = f"@{a.host}" if a.host else "unknown creator"
+    since = f" since {a.since}" if a.since else ""
+    console.print(f"[bold]{who}[/bold]: {len(a.sessions):,} session(s){since}, "
+                  f"{duration(a.hours * 3600)} live, {a.coins:,} coins")
+    per_hour = a.usd_per_hour
+    console.print(f"[bold]The creator received {usd(a.creator_usd)}[/bold]: "
+                  f"{usd(a.usd_per_session)} per session"
+                  + ("" if per_hour is None else f", {usd(per_hour)} per hour live")
+                  + f" (rate card {a.rate_card})")
+    t = Table("week of", "sessions", "hours", "creator USD", "per session", "per hour",
+              "top-5 share", title="week by week", title_justify="left")
+    for week in a.trend[-WEEKS_SHOWN:]:
+        t.add_row(week.week.isoformat(), str(week.sessions), f"{week.hours:.1f}",
+                  usd(week.creator_usd), usd(week.usd_per_session),
+                  "–" if week.usd_per_hour is None else usd(week.usd_per_hour),
+                  f"{week.top5_share:.0%}")
+    console.print(t)
+    t = Table("lever", "effect", f"{LEVEL:.0%} interval", "unit", "n", "",
+              title="what drives your coins (each at equal length; engagement, battles and "
+              "viewers also at equal audience)", title_justify="left")
+    for d in a.drivers:
+        mark = "[bold]*[/bold]" if d.significant else ""
+        interval = "–" if d.ci_low is None or d.ci_high is None else \
+            f"{_effect(d.ci_low, d.unit)} … {_effect(d.ci_high, d.unit)}"
+        t.add_row(d.label, _effect(d.effect, d.unit) + mark, interval, d.unit, str(d.n),
+                  d.note)
+    console.print(t)
+    e = a.elasticity_viewers
+    console.print("elasticity of coins to viewers: " + (
+        e.note if e.effect is None else
+        f"{e.effect:.2f} ({LEVEL:.0%} CI {e.ci_low:.2f} to {e.ci_high:.2f}, {e.n} sessions): "
+        f"1 % more viewers, {e.effect:.2f} % more coins"))
+    w = a.whales
+    console.print(f"whale dependence: top gifter {w.top1_share:.0%} of coins, top 5 "
+                  f"{w.top5_share:.0%} ({w.gifters:,} gifters)" + (
+                      "" if w.trend_top5 is None or w.trend_ci_low is None
+                      or w.trend_ci_high is None else
+                      f"; a session's top-5 share changes {w.trend_top5:+.1%} per 30 days "
+                      f"(CI {w.trend_ci_low:+.1%} to {w.trend_ci_high:+.1%})"))
+    console.print("[bold]Recommendations[/bold]")
+    for r in a.recommendations:
+        console.print(f"• [bold]{r.strategy}[/bold] ({r.status}): {r.advice}")
+        if r.expected is not None:
+            x = r.expected
+            console.print(f"    expected: {x.change} → {x.pct:+.1f} % ({x.pct_low:+.1f} to "
+                          f"{x.pct_high:+.1f} %), about {signed_usd(x.usd_per_session)} per "
+                          f"session ({signed_usd(x.usd_low)} to {signed_usd(x.usd_high)})")
+        console.print(f"    evidence: {r.evidence}")
+    if a.top_gifters:
+        t = Table("#", "gifter", "coins", "share", "sessions", title="top gifters",
+                  title_justify="left")
+        for g in a.top_gifters:
+            t.add_row(str(g.rank), g.user or g.user_id or "?", f"{g.coins:,}", f"{g.share:.1%}",
+                      str(g.sessions))
+        console.print(t)
+    for n in a.notes:
+        console.print(f"[yellow]note[/yellow] {n}")
+
+
+def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
+    import numpy as np
+
+    from liveworth.analysis.analytics import analyze
+    from liveworth.store.database import Store
+
+    card = card_from_args(args)
+    with Store.open(args.db, read_only=True) as store:
+        a = analyze(store, card, host=args.host, since=args.since, tz=args.tz,
+                    rng=np.random.default_rng(args.seed))
+    if args.html:
+        from liveworth.render.analysis_html import render_analysis_html
+
+        try:
+            Path(args.html).write_text(render_analysis_html(a), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.html}: cannot write: {exc.strerror}") from None
+    if args.json:
+        print_json(console, a.as_dict())
+        return 0
+    render_analysis(a, console)
+    if args.html:
+        console.print(f"HTML analysis written to {args.html}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- gifters
+
+
+def cmd_gifters(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from liveworth.analysis.analytics import loyalty
+    from liveworth.analysis.gifters import leaderboard
+    from liveworth.analysis.sessionstats import select_sessions, session_stats
+    from liveworth.store.database import Store
+
+    card = card_from_args(args)
+    with Store.open(args.db, read_only=True) as store:
+        chosen = select_sessions(session_stats(store, card, tz=args.tz), host=args.host,
+                                 since=args.since)
+        board = leaderboard(store, card, [s.room_id for s in chosen])
+    shown = board if args.top is None and args.json else board[:args.top or GIFTERS_SHOWN]
+    if args.json:
+        print_json(console, [g.as_dict() for g in shown])
+        return 0
+    loyal = loyalty(board, chosen)
+    t = Table("#", "gifter", "nickname", "coins", "creator USD", "share", "sessions", "first",
+              "last", title=f"{len(board):,} gifter(s) over {len(chosen):,} session(s)",
+              title_justify="left")
+    for g in shown:
+        t.add_row(str(g.rank), g.user or g.user_id or "?", g.nickname, f"{g.coins:,}",
+                  usd(g.creator_usd), f"{g.share:.1%}", str(g.sessions), when(g.first_ts)[:10],
+                  when(g.last_ts)[:10])
+    console.print(t)
+    console.print(f"returning gifters (a gift in more than one session): {loyal.returning:,} "
+                  f"of {loyal.gifters:,}, giving {loyal.returning_coin_share:.0%} of coins; "
+                  f"{loyal.new_per_session:.1f} new and {loyal.returning_per_session:.1f} "
+                  "returning gifters per session")
+    return 0
+
+
+# ---------------------------------------------------------------------------- roster
+
+
+def _tiers(args: argparse.Namespace) -> tuple[Tier, ...]:
+    from liveworth.analysis.roster import DEFAULT_TIERS, check_tiers, load_tiers, parse_tier
+
+    tiers = list(load_tiers(args.tiers)) if args.tiers else []
+    tiers += [parse_tier(t) for t in args.tier]
+    return check_tiers(tiers) if tiers else DEFAULT_TIERS
+
+
+def render_roster(r: Roster, console: Console) -> None:
+    from rich.table import Table
+
+    console.print(f"[bold]Roster by {r.period}[/bold] (as of {r.as_of}, times in {r.tz}, rate "
+                  f"card {r.rate_card})")
+    for total in r.totals:
+        t = Table("creator", "sessions", "hours", "coins", "diamonds", "creator USD",
+                  "active days", "tier now", "on pace for", "next tier needs",
+                  title=f"{total.period}", title_justify="left")
+        for row in (x for x in r.rows if x.period == total.period):
+            p = row.pace
+            needs = "–"
+            if p is not None and p.next_tier is not None:
+                parts = [f"{fmt(p.diamonds_to_next or Decimal(0))} diamonds"]
+                if p.active_days_to_next:
+                    parts.append(f"{p.active_days_to_next} days")
+                if p.hours_to_next:
+                    parts.append(f"{p.hours_to_next:.1f} h")
+                needs = f"{p.next_tier}: " + ", ".join(parts)
+            t.add_row("@" + row.host if row.host else "?", str(row.sessions),
+                      f"{row.hours:.1f}", f"{row.coins:,}", fmt(row.diamonds),
+                      usd(row.creator_usd), str(row.active_days),
+                      "–" if p is None else p.tier or "none",
+                      "–" if p is None else p.projected_tier or "none", needs)
+        t.add_row(f"[bold]all {total.creators}[/bold]", str(total.sessions),
+                  f"{total.hours:.1f}", f"{total.coins:,}", fmt(total.diamonds),
+                  usd(total.creator_usd), str(total.active_days), "", "", "")
+        console.print(t)
+    if not r.totals:
+        console.print("no sessions")
+    console.print("tiers: " + ", ".join(f"{t.name} ≥ {t.diamonds:,} diamonds, "
+                                        f"{t.active_days} days, {t.hours:g} h" for t in r.tiers))
+    console.print(f"[yellow]note[/yellow] {r.note}")
+
+
+def cmd_roster(args: argparse.Namespace, console: Console) -> int:
+    from liveworth.analysis.roster import roster as build_roster
+    from liveworth.store.database import Store
+
+    card = card_from_args(args)
+    tiers = _tiers(args)
+    with Store.open(args.db, read_only=True) as store:
+        r = build_roster(store, card, period=args.period, tiers=tiers,
+                         as_of=args.as_of, tz=args.tz, since=args.since)
+    if args.json:
+        print_json(console, r.as_dict())
+        return 0
+    render_roster(r, console)
+    return 0
+
+
+def register(command: CommandFactory) -> None:
+    p = command("analyze", cmd_analyze, "what drives a creator's earnings across sessions",
+                "Across one creator's recorded sessions: creator USD per session and per hour "
+                "week by week; the drivers of coins (session length, start time and weekday, "
+                "average viewers as an elasticity, engagement, follows and shares, battles, "
+                "days since the previous LIVE, returning gifters), each with a "
+                f"{LEVEL:.0%} interval and its number of sessions; whale dependence; top "
+                "gifters; and recommendations tying the five classic strategies to the "
+                f"creator's own levers. Below {MIN_SESSIONS} sessions it says 'too few "
+                "sessions' instead of inventing numbers.")
+    _add_scope(p, "the creator to analyse (needed when the database holds several)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print JSON instead of a report")
+    out.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
+    p.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
+                   help=f"seed of the bootstrap (default {DEFAULT_SEED}): same seed, same output")
+    add_card_options(p, channel=False)
+
+    p = command("gifters", cmd_gifters, "the gifter leaderboard across sessions",
+                "Every gifter across sessions, biggest first: lifetime coins, creator USD, "
+                "share, sessions with a gift, first and last gift; returning (loyal) gifters "
+                "and new gifters per session. Gifts to guests are left out.")
+    _add_scope(p, "only this creator's sessions (default: every creator)")
+    p.add_argument("--top", type=_seed, help=f"show only the top N (default: {GIFTERS_SHOWN} "
+                   "in the table, everyone with --json)")
+    add_card_options(p, channel=False)
+    add_json(p)
+
+    p = command("roster", cmd_roster, "agency roll-up per creator and month, with tier pace",
+                "Per creator and in total, per month (or week): sessions, hours live, coins, "
+                "diamonds, creator USD, active days, and each creator's pace towards monthly "
+                "tier thresholds. The default thresholds are liveworth's placeholders (an "
+                "assumption): set your agency's with --tiers FILE or --tier.")
+    add_db(p)
+    p.add_argument("--period", choices=PERIODS, default="month", help="roll-up period")
+    p.add_argument("--since", metavar="DATE", help="only sessions on or after this date")
+    p.add_argument("--as-of", metavar="DATE", help="measure the pace on this day (default: "
+                   "today)")
+    p.add_argument("--tz", default="UTC", help="time zone of days and months (default UTC)")
+    p.add_argument("--tiers", type=Path, metavar="FILE",
+                   help="TOML file of [[tier]] tables: name, diamonds, active_days, hours")
+    p.add_argument("--tier", action="append", default=[], metavar="NAME:DIAMONDS[:DAYS[:H]]",
+                   help="a monthly tier threshold (repeatable; replaces the defaults)")
+    add_card_options(p, channel=False)
+    add_json(p)

@@ -1,0 +1,541 @@
+"""Commands of the session model: ``simulate``, ``estimate`` and ``plan``.
+
+Each parses its options, calls one library function (:mod:`liveworth.model.simulate`,
+:mod:`liveworth.model.estimate`) and renders the result as a table or, with ``--json``, as JSON with
+money as decimal strings. Bad values raise :class:`UsageError` (one line, exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from liveworth.cli.options import (
+    CommandFactory,
+    add_card_options,
+    add_db,
+    add_json,
+    card_from_args,
+    print_json,
+    usd_amount,
+    when,
+    writable_file,
+)
+from liveworth.decode.events import MAX_INT
+from liveworth.economy.money import usd
+from liveworth.errors import UsageError
+from liveworth.model.inputs import (
+    DEFAULT_SESSIONS,
+    MAX_FOLLOWERS,
+    MAX_SESSIONS,
+    MAX_VIEWERS,
+    Inputs,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    from liveworth.model.calibrate import Calibration
+    from liveworth.model.estimate import Estimate, Span, WhatIf
+    from liveworth.model.plan import Plan
+
+# ---------------------------------------------------------------------------- option values
+
+
+#: The largest value each numeric option takes (the library checks its own, finer limits;
+#: these keep absurd values from reaching it and echo the user's text in the error).
+LIMITS: dict[str, float] = {
+    "--followers": MAX_FOLLOWERS,
+    "--viewers": MAX_VIEWERS,
+    "--minutes": 24 * 60,
+    "--per-week": 7 * 24,
+    "--sessions": MAX_SESSIONS,
+    "--seed": 2**63 - 1,
+    "--start-ts": float(MAX_INT),
+}
+
+
+def _number(text: str | None, name: str, *, whole: bool = False) -> float:
+    """A non-negative number given on the command line (``1,000`` and ``1_000`` accepted), at
+    most ``LIMITS[name]``."""
+    if text is None:
+        raise UsageError(f"{name} is required")
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    try:
+        value = float(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise UsageError(f"{name}: not a number: {shown!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(f"{name}: must be a number >= 0, got {shown!r}")
+    limit = LIMITS.get(name)
+    if limit is not None and value > limit:
+        raise UsageError(f"{name}: must be at most {limit:,.0f}, got {shown!r}")
+    if whole and not value.is_integer():
+        raise UsageError(f"{name}: must be a whole number, got {shown!r}")
+    return value
+
+
+def _optional(text: str | None, name: str) -> float | None:
+    return None if text is None else _number(text, name)
+
+
+def _rng(seed: str | None) -> tuple[np.random.Generator, int]:
+    """The generator of a command and the seed that reproduces it (drawn when not given)."""
+
+
+    import numpy as np
+
+    if seed is not None:
+        value = int(_number(seed, "--seed", whole=True))
+    else:
+        entropy = np.random.SeedSequence().entropy
+        value = entropy % 2**63 if isinstance(entropy, int) else 0
+    return np.random.default_rng(value), value
+
+
+def _inputs(args: argparse.Namespace) -> Inputs:
+
+
+    from liveworth.model.generative import engagement_value
+
+    return Inputs(
+        followers=int(_number(args.followers, "--followers", whole=True)),
+        viewers=_optional(args.viewers, "--viewers"),
+        minutes=_number(args.minutes or "60", "--minutes"),
+        per_week=_number(args.per_week or "3", "--per-week"),
+        engagement=engagement_value(args.engagement or "typical"),
+    )
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    n = int(_number(args.sessions, "--sessions", whole=True))
+    if not 1 <= n <= MAX_SESSIONS:
+        raise UsageError(f"--sessions must lie between 1 and {MAX_SESSIONS:,}, got {n}")
+    return n
+
+
+def _changes(items: Sequence[str]) -> list[dict[str, str]]:
+    out = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UsageError(f"--what-if expects NAME=VALUE, got {item!r}")
+        out.append({name.strip(): value.strip()})
+    return out
+
+
+def _describe(inputs: Inputs, typical: float) -> str:
+    viewers = (f"{inputs.viewers:,.0f} viewers" if inputs.viewers is not None
+               else f"~{typical:,.0f} viewers (from followers)")
+    return (f"{inputs.followers:,} followers · {viewers} · {inputs.minutes:g}-minute sessions · "
+            f"{inputs.per_week:g} a week · engagement {inputs.engagement:g}")
+
+
+# ---------------------------------------------------------------------------- simulate
+
+
+def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
+
+
+    from rich.table import Table
+
+    from liveworth.model.generative import ModelParams, engagement_value
+    from liveworth.model.simulate import simulate
+
+    rng, seed = _rng(args.seed)
+    followers = int(_number(args.followers, "--followers", whole=True))
+    session = simulate(
+        ModelParams.from_prior(),
+        followers=followers,
+        viewers=_optional(args.viewers, "--viewers"),
+        minutes=_number(args.minutes, "--minutes"),
+        engagement=engagement_value(args.engagement),
+        rng=rng,
+        room_id=args.room_id or f"sim-{seed}",
+        start_ts=int(_number(args.start_ts, "--start-ts", whole=True)),
+    )
+    if args.out == "-":
+        session.write_jsonl(sys.stdout)
+    else:
+        _write(Path(args.out), session.write_jsonl)
+    truth = {**session.truth.as_dict(), "seed": seed}
+    if args.truth:
+        _write(Path(args.truth),
+               lambda f: f.write(json.dumps(truth, indent=2, ensure_ascii=False) + "\n"))
+    if args.out == "-":
+        return 0
+    if args.json:
+        print_json(console, truth)
+        return 0
+    t = Table("what", "simulated", title=f"Simulated session {truth['room_id']} "
+              f"(seed {seed}) → {args.out}", title_justify="left")
+    for key, label in (("events", "events written"), ("minutes", "minutes"),
+                       ("typical_viewers", "typical concurrent viewers"),
+                       ("unique_viewers", "unique viewers"), ("comments", "comments"),
+                       ("unique_gifters", "gifters"), ("gifts", "gifts (units)"),
+                       ("coins", "coins credited"), ("coins_unconfirmed", "of which unconfirmed"),
+                       ("missing_finals", "streaks without a final"),
+                       ("resent_finals", "resent finals")):
+        value = truth[key]
+        t.add_row(label, f"{value:,}" if isinstance(value, int) else f"{value:,.1f}")
+    console.print(t)
+    return 0
+
+
+def _write(path: Path, writer: Callable[[IO[str]], object]) -> None:
+    try:
+        with path.open("w", encoding="utf-8") as f:
+            writer(f)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write ({exc.strerror or exc.__class__.__name__})"
+                         ) from None
+
+
+# ---------------------------------------------------------------------------- estimate
+
+
+def _span_rows(t: Table, label: str, span: Span) -> None:
+    t.add_row(f"{label}: creator receives", *(usd(v) for v in span.creator_usd),
+              usd(span.mean_creator_usd), style="bold")
+    t.add_row(f"{label}: viewers pay", *(usd(v) for v in span.viewer_usd),
+              usd(span.mean_viewer_usd))
+    t.add_row(f"{label}: coins", *(f"{v:,}" for v in span.coins), f"{span.mean_coins:,}",
+              end_section=True)
+
+
+def _print_estimate(console: Console, e: Estimate) -> None:
+
+
+    from rich.table import Table
+
+    console.print(f"[bold]Estimate[/bold] for {_describe(e.inputs, e.typical_viewers)}")
+    t = Table("", "p10", "p50", "p90", "mean", title_justify="left",
+              title=f"{e.simulations:,} simulated sessions and months · rate card {e.rate_card}"
+              f" · coins bought on {e.channel}")
+    _span_rows(t, "per session", e.per_session)
+    _span_rows(t, f"per month ({e.sessions_per_month:.1f} sessions)", e.per_month)
+    console.print(t)
+    console.print(f"[bold]Tier[/bold]: {e.tier}")
+    d = Table("driver", "change", "effect on expected earnings", title="Main drivers",
+              title_justify="left")
+    for driver in e.drivers:
+        effect = (f"{driver.effect_pct:.0f} % of coins" if driver.name == "whales"
+                  else f"{driver.effect_pct:+.0f} %")
+        d.add_row(driver.name, driver.change, effect)
+    console.print(d)
+    console.print("[bold]Assumptions[/bold] (every parameter and its source: docs/MODEL.md)")
+    for line in e.assumptions:
+        console.print(f"  • {line}")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.0f} %"
+
+
+def _print_what_ifs(console: Console, cases: Sequence[WhatIf]) -> None:
+
+
+    from rich.table import Table
+
+    t = Table("what if", "p50 a session", "change", "p50 a month", "change",
+              "mean a month", "change", title="What if (creator receives; same random numbers "
+              "as the base case)", title_justify="left")
+    base = cases[0].base
+    t.add_row("as now", usd(base.per_session.creator_usd[1]), "",
+              usd(base.per_month.creator_usd[1]), "", usd(base.per_month.mean_creator_usd), "",
+              end_section=True)
+    for case in cases:
+        label = ", ".join(f"{k.replace('_', '-')}={v:g}" for k, v in case.changes.items())
+        t.add_row(label, usd(case.changed.per_session.creator_usd[1]),
+                  _pct(case.session_change_pct), usd(case.changed.per_month.creator_usd[1]),
+                  _pct(case.month_change_pct), usd(case.changed.per_month.mean_creator_usd),
+                  _pct(case.mean_month_change_pct))
+    console.print(t)
+
+
+def cmd_estimate(args: argparse.Namespace, console: Console) -> int:
+
+
+    import numpy as np
+
+    from liveworth.model.estimate import estimate, what_if
+    from liveworth.model.generative import ModelParams
+
+    if args.from_history:
+        return cmd_estimate_from_history(args, console)
+    if args.followers is None:
+        raise UsageError("--followers is required (or calibrate to your sessions with "
+                         "--from-history)")
+    card = card_from_args(args)
+    inputs = _inputs(args)
+    sessions = _sessions(args)
+    rng, seed = _rng(args.seed)
+    changes = _changes(args.what_if)
+    kw: dict[str, Any] = {"params": ModelParams.from_prior(), "card": card,
+                          "channel": args.channel, "sessions": sessions}
+    if len(changes) > 1:
+        changes.append({k: v for c in changes for k, v in c.items()})
+    cases = [what_if(inputs, c, rng=np.random.default_rng(seed), **kw) for c in changes]
+    base = cases[0].base if cases else estimate(inputs, rng=rng, **kw)
+    if args.json:
+        out = {**base.as_dict(), "seed": seed}
+        if cases:
+            out["what_if"] = [c.as_dict() for c in cases]
+        print_json(console, out)
+        return 0
+    _print_estimate(console, base)
+    if cases:
+        _print_what_ifs(console, cases)
+    console.print(f"seed {seed} (repeat with --seed {seed})")
+    return 0
+
+
+# ------------------------------------------------------------------- estimate --from-history
+
+
+def print_calibration(console: Console, cal: Calibration) -> None:
+    """The calibration in a few lines: sessions used, fitted against prior, LOO coverage."""
+
+
+    from rich.table import Table
+
+    from liveworth.model.calibrate import PRIOR_SESSIONS
+
+    who = f"@{cal.host}" if cal.host else "this creator"
+    console.print(f"[bold]Calibrated to {cal.sessions} recorded session(s)[/bold] of {who} "
+                  f"({when(cal.first_ts)[:10]} … {when(cal.last_ts)[:10]})")
+    t = Table("", "public prior", "fitted to you", title_justify="left",
+              title=f"prior strength {PRIOR_SESSIONS:g} pseudo-sessions; your history weighs "
+              f"{cal.weight:.0%}")
+    t.add_row("median coins a session (typical inputs)", f"{cal.p50_coins(cal.prior):,}",
+              f"{cal.p50_coins(cal.fitted):,}")
+    t.add_row("level, log(1 + coins) − model offset", f"{cal.prior.mean:+.2f}",
+              f"{cal.fitted.mean:+.2f}")
+    t.add_row("session-to-session spread (×/÷)", f"{math.exp(cal.prior.scale):.1f}",
+              f"{math.exp(cal.fitted.scale):.1f}")
+    t.add_row("gifting relative to the prior", "× 1", f"× {cal.multiplier:.2f}")
+    console.print(t)
+    viewers = "—" if cal.viewers is None else f"{cal.viewers:,.0f}"
+    console.print(f"from your history: typical viewers {viewers} ({cal.viewers_from}), "
+                  f"{cal.minutes:.0f}-minute sessions, engagement {cal.engagement:.2g} "
+                  f"({cal.engagement_from}), LIVE on {cal.frequency.live_days} of "
+                  f"{cal.frequency.observed_days} days ({cal.frequency.per_week:.1f} sessions a "
+                  "week); median session "
+                  f"{cal.median_coins:,} coins")
+    loo = cal.loo
+    console.print(f"leave-one-out: {loo.inside} of {loo.sessions} past sessions inside their "
+                  f"80 % interval ({loo.coverage or 0:.0%}; {loo.below} below, {loo.above} "
+                  "above)")
+    console.print(f"[bold]Fit[/bold]: {cal.note}")
+
+
+def _followers(args: argparse.Namespace) -> int | None:
+    return None if args.followers is None else int(_number(args.followers, "--followers",
+                                                           whole=True))
+
+
+def _history_inputs(args: argparse.Namespace, cal: Calibration) -> Inputs:
+    """The estimate's inputs: those given on the command line, the rest from the history."""
+
+
+    from liveworth.model.generative import engagement_value
+
+    return cal.inputs(
+        followers=_followers(args),
+        viewers=_optional(args.viewers, "--viewers"),
+        minutes=_optional(args.minutes, "--minutes"),
+        per_week=_optional(args.per_week, "--per-week"),
+        engagement=None if args.engagement is None else engagement_value(args.engagement),
+    )
+
+
+def cmd_estimate_from_history(args: argparse.Namespace, console: Console) -> int:
+    """``liveworth estimate --from-history``: the estimate calibrated to recorded sessions."""
+
+
+    import numpy as np
+
+    from liveworth.model.calibrate import calibrate, estimate_from_history, load_history
+    from liveworth.model.estimate import WhatIf, apply_changes, parse_change
+    from liveworth.store.database import Store
+
+    card = card_from_args(args)
+    sessions = _sessions(args)
+    _, seed = _rng(args.seed)
+    changes = _changes(args.what_if)
+    followers = _followers(args)
+    with Store.open(args.db, read_only=True) as store:
+        history = load_history(store, args.host, card)
+    # Two streams of the one seed: the calibration's, and the estimate's (the same for the base
+    # case and every what-if, so that differences are the changes', not noise's).
+    cal = calibrate(history, rng=np.random.default_rng([seed, 0]),
+                    viewers=_optional(args.viewers, "--viewers"), followers=followers)
+    inputs = _history_inputs(args, cal)
+    kw: dict[str, Any] = {"card": card, "channel": args.channel, "sessions": sessions}
+
+    def run(i: Inputs) -> Estimate:
+        return estimate_from_history(cal, i, rng=np.random.default_rng([seed, 1]), **kw)
+
+    base = run(inputs)
+    if len(changes) > 1:
+        changes.append({k: v for c in changes for k, v in c.items()})
+    cases = [WhatIf(dict(parse_change(k, v) for k, v in change.items()), base,
+                    run(apply_changes(cal.params, inputs, change)))
+             for change in changes]
+    if args.json:
+        out = {**base.as_dict(), "calibration": cal.as_dict(), "seed": seed}
+        if cases:
+            out["what_if"] = [c.as_dict() for c in cases]
+        print_json(console, out)
+        return 0
+    print_calibration(console, cal)
+    _print_estimate(console, base)
+    if cases:
+        _print_what_ifs(console, cases)
+    console.print(f"seed {seed} (repeat with --seed {seed})")
+    return 0
+
+
+def add_history_options(p: argparse.ArgumentParser) -> None:
+    """``--from-history``, ``--db`` and ``--host`` (for ``estimate``)."""
+    p.add_argument("--from-history", action="store_true",
+                   help="calibrate to your recorded sessions in the database (followers, "
+                   "viewers, minutes, sessions a week and engagement default from them)")
+    add_db(p)
+    p.add_argument("--host", metavar="@USER",
+                   help="whose sessions (default: the only host in the database)")
+
+
+# ---------------------------------------------------------------------------- plan
+
+
+def cmd_plan(args: argparse.Namespace, console: Console) -> int:
+
+
+    from liveworth.model.generative import ModelParams
+    from liveworth.model.plan import plan
+
+    card = card_from_args(args)
+    inputs = _inputs(args)
+    try:
+        target = usd_amount(args.target_usd_month)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"--target-usd-month: {exc}") from None
+    if target <= 0:
+        raise UsageError(f"--target-usd-month must be a positive amount, got "
+                         f"{args.target_usd_month!r}")
+    rng, seed = _rng(args.seed)
+    result = plan(target, inputs, rng=rng, params=ModelParams.from_prior(), card=card,
+                  sessions=_sessions(args))
+    if args.json:
+        print_json(console, {**result.as_dict(), "seed": seed})
+        return 0
+    _print_plan(console, result)
+    return 0
+
+
+def _print_plan(console: Console, p: Plan) -> None:
+
+
+    from rich.table import Table
+
+    console.print(f"[bold]Goal[/bold]: {usd(p.target_usd_month)} a month as a creator "
+                  f"({p.target_coins or 0:,} coins of gifts).")
+    console.print(p.summary())
+    if p.odds_now >= 0.5:
+        console.print(f"now: {p.hours_now:,.0f} LIVE hours a month; {p.simulations:,} simulated "
+                      f"months; rate card {p.rate_card}")
+        return
+    t = Table("lever", "now", "needed for even odds", "odds there", "LIVE hours a month",
+              title="What it takes (one lever at a time, the rest as now)",
+              title_justify="left")
+    for o in p.options:
+        if o.needed is None:
+            t.add_row(o.lever, f"{o.now:,.1f} {o.unit}", "out of reach alone", "", "")
+            continue
+        t.add_row(o.lever, f"{o.now:,.1f} {o.unit}", f"{o.needed:,.1f} {o.unit}",
+                  f"{o.odds or 0:.0%}", f"{o.hours_per_month or 0:,.0f}")
+    console.print(t)
+    console.print(f"now: {p.hours_now:,.0f} LIVE hours a month; {p.simulations:,} simulated "
+                  f"months; rate card {p.rate_card}")
+
+
+# ---------------------------------------------------------------------------- registration
+
+
+def _creator_options(p: argparse.ArgumentParser, *, per_week: bool = True,
+                     history: bool = False) -> None:
+    """Creator options; with ``history`` none is required and defaults come later (the
+    history's with --from-history, else 60 minutes, 3 a week, typical)."""
+    p.add_argument("--followers", required=not history, metavar="N",
+                   help="followers of the account" + (" (required unless --from-history)"
+                                                      if history else ""))
+    p.add_argument("--viewers", metavar="V",
+                   help="typical concurrent viewers, if known (default: from followers)")
+    p.add_argument("--minutes", default=None if history else "60", metavar="M",
+                   help="minutes per LIVE session (default 60)")
+    if per_week:
+        p.add_argument("--per-week", default=None if history else "3", metavar="K",
+                       help="LIVE sessions per week (default 3)")
+    p.add_argument("--engagement", default=None if history else "typical", metavar="E",
+                   help="chat and likes per viewer relative to a typical LIVE: a number "
+                   "(1 = typical) or low, typical, high (default typical)")
+    p.add_argument("--seed", metavar="S", help="random seed (default: a fresh one, printed)")
+
+
+def _mc_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sessions", default=str(DEFAULT_SESSIONS), metavar="N",
+                   help=f"simulated sessions and months (default {DEFAULT_SESSIONS:,})")
+
+
+def register(command: CommandFactory) -> None:
+    """Add ``simulate``, ``estimate`` and ``plan``."""
+    p = command("simulate", cmd_simulate, "write a realistic simulated LIVE session as JSONL",
+                "Simulate one LIVE session with the model (viewers arrive and leave, chat, "
+                "likes, gifts in streaks, whales, battles) and write it in event format v1 — "
+                "streak frames and finals, occasional resent and missing finals — ready for "
+                "`liveworth import`. --truth writes the ground-truth totals.")
+    _creator_options(p, per_week=False)
+    p.add_argument("--out", type=writable_file, required=True, metavar="FILE.jsonl",
+                   help="where to write (- for stdout)")
+    p.add_argument("--truth", type=writable_file, metavar="FILE.json",
+                   help="also write the ground truth here")
+    p.add_argument("--room-id", help="room id of the session (default sim-SEED)")
+    p.add_argument("--start-ts", default="1700000000000", metavar="MS",
+                   help="start time, ms since the epoch (default 1700000000000)")
+    add_json(p)
+
+    p = command("estimate", cmd_estimate, "what you would earn on LIVE: p10/p50/p90 per "
+                "session and month",
+                "Estimate earnings per LIVE session and per month from what you know "
+                "(followers, viewers, session length and frequency, engagement) with a "
+                "calibrated Monte Carlo model: p10 / p50 / p90 of what you receive, what "
+                "viewers pay and the coins, your tier and the main drivers. --what-if "
+                "NAME=VALUE (followers, viewers, minutes, per-week, engagement) compares a "
+                "change with the base case. --from-history calibrates the model to your "
+                "recorded sessions (see `forecast`).")
+    _creator_options(p, history=True)
+    add_history_options(p)
+    _mc_options(p)
+    p.add_argument("--what-if", action="append", default=[], metavar="NAME=VALUE",
+                   help="compare with a change (repeatable; several are also shown together)")
+    add_card_options(p)
+    add_json(p)
+
+    p = command("plan", cmd_plan, "what it takes to earn a monthly target, with its odds",
+                "Answer what it takes to earn a target a month: for each lever (viewers, "
+                "minutes, sessions per week, engagement) the value that gives even odds, with "
+                "the odds as you are now.")
+    p.add_argument("--target-usd-month", required=True, metavar="X",
+                   help="what you want to receive a month, USD")
+    _creator_options(p)
+    _mc_options(p)
+    add_card_options(p)
+    add_json(p)

@@ -1,0 +1,145 @@
+"""Commands over a creator's own history: ``forecast`` and ``estimate --from-history``.
+
+``forecast`` is registered here; ``estimate`` lives in :mod:`liveworth.cli.estimate` and hands over
+to :func:`cmd_estimate_from_history` when ``--from-history`` is given. Both open the store
+read-only, call :mod:`liveworth.model.calibrate` / :mod:`liveworth.model.forecast` and render a
+table or ``--json`` (money as decimal strings). Bad values raise :class:`UsageError` (one line,
+exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from liveworth.cli.estimate import _followers, _optional, _rng, _sessions
+from liveworth.cli.options import (
+    CommandFactory,
+    add_card_options,
+    add_db,
+    add_json,
+    card_from_args,
+    print_json,
+)
+from liveworth.economy.money import usd
+from liveworth.errors import UsageError
+from liveworth.model.inputs import DEFAULT_SESSIONS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from liveworth.model.forecast import Forecast
+
+# ---------------------------------------------------------------------------- forecast
+
+
+#: The last month a forecast can cover (its end must be a date Python can hold).
+LAST_MONTH = "9999-11"
+
+
+def _as_of(text: str | None) -> dt.date:
+
+
+    from liveworth.model.forecast import today_utc
+
+    if text is None:
+        return today_utc()
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--as-of: expected a date as YYYY-MM-DD, got {text!r}") from None
+    if f"{day.year:04d}-{day.month:02d}" > LAST_MONTH:
+        raise UsageError(f"--as-of: forecasts end in {LAST_MONTH}, got {text!r}")
+    return day
+
+
+def cmd_forecast(args: argparse.Namespace, console: Console) -> int:
+
+
+    from liveworth.model.calibrate import load_history
+    from liveworth.model.forecast import TierSettings, forecast, load_tiers
+    from liveworth.store.database import Store
+
+    card = card_from_args(args)
+    as_of = _as_of(args.as_of)
+    month = args.month or f"{as_of.year:04d}-{as_of.month:02d}"
+    if month.strip().startswith("9999-12"):
+        raise UsageError(f"--month: forecasts end in {LAST_MONTH}, got {month!r}")
+    settings = load_tiers(args.thresholds) if args.thresholds else TierSettings()
+    sims = _sessions(args)
+    rng, seed = _rng(args.seed)
+    followers = _followers(args)
+    with Store.open(args.db, read_only=True) as store:
+        history = load_history(store, args.host, card)
+    result = forecast(history, month=month, as_of=as_of, rng=rng, card=card, settings=settings,
+                      simulations=sims, viewers=_optional(args.viewers, "--viewers"),
+                      followers=followers)
+    if args.json:
+        print_json(console, {**result.as_dict(), "seed": seed})
+        return 0
+    _print_forecast(console, result)
+    console.print(f"seed {seed} (repeat with --seed {seed})")
+    return 0
+
+
+def _print_forecast(console: Console, f: Forecast) -> None:
+
+
+    from rich.table import Table
+
+    who = f"@{f.host}" if f.host else "this creator"
+    m = f.month_to_date
+    console.print(f"[bold]Forecast for {f.month}[/bold] — {who}, as of the end of "
+                  f"{f.as_of.isoformat()} (UTC): {f.days_in_month - f.days_remaining} of "
+                  f"{f.days_in_month} days done, {f.days_remaining} to go")
+    console.print(f"[bold]Month to date[/bold]: {usd(m.creator_usd)} to the creator from "
+                  f"{m.sessions} session(s), {m.coins:,} coins ({m.diamonds:,} diamonds), "
+                  f"{m.hours:,.1f} h LIVE, {m.active_days} active day(s) "
+                  f"(≥ {f.active_day_minutes:g} min), LIVE on {m.live_days} day(s)")
+    t = Table("whole month", "p10", "p50", "p90", title_justify="left",
+              title=f"Projection ({f.simulations:,} simulated months; rate card {f.rate_card})")
+    t.add_row("creator receives", *(usd(v) for v in f.creator_usd.values), style="bold")
+    t.add_row("coins", *(f"{v:,}" for v in f.coins.values))
+    t.add_row("diamonds", *(f"{v:,}" for v in f.diamonds.values))
+    t.add_row("LIVE hours", *(f"{v:,.1f}" for v in f.hours.values))
+    t.add_row("active days", *(str(v) for v in f.active_days.values))
+    t.add_row("sessions", *(str(v) for v in f.sessions.values))
+    console.print(t)
+    t = Table("tier", "metric", "threshold", "so far", "odds", title_justify="left",
+              title=f"Agency tiers ({f.tier_source}; set yours with --thresholds FILE)")
+    for o in f.tiers:
+        odds = "reached" if o.reached else f"{o.odds:.0%}"
+        t.add_row(o.tier.name, o.tier.metric, f"{o.tier.threshold:,.10g}",
+                  f"{o.month_to_date:,.1f}" if o.tier.metric == "airtime_hours"
+                  else f"{o.month_to_date:,.0f}", odds)
+    console.print(t)
+    console.print(f"[bold]Calibration[/bold]: {f.calibration.note}")
+
+
+def register(command: CommandFactory) -> None:
+    """Add ``forecast``."""
+    p = command("forecast", cmd_forecast, "this month so far, where it is heading, tier odds",
+                "Month-to-date earnings from your recorded sessions (exact) and a projection "
+                "of the whole month with p10 / p50 / p90 — Monte Carlo over the remaining days "
+                "with your LIVE frequency and your calibrated per-session earnings — and the "
+                "odds of reaching agency tier thresholds (airtime hours, diamonds, active "
+                "days; the defaults are assumptions, set yours with --thresholds FILE.toml).")
+    add_db(p)
+    p.add_argument("--host", metavar="@USER",
+                   help="whose sessions (default: the only host in the database)")
+    p.add_argument("--month", metavar="YYYY-MM", help="the month (default: the --as-of month)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD",
+                   help="forecast as at the end of this UTC day; later sessions are ignored "
+                   "(default: today)")
+    p.add_argument("--thresholds", metavar="FILE",
+                   help="TOML file of tier thresholds (see docs/MODEL.md)")
+    p.add_argument("--viewers", metavar="V",
+                   help="typical concurrent viewers, if your sessions have no viewer counts")
+    p.add_argument("--followers", metavar="N",
+                   help="followers (default: the latest recorded)")
+    p.add_argument("--seed", metavar="S", help="random seed (default: a fresh one, printed)")
+    p.add_argument("--sessions", default=str(DEFAULT_SESSIONS), metavar="N",
+                   help=f"simulated months (default {DEFAULT_SESSIONS:,})")
+    add_card_options(p, channel=False)
+    add_json(p)

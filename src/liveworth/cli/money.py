@@ -1,0 +1,213 @@
+"""The money commands: ``rates``, ``convert``, ``gifts`` and ``payout`` (no database)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from liveworth.cli.options import (
+    CommandFactory,
+    _date,
+    _diamonds,
+    _nonneg_int,
+    add_card_options,
+    add_json,
+    card_from_args,
+    print_json,
+    usd_amount,
+)
+from liveworth.economy.gifts import CATALOGUES, load_catalogue
+from liveworth.economy.money import (
+    coins_for_usd,
+    coins_from_diamonds,
+    earnings,
+    fmt,
+    payout_plan,
+    usd,
+)
+from liveworth.economy.ratecard import PARAMETERS, preset_help
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+def cmd_rates(args: argparse.Namespace, console: Console) -> int:
+    card = card_from_args(args)
+    params = [
+        {
+            "name": k,
+            "value": fmt(v) if isinstance(v := card.value(k), Decimal) else v,
+            "unit": card.units.get(k, ""),
+            "help": card.helps.get(k, ""),
+            "source": card.provenance[k].source,
+            "date": card.provenance[k].date,
+            "confidence": card.provenance[k].confidence,
+            "set_by": card.provenance[k].set_by,
+        }
+        for k in PARAMETERS
+    ]
+    channels = [
+        {
+            "name": ch.name,
+            "pack_usd": fmt(ch.pack_usd),
+            "pack_coins": ch.pack_coins,
+            "usd_per_coin": fmt(ch.usd_per_coin.quantize(Decimal("0.000001"))),
+            "default": ch.name == card.default_channel,
+            "help": ch.help,
+            "source": ch.provenance.source,
+            "date": ch.provenance.date,
+            "confidence": ch.provenance.confidence,
+        }
+        for ch in card.channels.values()
+    ]
+    rng = card.reward_rate_range
+    out = {
+        "rate_card": card.name,
+        "preset": card.preset,
+        "version": card.version,
+        "presets": preset_help(),
+        "reward_rate_range": [fmt(rng[0]), fmt(rng[1])] if rng else None,
+        "parameters": params,
+        "channels": channels,
+    }
+    if args.json:
+        print_json(console, out)
+        return 0
+    console.print(f"[bold]Rate card[/bold] {card.name}")
+    for p in params:
+        set_by = "" if p["set_by"] == "rate card" else f"  \\[set by {p['set_by']}]"
+        console.print(f"  [bold]{p['name']}[/bold] = {p['value']} {p['unit']}{set_by}")
+        console.print(f"      {p['source']} ({p['date']}, confidence {p['confidence']})")
+    console.print("[bold]Coin channels[/bold] (what viewers pay)")
+    for c in channels:
+        mark = " (default)" if c["default"] else ""
+        console.print(f"  [bold]{c['name']}[/bold]{mark}: {c['pack_coins']} coins = "
+                      f"${c['pack_usd']} (${c['usd_per_coin']} per coin)")
+        console.print(f"      {c['source']} ({c['date']}, confidence {c['confidence']})")
+    if rng:
+        console.print(f"reward rate range under this preset: {fmt(rng[0])}-{fmt(rng[1])}")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    card = card_from_args(args)
+    if args.usd is not None:
+        coins = coins_for_usd(args.usd, card, args.channel)
+    elif args.diamonds is not None:
+        coins = coins_from_diamonds(args.diamonds, card)
+    else:
+        coins = args.coins
+    e = earnings(coins, card, args.channel)
+    out = e.as_dict()
+    if args.usd is not None:
+        out["input_usd"] = fmt(args.usd)
+    if args.json:
+        print_json(console, out)
+        return 0
+    if args.usd is not None:
+        console.print(f"{usd(args.usd)} buys [bold]{coins:,}[/bold] coins on the {e.channel} "
+                      "channel.")
+    t = Table("whose money", "figure", "amount", title=f"{coins:,} coins gifted "
+              f"({fmt(e.diamonds)} diamonds)", title_justify="left")
+    t.add_row("viewers", "paid for the coins", usd(e.viewer_usd))
+    t.add_row("creator", f"receives at a {fmt(e.reward_rate * 100)} % reward rate",
+              usd(e.creator_usd))
+    t.add_row("TikTok & stores", "kept", usd(e.platform_usd))
+    if e.agency_usd:
+        t.add_row("agency", "cut", usd(e.agency_usd))
+    if e.tax_usd:
+        t.add_row("tax", "withheld", usd(e.tax_usd))
+    t.add_row("creator", "take-home", usd(e.take_home_usd))
+    console.print(t)
+    console.print(f"exact: creator_usd={fmt(e.creator_usd)} viewer_usd={fmt(e.viewer_usd)}; "
+                  f"channel {e.channel}; rate card {e.rate_card}")
+    return 0
+
+
+def cmd_gifts(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    cat = load_catalogue(args.catalogue)
+    if args.id is not None:
+        found = cat.by_id(args.id)
+        rows = [found] if found else []
+    elif args.name is not None:
+        rows = cat.by_name(args.name)
+    else:
+        rows = cat.search(args.search or "", min_coins=args.min_coins, max_coins=args.max_coins)
+    if args.json:
+        print_json(console, [g.as_dict() for g in rows])
+        return 0
+    t = Table("id", "name", "coins", "streakable", "tier", title=f"{len(rows)} gift(s), "
+              f"{cat.name} catalogue", title_justify="left")
+    for g in rows:
+        streak = {True: "yes", False: "no", None: "?"}[g.streakable]
+        t.add_row(str(g.gift_id or "-"), g.name or "(no name)", f"{g.coins:,}", streak, g.tier)
+    console.print(t)
+    if not rows:
+        console.print("no gift matches")
+    return 0
+
+
+def cmd_payout(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    card = card_from_args(args)
+    plan = payout_plan(args.balance_usd, card, args.start or dt.date.today())
+    if args.json:
+        print_json(console, {**plan.as_dict(), "rate_card": card.name})
+        return 0
+    console.print(f"Balance {usd(plan.balance_usd)}: {plan.note}.")
+    if plan.instalments:
+        t = Table("request on", "amount", "fee", "arrives by")
+        for i in plan.instalments:
+            t.add_row(i.requested.isoformat(), usd(i.amount_usd), usd(i.fee_usd),
+                      i.arrives_by.isoformat())
+        console.print(t)
+        console.print(f"All cash arrives by {plan.last_arrival}.")
+    return 0
+
+
+def register(command: CommandFactory) -> None:
+    """Add ``rates``, ``convert``, ``gifts`` and ``payout``."""
+    p = command("rates", cmd_rates, "show the rate card in force, with sources and dates",
+                "Show every parameter of the money model in force, where it comes from and the "
+                "date it held, and the coin channels viewers buy from.")
+    add_card_options(p)
+    add_json(p)
+
+    p = command("convert", cmd_convert, "coins, diamonds or dollars to every party's money",
+                "From coins or diamonds gifted: what viewers paid, what the creator receives, "
+                "what TikTok and the app stores kept, and the creator's take-home. From --usd: "
+                "the coins a viewer gets for that money on the channel.")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--coins", type=_nonneg_int, help="coins of gifts (integer)")
+    what.add_argument("--diamonds", type=_diamonds, help="diamonds credited")
+    what.add_argument("--usd", type=usd_amount, help="dollars a viewer spends on coins")
+    add_card_options(p)
+    add_json(p)
+
+    p = command("gifts", cmd_gifts, "TikTok's gift catalogue: ids, names, coin prices",
+                "Search TikTok's gift catalogue. Names are not unique: a name look-up lists "
+                "every id and price.")
+    p.add_argument("--search", help="text the gift name contains")
+    p.add_argument("--name", help="exact name (case-insensitive): every candidate")
+    p.add_argument("--id", type=_nonneg_int, help="one gift id")
+    p.add_argument("--min-coins", type=_nonneg_int, default=0, help="lowest coin price")
+    p.add_argument("--max-coins", type=_nonneg_int, help="highest coin price")
+    p.add_argument("--catalogue", choices=CATALOGUES, default="official",
+                   help="official (164 gifts from TikTok's API, default) or extended (1,018 "
+                   "rows in three tiers of confidence)")
+    add_json(p)
+
+    p = command("payout", cmd_payout, "when and in what instalments a balance becomes cash",
+                "Plan the withdrawals of a balance under TikTok's rules: a minimum withdrawal, "
+                "at most $1,000 a day, up to 15 days to arrive.")
+    p.add_argument("--balance-usd", type=usd_amount, required=True,
+                   help="wallet balance in USD")
+    p.add_argument("--start", type=_date, help="first withdrawal date (default: today)")
+    add_card_options(p, channel=False)
+    add_json(p)

@@ -1,0 +1,289 @@
+"""``liveworth record``: record live streams (or replay recordings) into the store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from liveworth.cli.options import (
+    CommandFactory,
+    add_card_options,
+    add_db,
+    add_json,
+    card_from_args,
+    port_number,
+    print_json,
+)
+from liveworth.economy.money import creator_usd, usd
+from liveworth.economy.ratecard import RateCard
+from liveworth.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from liveworth.ingest.recorder import CreatorState, Quota
+    from liveworth.ingest.sources import LiveSource
+    from liveworth.store.database import Store
+    from liveworth.web.db import Opener
+
+DEFAULT_JOURNAL = "liveworth-journal"
+#: Replay speeds: slower than a thousandth would wait for days; faster than a million is 'max'.
+MIN_SPEED, MAX_SPEED = 0.001, 1_000_000
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a speed (a number or 'max'): {text!r}") from None
+    if not MIN_SPEED <= value <= MAX_SPEED:  # NaN fails too
+        raise argparse.ArgumentTypeError(
+            f"speed must lie between {MIN_SPEED} and {MAX_SPEED:,} (or 'max'): {text[:24]}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    return value
+
+
+def read_roster(path: Path) -> list[str]:
+    """One @creator per line; blank lines and ``#`` comments ignored."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read roster ({exc.__class__.__name__})") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        if not all(c.isalnum() or c in "._-@" for c in name):
+            raise UsageError(f"{path}:{n}: not a TikTok @unique_id: {name!r}")
+        out.append(name.lstrip("@"))
+    return out
+
+
+def view(states: dict[str, CreatorState], card: RateCard, quota: Quota | None) -> Table:
+
+
+    from rich.table import Table
+
+    t = Table("creator", "state", "room", "coins", "creator USD", "viewers", "gifts/min",
+              "top gifters", "msgs", title="liveworth record — Ctrl-C stops and reports",
+              title_justify="left")
+    for st in states.values():
+        t.add_row(f"@{st.host}", st.state, st.room_id or "-", f"{st.coins:,}",
+                  usd(creator_usd(st.coins, card)), "-" if st.viewers is None else
+                  f"{st.viewers:,}", str(st.gifts_last_minute),
+                  ", ".join(f"{u} {c:,}" for u, c in st.top_gifters) or "-",
+                  f"{st.messages:,}" + (f" ({st.reconnects} reconnects)" if st.reconnects else ""))
+    if quota is not None:
+        left = quota.left()
+        t.caption = (f"sign-server quota left: {left['minute']}/min, {left['hour']}/h, "
+                     f"{left['day']}/day")
+    return t
+
+
+class InProcessServer:
+    """Serve the dashboard, live page and overlay from the recording process itself.
+
+    DuckDB lets only one process open a database that is being written, so a separate
+    `liveworth serve` cannot read it while recording; served from here, the pages read through
+    a connection of their own to the writer's database (:class:`SharedConnection`) and see every
+    committed batch within a second. Loopback only.
+
+    :meth:`start` is the recorder's ``on_open``; the final report reads through the pages'
+    connection (:meth:`reader`); :meth:`stop` (after it) stops accepting, lets the requests in
+    flight finish, ends live streams and only then closes that connection, so that every request
+    made while the process serves is answered.
+    """
+
+    #: How long :meth:`stop` waits for requests in flight (live streams end at once).
+    GRACE_S = 5
+
+    def __init__(self, db: str, port: int, card: RateCard, console: Console) -> None:
+        self.db, self.port, self.card, self.console = db, port, card, console
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._shared: Any = None
+        self._app: Any = None
+
+    def start(self, store: Store) -> None:
+        import uvicorn
+
+        from liveworth.web import create_app
+        from liveworth.web.db import SharedConnection
+
+        with self._lock:
+            if self._stopped:
+                return
+            self._shared = SharedConnection(store.con, self.db)
+            self._app = create_app(self.db, card=self.card, opener=self._shared)
+            self._server = uvicorn.Server(uvicorn.Config(
+                self._app, host="127.0.0.1", port=self.port, log_level="warning",
+                timeout_graceful_shutdown=self.GRACE_S))
+            self._thread = threading.Thread(target=self._server.run, name="liveworth-web",
+                                            daemon=True)
+            self._thread.start()
+        self.console.print(f"dashboard: http://127.0.0.1:{self.port}/sessions · overlay: "
+                           f"http://127.0.0.1:{self.port}/overlay/HOST")
+
+    def reader(self) -> Opener | None:
+        """How to read through the pages' connection (None when the server never started)."""
+        with self._lock:
+            shared: Opener | None = self._shared
+            return None if self._stopped else shared
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            server, thread, shared, app = self._server, self._thread, self._shared, self._app
+        if server is None or thread is None:
+            return
+        app.state.web.closing.set()  # live streams end
+        server.should_exit = True  # stop accepting; requests in flight finish
+        thread.join(self.GRACE_S + 5)
+        shared.close()  # waits for any request still reading
+
+
+def cmd_record(args: argparse.Namespace, console: Console) -> int:
+
+
+    from rich.live import Live
+
+    from liveworth.ingest.recorder import Quota, record
+    from liveworth.ingest.sources import ReplaySource, load_raw
+    from liveworth.store.database import resolve_db_path
+
+    card = card_from_args(args)
+    db = resolve_db_path(args.db)
+    journal = Path(args.journal)
+    hosts = [h.lstrip("@") for h in args.creators]
+    if args.roster:
+        hosts += read_roster(Path(args.roster))
+    sources: list[LiveSource] = []
+    quota: Quota | None = None
+    if args.replay:
+        for p in args.replay:
+            if not Path(p).is_file():
+                raise UsageError(f"{p}: no such file")
+        messages, _ = load_raw(args.replay)
+        host = hosts[0] if hosts else next((m.host for m in messages if m.host), "replay")
+        sources.append(ReplaySource(messages, host, args.speed))
+    else:
+        if not hosts:
+            raise UsageError("name at least one @creator, a --roster FILE, or --replay FILE")
+        from liveworth.ingest.tiktok import TikTokSource
+
+        quota = Quota(args.quota_minute, args.quota_hour, args.quota_day)
+        sources.extend(TikTokSource(h) for h in dict.fromkeys(hosts))
+    live_view = sys.stdout.isatty() and not args.json and not args.quiet
+    web = InProcessServer(db, args.serve, card, console) if args.serve else None
+    on_open = web.start if web is not None else None
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        if live_view:
+            with Live(view({}, card, quota), console=console, refresh_per_second=2) as screen:
+                result = await record(sources, db, journal, quota=quota, stop=stop,
+                                      rng=random.Random(), stop_when_ended=bool(args.replay),
+                                      on_tick=lambda s: screen.update(view(s, card, quota)),
+                                      on_open=on_open)
+        else:
+            result = await record(sources, db, journal, quota=quota, stop=stop,
+                                  rng=random.Random(), stop_when_ended=bool(args.replay),
+                                  on_open=on_open)
+        outcome["rooms"] = result.rooms
+        outcome["recovered"] = result.recovered
+
+    outcome: dict[str, list[str]] = {"rooms": [], "recovered": []}
+    interrupted = False
+    try:
+        try:
+            asyncio.run(main())
+        except KeyboardInterrupt:
+            interrupted = True
+        return _final_report(args, console, db, journal, card, outcome, interrupted,
+                             web.reader() if web is not None else None)
+    finally:
+        if web is not None:  # the dashboard answers until the report is out
+            web.stop()
+
+
+def _final_report(args: argparse.Namespace, console: Console, db: str, journal: Path,
+                  card: RateCard, outcome: dict[str, list[str]], interrupted: bool,
+                  reader: Opener | None) -> int:
+    """Each recorded session's summary (read through the dashboard's connection when it serves:
+    DuckDB refuses a read-only open of the file next to it)."""
+
+
+    from liveworth.analysis.report import session_report
+    from liveworth.store.database import Store
+
+    rooms = outcome["rooms"]
+    with (reader or (lambda: Store.open(db, read_only=True)))() as store:
+        if not rooms:
+            rooms = store.rooms()
+        reports = [session_report(store, r, card) for r in rooms if r in store.rooms()]
+    if args.json:
+        print_json(console, {"recovered_journals": outcome["recovered"],
+                             "interrupted": interrupted,
+                             "sessions": [r.as_dict() for r in reports]})
+        return 0
+    if outcome["recovered"]:
+        console.print(f"recovered after a crash: {', '.join(outcome['recovered'])}")
+    for rep in reports:
+        console.print(f"session {rep.room_id} (@{rep.host or '?'}): {rep.coins:,} coins "
+                      f"({rep.coins_unconfirmed:,} unconfirmed) → creator receives "
+                      f"{usd(rep.money.creator_usd)}; {rep.events:,} events")
+    console.print(f"journal: {journal}/ · database: {db} · details: liveworth report ROOM_ID")
+    return 0
+
+
+def register(command: CommandFactory) -> None:
+    p = command("record", cmd_record, "record TikTok LIVEs (or replay recordings) into the db",
+                "Wait until each creator is live, connect, and for every raw message: append it "
+                "to the journal (durable), decode it, store the events and keep the ledger "
+                "current; reconnect with backoff, deduplicate TikTok's replayed backlog, "
+                "recover after a crash. --replay feeds journals or collector dumps through the "
+                "same path at their recorded pace. Live recording needs the optional TikTokLive "
+                "connector: pip install 'liveworth[tiktok]' (AGPL). Ctrl-C stops cleanly and "
+                "reports each session.")
+    p.add_argument("creators", nargs="*", metavar="@USER", help="creators to record")
+    add_db(p)
+    p.add_argument("--journal", default=DEFAULT_JOURNAL, metavar="DIR",
+                   help=f"raw journal directory (default: ./{DEFAULT_JOURNAL})")
+    p.add_argument("--roster", metavar="FILE", help="file with one @creator per line")
+    p.add_argument("--replay", nargs="+", metavar="FILE",
+                   help="replay journals or collector dumps instead of connecting to TikTok")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+                   help="replay speed: a factor, or 'max' for as fast as possible (default 1)")
+    q = p.add_argument_group("sign-server quota (the key comes from $SIGN_API_KEY)")
+    q.add_argument("--quota-minute", type=_positive_int, default=10, metavar="N",
+                   help="sign requests per minute (default 10)")
+    q.add_argument("--quota-hour", type=_positive_int, default=60, metavar="N",
+                   help="sign requests per hour (default 60)")
+    q.add_argument("--quota-day", type=_positive_int, default=100, metavar="N",
+                   help="sign requests per day (default 100: the keyless community limit)")
+    p.add_argument("--serve", type=port_number, nargs="?", const=8000, metavar="PORT",
+                   help="also serve the dashboard, live page and OBS overlay on "
+                   "127.0.0.1:PORT (default 8000) from this process while recording")
+    p.add_argument("--quiet", action="store_true", help="no live view, only the final summary")
+    add_card_options(p, channel=False)
+    add_json(p)

@@ -1,0 +1,251 @@
+"""Commands over recorded sessions: ``import``, ``sessions``, ``report``, ``export``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from liveworth.cli.options import (
+    CommandFactory,
+    add_card_options,
+    add_db,
+    add_json,
+    card_from_args,
+    duration,
+    print_json,
+    when,
+    writable_file,
+)
+from liveworth.decode.formats import EXPORT_FORMATS, FORMATS
+from liveworth.economy.money import fmt, usd
+from liveworth.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from liveworth.analysis.report import SessionReport
+
+MAX_REJECT_LINES = 50
+PROGRESS_MIN_BYTES = 8 << 20
+
+
+# ---------------------------------------------------------------------------- import
+
+
+def cmd_import(args: argparse.Namespace, console: Console) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+    from rich.table import Table
+
+    from liveworth.ingest.importer import Reject, import_paths
+    from liveworth.store.database import Store
+
+    err = Console(stderr=True, highlight=False)
+    shown = 0
+
+    def on_reject(r: Reject) -> None:
+        nonlocal shown
+        shown += 1
+        if shown <= MAX_REJECT_LINES:
+            sys.stderr.write(f"rejected {r.where}: {r.reason}\n")
+
+    paths = [Path(p) for p in args.paths]
+    for p in paths:
+        if not p.is_file():
+            raise UsageError(f"{p}: no such file")
+    total = sum(p.stat().st_size for p in paths)
+    with Store.open(args.db) as store:
+        if total >= PROGRESS_MIN_BYTES and not args.json:
+            columns = ("[progress.description]{task.description}", BarColumn(),
+                       DownloadColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=err, transient=True) as bar:
+                task = bar.add_task("importing", total=total)
+                result = import_paths(store, paths, args.format, strict=args.strict,
+                                      on_reject=on_reject,
+                                      progress=lambda n: bar.advance(task, n))
+        else:
+            result = import_paths(store, paths, args.format, strict=args.strict,
+                                  on_reject=on_reject)
+    if shown > MAX_REJECT_LINES:
+        sys.stderr.write(f"... and {shown - MAX_REJECT_LINES} more rejected line(s); all are "
+                         f"kept in {result.rejects_path}\n")
+    if args.json:
+        print_json(console, result.as_dict())
+    else:
+        t = Table("file", "format", "accepted", "duplicates", "rejected")
+        for f in result.files:
+            t.add_row(f.path, f.format, f"{f.accepted:,}", f"{f.duplicates:,}", f"{f.rejected:,}")
+        console.print(t)
+        verb = "imported" if result.committed else "NOT imported (--strict)"
+        console.print(f"{result.accepted:,} new event(s) {verb}; {result.duplicates:,} "
+                      f"duplicate(s); {result.rejected:,} rejected; "
+                      f"{len(result.rooms)} session(s) touched.")
+        if result.rejected and result.rejects_path:
+            console.print(f"Rejected lines are kept in {result.rejects_path}")
+    return 0 if result.committed else 1
+
+
+# ---------------------------------------------------------------------------- sessions
+
+
+def cmd_sessions(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from liveworth.analysis.report import list_sessions
+    from liveworth.store.database import Store
+
+    card = card_from_args(args)
+    with Store.open(args.db, read_only=True) as store:
+        rows = list_sessions(store, card)
+    if args.json:
+        print_json(console, [r.as_dict() for r in rows])
+        return 0
+    t = Table("room_id", "host", "start", "duration", "coins", "creator USD", "gifters",
+              title=f"{len(rows)} session(s)", title_justify="left")
+    for r in rows:
+        t.add_row(r.room_id, r.host or "?", when(r.start_ts), duration(r.duration_s),
+                  f"{r.coins:,}", usd(r.creator_usd), f"{r.gifters:,}")
+    console.print(t)
+    return 0
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def render_report(rep: SessionReport, console: Console) -> None:
+    from rich.table import Table
+
+    m = rep.money
+    console.print(f"[bold]Session {rep.room_id}[/bold] — host {rep.host or '?'}")
+    console.print(f"{when(rep.start_ts)} → {when(rep.end_ts)} ({duration(rep.duration_s)}), "
+                  f"{rep.events:,} events")
+    console.print(f"[bold]This LIVE earned the creator {usd(m.creator_usd)}[/bold] "
+                  f"(viewers paid {usd(m.viewer_usd)}).")
+    console.print(f"{rep.coins:,} coins gifted to the host = {fmt(m.diamonds)} diamonds: "
+                  f"{rep.coins_confirmed:,} confirmed, {rep.coins_unconfirmed:,} unconfirmed")
+    t = Table("whose money", "figure", "amount")
+    t.add_row("viewers", f"paid ({m.channel} coins)", usd(m.viewer_usd))
+    t.add_row("creator", "receives", usd(m.creator_usd))
+    t.add_row("TikTok & stores", "kept", usd(m.platform_usd))
+    if m.take_home_usd != m.creator_usd:
+        t.add_row("creator", "take-home", usd(m.take_home_usd))
+    console.print(t)
+    console.print(f"rate card {m.rate_card}")
+    console.print(f"{rep.gift_count:,} gifts in {rep.gift_sends:,} sends from "
+                  f"{rep.unique_gifters:,} gifters; top gifter {rep.top_gifter_share:.0%} of "
+                  f"coins, top 10 % of gifters {rep.top_10pct_share:.0%}")
+    if rep.guest_coins:
+        console.print(f"guest gifts (to co-hosts, not the host's earnings): "
+                      f"{rep.guest_coins:,} coins")
+    if rep.top_gifters:
+        t = Table("#", "gifter", "coins", "gifts", title="top gifters", title_justify="left")
+        for i, g in enumerate(rep.top_gifters, 1):
+            t.add_row(str(i), g.user or g.user_id, f"{g.coins:,}", f"{g.gifts:,}")
+        console.print(t)
+    t = Table("price tier (coins)", "gifts", "coins", "share of coins", title="gift tiers",
+              title_justify="left")
+    for label, n, c in rep.tiers:
+        t.add_row(label, f"{n:,}", f"{c:,}", f"{c / rep.coins:.1%}" if rep.coins else "-")
+    console.print(t)
+    viewers = ("no viewer counts" if rep.peak_viewers is None else
+               f"viewers peak {rep.peak_viewers:,}, average {rep.avg_viewers:,.1f}")
+    console.print(viewers + (f"; {rep.coins_per_1000_viewer_minutes:,.1f} coins per 1,000 "
+                             "viewer-minutes" if rep.coins_per_1000_viewer_minutes else ""))
+    console.print("per minute: " + ", ".join(
+        f"{k} {rep.per_minute(k):.2f}" for k in rep.engagement))
+    for f in rep.flags:
+        console.print(f"[yellow]flag[/yellow] {f['flag']}: {f['message']}")
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from liveworth.analysis.report import redacted, session_report
+    from liveworth.store.database import Store
+
+    not_the_database(args.html, args.db, "--html")
+    card = card_from_args(args)
+    with Store.open(args.db, read_only=True) as store:
+        rep = session_report(store, args.room_id, card, args.channel)
+    if args.redact:
+        rep = redacted(rep)
+    if args.html:
+        from liveworth.render.report_html import render_html
+
+        Path(args.html).write_text(render_html(rep), encoding="utf-8")
+    if args.json:
+        print_json(console, rep.as_dict())
+    else:
+        render_report(rep, console)
+        if args.html:
+            console.print(f"HTML report written to {args.html}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- export
+
+
+def not_the_database(out: str | None, db: str | None, option: str) -> None:
+    """Refuse an output file that is the database itself (writing it would destroy it)."""
+    if out is None or out == "-":
+        return
+    from liveworth.store.database import resolve_db_path
+
+    if Path(out).resolve() == Path(resolve_db_path(db)).resolve():
+        raise UsageError(f"{option} {out}: that is the database; choose another file")
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from liveworth.store.database import Store
+    from liveworth.store.export import export_events
+
+    if not args.all and not args.room_id:
+        raise UsageError("name a ROOM_ID or give --all")
+    not_the_database(args.out, args.db, "--out")
+    with Store.open(args.db, read_only=True) as store:
+        n = export_events(store, None if args.all else args.room_id, args.format, Path(args.out))
+    console.print(f"{n:,} event(s) written to {args.out} ({args.format})")
+    return 0
+
+
+def register(command: CommandFactory) -> None:
+    p = command("import", cmd_import, "import events or raw webcast messages into the database",
+                "Import event-format-v1 JSONL, collector dumps of raw webcast messages, the "
+                "raw journal or WebcastResponse frames (gzip or plain). Bad lines are rejected "
+                "with file and line on stderr and kept in a rejects file next to the database; "
+                "everything valid is imported. Importing the same data again changes nothing.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files to import")
+    add_db(p)
+    p.add_argument("--format", choices=FORMATS, default="auto", help="input format (default: "
+                   "sniffed per file)")
+    p.add_argument("--strict", action="store_true",
+                   help="import nothing if any line is rejected (exit status 1)")
+    add_json(p)
+
+    p = command("sessions", cmd_sessions, "list recorded sessions with their earnings",
+                "One row per session (room): host, start, duration, coins, creator USD.")
+    add_db(p)
+    add_card_options(p, channel=False)
+    add_json(p)
+
+    p = command("report", cmd_report, "one session's earnings report (terminal, JSON, HTML)",
+                "What one LIVE earned and for whom: coins confirmed and unconfirmed, diamonds, "
+                "what viewers paid, what the creator receives, what TikTok kept; gifters, gift "
+                "tiers, coins and viewers over time, engagement, data-quality flags.")
+    p.add_argument("room_id", metavar="ROOM_ID", help="the session's room id (see `sessions`)")
+    add_db(p)
+    p.add_argument("--html", type=writable_file, metavar="FILE",
+                   help="also write a self-contained HTML report")
+    p.add_argument("--redact", action="store_true",
+                   help="replace viewers' names with stable pseudonyms (for sharing)")
+    add_card_options(p)
+    add_json(p)
+
+    p = command("export", cmd_export, "export events as JSONL (event format v1), Parquet or CSV",
+                "Export one session's (or every session's) events. JSONL export is event format "
+                "v1: importing it into a new database gives the same report.")
+    p.add_argument("room_id", nargs="?", metavar="ROOM_ID", help="the session to export")
+    p.add_argument("--all", action="store_true", help="export every session")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="jsonl", help="output format")
+    p.add_argument("--out", type=writable_file, required=True, help="output file")
+    add_db(p)

@@ -1,0 +1,9 @@
+"""The file formats liveworth reads and writes, named once for the importer, the exporter and the
+command line (which builds its parser without importing either)."""
+
+#: What ``liveworth import --format`` reads: ``auto`` sniffs each file; the others name one
+#: (event format v1 JSONL, collector dumps, the raw journal, WebcastResponse frames).
+FORMATS = ("auto", "events", "webcast-dump", "journal", "webcast-response")
+
+#: What ``liveworth export --format`` writes (JSONL is event format v1 and round-trips).
+EXPORT_FORMATS = ("jsonl", "parquet", "csv")

@@ -1,0 +1,553 @@
+"""Readers and the writer of raw webcast messages: the bytes before any decoding.
+
+Three on-disk shapes hold raw messages:
+
+* **webcast dumps** — what TikTokLiveJava's events collector writes: one JSON object mapping each
+  method name to a list of ``{"eventData": <base64>, "uniqueId": <host>, "ts": <local time>}``;
+* **the raw journal** — liveworth's own append-only JSONL, one raw message per line
+  (``docs/JOURNAL.md``), written by :class:`JournalWriter` while recording live;
+* **a WebcastResponse file** — one serialized ``WebcastResponse`` frame.
+
+Readers yield :class:`RawMessage` records and, for entries that cannot be read, a
+:class:`RawReject` naming the place and the reason, and keep going. A file that cannot be read at
+all raises :class:`InputFormatError` naming it. :func:`decode_raw` turns a raw message into events.
+Gzip-compressed files are recognised by their magic bytes, whatever their name.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+import contextlib
+import datetime as dt
+import functools
+import io
+import json
+import os
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Final
+
+from liveworth.decode import webcast
+from liveworth.decode.events import MAX_INT, Event
+from liveworth.errors import DecodeError, InputFormatError
+
+__all__ = [
+    "JOURNAL_VERSION",
+    "GzipStream",
+    "JournalWriter",
+    "RawItem",
+    "RawMessage",
+    "RawReject",
+    "decode_raw",
+    "gzip_damage",
+    "iter_dump",
+    "iter_journal",
+    "iter_raw",
+    "iter_response_file",
+    "open_binary",
+    "parse_dump_ts",
+    "sniff_format",
+]
+
+#: Version of the raw journal line format (the ``v`` key of every line).
+JOURNAL_VERSION: Final = 1
+
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+_SNIFF_BYTES: Final = 64 * 1024
+
+StrPath = str | os.PathLike[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """One raw webcast message as received: its method, protobuf payload and arrival time.
+
+    ``method`` is :data:`liveworth.decode.webcast.RESPONSE_METHOD` when ``payload`` is a whole
+    ``WebcastResponse`` frame. ``room_id`` and ``host`` are what the recorder knew, if anything.
+    """
+
+    method: str
+    payload: bytes
+    room_id: str | None
+    arrival_ms: int
+    host: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RawReject:
+    """An entry of a raw input that could not be read: ``where`` (``file:line`` or
+    ``file:TYPE[index]``) and why."""
+
+    where: str
+    reason: str
+
+
+RawItem = RawMessage | RawReject
+
+
+# --------------------------------------------------------------------------------------------
+# Reading bytes (gzip or plain)
+# --------------------------------------------------------------------------------------------
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(2) == _GZIP_MAGIC
+
+
+class GzipStream(io.RawIOBase):
+    """Gzip decompression that keeps what it could read when the data is cut short or damaged.
+
+    :func:`gzip.open` raises on a truncated or corrupt stream and loses the data it had
+    decompressed in that read. This reader returns every byte before the damage, then ends (EOF)
+    and says what went wrong in :attr:`damage` (``None`` for a sound file). Concatenated gzip
+    members are read one after another, as ``gzip`` does.
+    """
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._pending = b""
+        self._done = False
+        self._started = False  # a member has begun (its header read)
+        self.damage: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self._pending and not self._done:
+            self._pending = self._next()
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _next(self) -> bytes:
+        chunk = self._d.unused_data if self._d.eof else self._raw.read(self.CHUNK)
+        if self._d.eof:
+            if not chunk.strip(b"\0"):
+                chunk = self._raw.read(self.CHUNK)
+                if not chunk.strip(b"\0"):  # end of the last member (zero padding is allowed)
+                    self._done = True
+                    return b""
+            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._started = False
+        if not chunk:
+            self._done = True
+            if self._started or not self._d.eof:
+                self.damage = "damaged gzip (cut short)"
+            return b""
+        self._started = True
+        saved = self._d.copy()
+        try:
+            return self._d.decompress(chunk)
+        except zlib.error as exc:  # keep what comes before the bad spot, in small steps
+            self._d, out = saved, []
+            for i in range(0, len(chunk), 256):
+                try:
+                    out.append(self._d.decompress(chunk[i:i + 256]))
+                except zlib.error:
+                    break
+            self._done = True
+            self.damage = f"damaged gzip ({exc})"
+            return b"".join(out)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def gzip_damage(f: IO[bytes] | io.BufferedIOBase) -> str | None:
+    """What :class:`GzipStream` found wrong under ``f`` (``None`` when sound or not gzip)."""
+    raw = getattr(f, "raw", f)
+    return raw.damage if isinstance(raw, GzipStream) else None
+
+
+def open_binary(path: Path) -> io.BufferedReader:
+    """``path`` opened for binary reading, decompressing when it is gzip (see
+    :class:`GzipStream`: a damaged stream ends early, with :func:`gzip_damage` saying why)."""
+    if _is_gzip(path):
+        return io.BufferedReader(GzipStream(path.open("rb")), 1 << 20)
+    return path.open("rb")
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[io.BufferedReader]:
+    """Open ``path`` for binary reading (gzip or plain); read errors raise InputFormatError."""
+    try:
+        with open_binary(path) as f:
+            yield f
+    except OSError as exc:
+        raise InputFormatError(f"cannot read ({exc.strerror or exc})", where=str(path)) from None
+
+
+def _read_all(path: Path) -> bytes:
+    """The whole (decompressed) content of ``path``; damaged gzip raises InputFormatError."""
+    with _reading(path) as f:
+        data = f.read()
+        damage = gzip_damage(f)
+    if damage:
+        raise InputFormatError(damage, where=str(path))
+    return data
+
+
+def _b64(value: object) -> bytes:
+    """Strict base64 decoding; raises ValueError with a short reason."""
+    if not isinstance(value, str):
+        raise ValueError("payload is not a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ValueError("bad base64") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Webcast dumps
+# --------------------------------------------------------------------------------------------
+
+_DUMP_TS: Final = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d:?\d\d)?"
+)
+
+
+def parse_dump_ts(text: str) -> int:
+    """Milliseconds since the epoch of a dump's ``ts`` (ISO time, up to 9 fractional digits).
+
+    A time without zone is taken as UTC; ``Z`` and ``+02:00`` style offsets are honoured. (In the
+    real dumps, zone-less times are the collector's local time, 1-2 hours ahead of UTC, so those
+    arrival times are off by that much; event times come from the payload's own ``createTime``
+    and are not affected.) Raises ValueError when unreadable.
+    """
+    m = _DUMP_TS.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(f"bad ts {text[:40]!r}")
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    try:
+        moment = dt.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        raise ValueError(f"bad ts {text[:40]!r}") from None
+    ms = calendar.timegm(moment.timetuple()) * 1000 + int((m.group(7) or "0").ljust(3, "0")[:3])
+    zone = m.group(8)
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        ms -= sign * (int(digits[:2]) * 60 + int(digits[2:])) * 60_000
+    return ms
+
+
+def _dump_entry(method: str, entry: object) -> RawMessage:
+    """One dump entry as a raw message; raises ValueError with the reason it cannot be read."""
+    if not isinstance(entry, dict):
+        raise ValueError("entry is not a JSON object")
+    if "eventData" not in entry:
+        raise ValueError("missing eventData")
+    payload = _b64(entry["eventData"])
+    if not payload:
+        raise ValueError("empty eventData")
+    ts = entry.get("ts")
+    if not isinstance(ts, str):
+        raise ValueError("missing ts")
+    arrival_ms = parse_dump_ts(ts)
+    if arrival_ms < 0:
+        raise ValueError(f"ts before 1970 {ts[:40]!r}")
+    host = entry.get("uniqueId")
+    return RawMessage(method, payload, None, arrival_ms, host if isinstance(host, str) else None)
+
+
+def _load_dump(path: Path) -> dict[str, list[Any]]:
+    """The dump's top-level object, checked for shape; raises InputFormatError naming the file."""
+    try:
+        top = json.loads(_read_all(path))
+    except (ValueError, RecursionError) as exc:
+        reason = "not JSON" if not isinstance(exc, UnicodeDecodeError) else "not UTF-8 text"
+        raise InputFormatError(f"{reason} (not a webcast dump)", where=str(path)) from None
+    if not isinstance(top, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) for k, v in top.items()
+    ):
+        raise InputFormatError(
+            "not a webcast dump: expected an object of method name -> list of entries",
+            where=str(path),
+        )
+    return top
+
+
+def iter_dump(path: StrPath) -> Iterator[RawItem]:
+    """Raw messages of a collector dump (gzip or plain), in arrival order (stable).
+
+    Entries that cannot be read come first, as :class:`RawReject` (``file:TYPE[index]``), in file
+    order. Raises :class:`InputFormatError` when the file is not a readable dump at all.
+    """
+    path = Path(path)
+    messages: list[RawMessage] = []
+    for method, entries in _load_dump(path).items():
+        for index, entry in enumerate(entries):
+            try:
+                messages.append(_dump_entry(method, entry))
+            except ValueError as exc:
+                yield RawReject(f"{path}:{method}[{index}]", str(exc))
+    messages.sort(key=lambda m: m.arrival_ms)
+    yield from messages
+
+
+# --------------------------------------------------------------------------------------------
+# The raw journal (docs/JOURNAL.md)
+# --------------------------------------------------------------------------------------------
+
+
+def _journal_line(msg: RawMessage) -> bytes:
+    """One journal line (with its newline) for ``msg``.
+
+    Built by hand on the hot path: the base64 payload needs no JSON escaping, so only the short
+    strings go through :func:`json.dumps` (the same bytes as dumping the whole record).
+    """
+    head = f'{{"v":{JOURNAL_VERSION},"arrival_ms":{int(msg.arrival_ms)},'.encode()
+    return (head + _journal_fields(msg.room_id, msg.host, msg.method)
+            + base64.b64encode(msg.payload) + b'"}\n')
+
+
+@functools.lru_cache(maxsize=4096)
+def _journal_fields(room_id: str | None, host: str | None, method: str) -> bytes:
+    """The JSON of a journal line's short fields, up to the opening quote of the payload."""
+    dump = functools.partial(json.dumps, ensure_ascii=False)
+    return (f'"room_id":{dump(room_id)},"host":{dump(host)},"method":{dump(method)},'
+            '"payload":"').encode()
+
+
+def _optional_str(record: dict[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{key} is not a string or null")
+    return value
+
+
+def _journal_record(line: bytes) -> RawMessage:
+    """Parse one journal line; raises ValueError with the reason it cannot be read."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        raise ValueError("not JSON") from None
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    if record.get("v") != JOURNAL_VERSION:
+        raise ValueError(f"unsupported journal version {record.get('v')!r}")
+    arrival = record.get("arrival_ms")
+    if isinstance(arrival, bool) or not isinstance(arrival, int) or arrival < 0:
+        raise ValueError("arrival_ms is not a non-negative integer")
+    if arrival > MAX_INT:
+        raise ValueError(f"arrival_ms out of range: {arrival} (at most 2**53)")
+    method = record.get("method")
+    if not isinstance(method, str) or not method:
+        raise ValueError("method is missing or empty")
+    payload = _b64(record.get("payload"))
+    return RawMessage(
+        method, payload, _optional_str(record, "room_id"), arrival, _optional_str(record, "host")
+    )
+
+
+def iter_journal(path: StrPath) -> Iterator[RawItem]:
+    """Raw messages of a journal, in file order (the order they were recorded).
+
+    A bad line becomes a :class:`RawReject` (``file:line``) and reading goes on. A final line
+    without its newline is what a crash mid-write leaves: it is read if it is complete and
+    otherwise reported with reason ``"torn final line"``, never raised.
+    """
+    path = Path(path)
+    with _reading(path) as f:
+        lineno = 0
+        for lineno, line in enumerate(f, 1):
+            if not line.endswith(b"\n") and gzip_damage(f):
+                break  # the line the damage cut: reported below
+            if not line.strip():
+                continue
+            try:
+                yield _journal_record(line)
+            except ValueError as exc:
+                torn = not line.endswith(b"\n")
+                yield RawReject(f"{path}:{lineno}", "torn final line" if torn else str(exc))
+        else:
+            lineno += 1
+        damage = gzip_damage(f)
+        if damage:
+            yield RawReject(f"{path}:{lineno}", f"{damage}: the rest of the file is lost")
+
+
+class JournalWriter:
+    """Appends raw messages to a journal file, one JSON line each.
+
+    Lines are buffered; :meth:`flush` makes them durable (``fsync``). Opening a journal whose last
+    line was torn by a crash first ends that line, so the torn fragment stays one rejected line
+    and never corrupts the next record. Use as a context manager; closing flushes durably.
+    """
+
+    def __init__(self, path: StrPath) -> None:
+        self.path = Path(path)
+        self._file: IO[bytes] = self.path.open("a+b")
+        try:
+            self._prepare_tail()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def _prepare_tail(self) -> None:
+        """Refuse a compressed journal; end a torn last line so new lines start clean."""
+        if self._file.seek(0, os.SEEK_END) == 0:
+            return
+        self._file.seek(0)
+        if self._file.read(2) == _GZIP_MAGIC:
+            raise InputFormatError("is gzip-compressed; cannot append to it", where=str(self.path))
+        self._file.seek(-1, os.SEEK_END)
+        if self._file.read(1) != b"\n":
+            self._file.write(b"\n")
+
+    def append(self, msg: RawMessage) -> None:
+        """Write one raw message as one line (buffered until :meth:`flush`)."""
+        if not msg.method:
+            raise ValueError("a raw message needs a method")
+        if msg.arrival_ms < 0:
+            raise ValueError("arrival_ms must not be negative")
+        self._file.write(_journal_line(msg))
+
+    def flush(self, durable: bool = True) -> None:
+        """Hand buffered lines to the OS; with ``durable``, also wait until they are on disk."""
+        self._file.flush()
+        if durable:
+            os.fsync(self._file.fileno())
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def close(self) -> None:
+        """Flush durably and close; closing twice is harmless."""
+        if not self._file.closed:
+            try:
+                self.flush(durable=True)
+            finally:
+                self._file.close()
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# WebcastResponse files
+# --------------------------------------------------------------------------------------------
+
+
+def iter_response_file(path: StrPath) -> Iterator[RawMessage]:
+    """The messages of a file holding one serialized ``WebcastResponse`` frame (gzip or plain).
+
+    Their arrival time is the frame's ``now`` when it has one, otherwise the file's modification
+    time. Raises :class:`InputFormatError` naming the file when the frame is not valid protobuf.
+    """
+    path = Path(path)
+    try:
+        messages, now_ms = webcast.split_response(_read_all(path))
+    except DecodeError as exc:
+        raise InputFormatError(exc.reason, where=str(path)) from None
+    arrival_ms = now_ms if now_ms is not None else path.stat().st_mtime_ns // 1_000_000
+    for method, payload, _msg_id in messages:
+        yield RawMessage(method, payload, None, arrival_ms, None)
+
+
+# --------------------------------------------------------------------------------------------
+# Format detection and decoding
+# --------------------------------------------------------------------------------------------
+
+_DUMP_START: Final = re.compile(rb'\s*\{\s*"[^"\\]*"\s*:\s*\[')
+
+
+def _first_line(path: Path) -> bytes:
+    """The first non-blank line of the (decompressed) content, read whole however long."""
+    with _reading(path) as f:
+        return next((line for line in f if line.strip()), b"")
+
+
+def _sniff_json(path: Path, head: bytes) -> str | None:
+    """The format of a file that starts with ``{``: told by its first line, else a dump."""
+    try:
+        obj = json.loads(_first_line(path))
+    except (ValueError, RecursionError):
+        obj = None
+    if isinstance(obj, dict):
+        if "type" in obj and "v" in obj:
+            return "events"
+        if "v" in obj and "method" in obj and "payload" in obj:
+            return "journal"
+        if obj and all(isinstance(v, list) for v in obj.values()):
+            return "webcast-dump"
+    return "webcast-dump" if _DUMP_START.match(head) else None
+
+
+def _is_response(path: Path) -> bool:
+    """Whether the file is one WebcastResponse frame holding messages with method names."""
+    try:
+        messages, _ = webcast.split_response(_read_all(path))
+    except InputFormatError:
+        return False
+    return bool(messages) and all(m.method.isascii() and m.method.isidentifier() for m in messages)
+
+
+def sniff_format(path: StrPath) -> str:
+    """Which input ``path`` holds: ``"webcast-dump"``, ``"journal"``, ``"events"`` (event format
+    v1 JSONL) or ``"webcast-response"``. Raises :class:`InputFormatError` when none fits."""
+    path = Path(path)
+    with _reading(path) as f:
+        head = f.read(_SNIFF_BYTES)
+    if head.lstrip().startswith(b"{"):
+        kind = _sniff_json(path, head)
+        if kind is not None:
+            return kind
+    elif head and _is_response(path):
+        return "webcast-response"
+    raise InputFormatError(
+        "unknown input format (expected a webcast dump, raw journal, events JSONL "
+        "or WebcastResponse frame)",
+        where=str(path),
+    )
+
+
+def iter_raw(path: StrPath) -> Iterator[RawItem]:
+    """Raw messages of any raw input, its format sniffed. Event JSONL is not raw: it raises
+    :class:`InputFormatError` (read it with the event importer)."""
+    kind = sniff_format(path)
+    if kind == "webcast-dump":
+        return iter_dump(path)
+    if kind == "journal":
+        return iter_journal(path)
+    if kind == "webcast-response":
+        return iter_response_file(path)
+    raise InputFormatError(f"holds {kind}, not raw webcast messages", where=str(path))
+
+
+def decode_raw(msg: RawMessage) -> list[Event]:
+    """The events of one raw message (a single webcast message or a whole response frame).
+
+    Raises :class:`DecodeError` when its payload cannot be decoded.
+    """
+    if msg.method == webcast.RESPONSE_METHOD:
+        return webcast.decode_response(msg.payload, room_id=msg.room_id, arrival_ms=msg.arrival_ms)
+    return webcast.decode_message(
+        msg.method, msg.payload, room_id=msg.room_id, arrival_ms=msg.arrival_ms
+    )

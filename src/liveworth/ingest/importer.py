@@ -1,0 +1,345 @@
+"""Import: files of events or raw webcast messages into the store, then the ledger.
+
+Inputs (``--format auto`` sniffs each file): event format v1 JSONL (``events``), collector dumps
+(``webcast-dump``), the project's raw journal (``journal``) and serialized ``WebcastResponse``
+frames (``webcast-response``); gzip or plain.
+
+A bad line or message is rejected — named by file and line on the ``on_reject`` callback and kept
+in the rejects file next to the database — and every valid one is still imported. With
+``strict=True`` nothing is imported when anything is rejected. Imports are idempotent: events are
+keyed by ``(room_id, msg_id)`` and the ledger is recomputed from the stored events of every room
+touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from liveworth.decode.events import Event, event_from_dict, loads_line
+from liveworth.decode.formats import FORMATS as FORMATS
+from liveworth.decode.rawsources import (
+    RawMessage,
+    RawReject,
+    decode_raw,
+    gzip_damage,
+    iter_raw,
+    open_binary,
+    sniff_format,
+)
+from liveworth.errors import InputFormatError, StoreError, UsageError
+from liveworth.store import eventsql, ledger
+from liveworth.store.database import EVENT_COLUMNS, Store, events_table, registered, run
+
+BATCH = 50_000
+#: The write-ahead log an import may grow before DuckDB checkpoints (at the end, in practice).
+IMPORT_CHECKPOINT = "64GB"
+MAX_LINE = 1 << 20  # 1 MiB: longer lines are rejected unread
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """One input line or message that was not imported, and why."""
+
+    where: str
+    reason: str
+    raw: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"where": self.where, "reason": self.reason, "raw": self.raw}
+
+
+@dataclass(slots=True)
+class FileResult:
+    path: str
+    format: str
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"path": self.path, "format": self.format, "accepted": self.accepted,
+                "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+@dataclass(slots=True)
+class ImportResult:
+    files: list[FileResult] = field(default_factory=list)
+    rooms: list[str] = field(default_factory=list)
+    committed: bool = True
+    rejects_path: str | None = None
+
+    @property
+    def accepted(self) -> int:
+        return sum(f.accepted for f in self.files)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "committed": self.committed,
+            "rooms": self.rooms,
+            "rejects_file": self.rejects_path,
+            "files": [f.as_dict() for f in self.files],
+        }
+
+
+Progress = Callable[[int], None]  # called with bytes (or items) consumed since the last call
+
+
+def rejects_path_for(db_path: str) -> str | None:
+    """The rejects file kept next to the database (none for an in-memory database)."""
+    return None if db_path == ":memory:" else db_path + ".rejects.jsonl"
+
+
+def read_raw_events(
+    path: Path, hosts: dict[str, str | None], progress: Progress | None = None
+) -> Iterator[Event | Reject]:
+    """Decoded events of a raw input (dump, journal, response frame), rejects for bad messages.
+
+    ``hosts`` collects room → host unique id where the raw input names it.
+    """
+    for item in iter_raw(path):
+        if progress:
+            progress(1)
+        if isinstance(item, RawReject):
+            yield Reject(item.where, item.reason)
+            continue
+        try:
+            events = decode_raw(item)
+        except InputFormatError as exc:
+            yield Reject(f"{path}:{item.method}@{item.arrival_ms}", exc.reason or str(exc))
+            continue
+        _note_host(item, events, hosts)
+        yield from events
+
+
+def _note_host(item: RawMessage, events: Sequence[Event], hosts: dict[str, str | None]) -> None:
+    if item.host:
+        for ev in events:
+            if hosts.get(ev.room_id) is None:
+                hosts[ev.room_id] = item.host
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+
+
+def _import_events_file(
+    store: Store, path: Path, hosts: dict[str, str | None],
+    report: Callable[[list[Reject]], None], progress: Progress | None, flush: Callable[[], None],
+) -> None:
+    """Stage one event-format-v1 file: SQL validates in bulk, Python judges the rest."""
+    try:
+        f = open_binary(path)
+    except OSError as exc:
+        raise InputFormatError(f"cannot read ({exc.strerror or exc})", where=str(path)) from None
+    sql = eventsql.valid_sql()
+    cols = ", ".join(f'"{n}"' for n, _, _ in EVENT_COLUMNS)
+    lines_seen = 0
+    with f:
+        blocks = eventsql.line_blocks(f, MAX_LINE, eventsql.BLOCK_BYTES,
+                                      cut_short=lambda: gzip_damage(f) is not None)
+        while True:
+            try:
+                block = next(blocks, None)
+            except OSError as exc:
+                report([Reject(f"{path}:{lines_seen + 1}", f"unreadable input ({_why(exc)}); "
+                                                           "the rest of the file is lost")])
+                return
+            if block is None:
+                damage = gzip_damage(f)
+                if damage:
+                    report([Reject(f"{path}:{lines_seen + 1}",
+                                   f"{damage}: the rest of the file is lost")])
+                return
+            table, too_long, nbytes = block
+            if table.num_rows:
+                lines_seen = int(table.column("line_no")[-1].as_py())
+            lines_seen = max([lines_seen, *(n for n, _ in too_long)])
+            if progress:
+                progress(nbytes)
+            report([Reject(f"{path}:{n}", f"line longer than {MAX_LINE} bytes ({size} bytes)")
+                    for n, size in too_long])
+            if table.num_rows == 0:
+                continue
+            first = int(table.column("line_no")[0].as_py())
+            with registered(store.con, "_lines", table):
+                # Plainly valid lines go straight to the stage; the others (blank lines aside)
+                # are those of the block the stage lacks, judged by Python.
+                staged = run(store.con, f"INSERT INTO _stage (line_no, {cols}) "
+                                        f"SELECT line_no, {cols} FROM ({sql})")
+                # Every line plainly valid (the common case): nothing left to judge.
+                doubtful = [] if staged and staged[0][0] == table.num_rows else run(
+                    store.con, f"""
+                    SELECT line_no, line FROM _lines l
+                    WHERE trim(line, ' \t\r\n') <> '' AND NOT EXISTS (
+                        SELECT 1 FROM _stage s WHERE s.line_no >= {first}
+                                                 AND s.line_no = l.line_no)
+                    ORDER BY line_no""")
+            _judge_in_python(store, path, doubtful, hosts, report)
+            flush()
+
+
+def _judge_in_python(store: Store, path: Path, rows: Sequence[tuple[int, str]],
+                     hosts: dict[str, str | None],
+                     report: Callable[[list[Reject]], None]) -> None:
+    """Lines the SQL fast path did not accept: exact errors, or accepted after all."""
+    events: list[Event] = []
+    line_nos: list[int] = []
+    rejects: list[Reject] = []
+    for line_no, line in rows:
+        where = f"{path}:{line_no}"
+        try:
+            ev = event_from_dict(loads_line(line, where), where)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = ("not UTF-8 text" if "\ufffd" in line and not _is_json(line)
+                      else f"not JSON ({exc.__class__.__name__})")
+            rejects.append(Reject(where, reason, line[:10_000].rstrip("\n")))
+            continue
+        except InputFormatError as exc:
+            rejects.append(Reject(where, str(exc).removeprefix(where + ": "),
+                                  line[:10_000].rstrip("\n")))
+            continue
+        host = ev.extra.get("host")
+        if isinstance(host, str) and host and hosts.get(ev.room_id) is None:
+            hosts[ev.room_id] = host
+        events.append(ev)
+        line_nos.append(line_no)
+    report(rejects)
+    if events:
+        table = events_table(events).append_column("line_no", pa.array(line_nos, pa.int64()))
+        store.stage_arrow(table)
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _import_raw_file(
+    store: Store, path: Path, hosts: dict[str, str | None],
+    report: Callable[[list[Reject]], None], progress: Progress | None, flush: Callable[[], None],
+) -> None:
+    """Stage the decoded events of one raw input (dump, journal, response frame)."""
+    events: list[Event] = []
+    rejects: list[Reject] = []
+    for item in read_raw_events(path, hosts, progress):
+        if isinstance(item, Reject):
+            rejects.append(item)
+        else:
+            events.append(item)
+        if len(events) >= BATCH:
+            store.stage_arrow(events_table(events))
+            flush()
+            events = []
+    if events:
+        store.stage_arrow(events_table(events))
+    report(rejects)
+
+
+def import_paths(
+    store: Store,
+    paths: Sequence[str | os.PathLike[str]],
+    fmt: str = "auto",
+    *,
+    strict: bool = False,
+    on_reject: Callable[[Reject], None] | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import ``paths`` into ``store`` and recompute the ledger of every room touched.
+
+    Events are stored block by block (about 32 MiB of input, or 50,000 raw messages, at a time)
+    and, unless ``strict``, committed block by block, so memory stays flat whatever the input's
+    size; the ledger is recomputed once at the end. An import cut short (killed, crashed, an
+    error) keeps the blocks it committed, without their ledger credits: importing the same
+    files again adds nothing twice and completes it. With ``strict`` the whole import is one
+    transaction.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    files = [Path(p) for p in paths]
+    for p in files:
+        if not p.is_file():
+            raise UsageError(f"{p}: no such file")
+    result = ImportResult(rejects_path=rejects_path_for(store.path))
+    rooms: set[str] = set()
+    hosts: dict[str, str | None] = {}
+    all_rejects: list[Reject] = []
+    kinds = [sniff_format(p) if fmt == "auto" else fmt for p in files]  # refuse before writing
+
+    def flush() -> None:
+        """Store what is staged; unless strict, commit it (memory stays flat; see docstring)."""
+        store.stage_flush()
+        if not strict:
+            store.commit()
+            store.begin()
+
+    # Checkpoint once, at the end, not each time the write-ahead log passes 16 MiB (a block's
+    # commit each): per-block checkpoints cost a third of a large import's time.
+    run(store.con, f"SET checkpoint_threshold = '{IMPORT_CHECKPOINT}'")
+    store.begin()
+    try:
+        for path, kind in zip(files, kinds, strict=True):
+            fr = FileResult(str(path), kind)
+            result.files.append(fr)
+
+            def report(rejects: list[Reject], fr: FileResult = fr) -> None:
+                fr.rejected += len(rejects)
+                all_rejects.extend(rejects)
+                if on_reject:
+                    for r in rejects:
+                        on_reject(r)
+
+            store.stage_begin()
+            if kind == "events":
+                _import_events_file(store, path, hosts, report, progress, flush)
+            else:
+                _import_raw_file(store, path, hosts, report, progress, flush)
+            staged, inserted, staged_rooms = store.stage_commit()
+            fr.accepted, fr.duplicates = inserted, staged - inserted
+            rooms.update(staged_rooms)
+            store.log_import(str(path), kind, fr.accepted, fr.duplicates, fr.rejected)
+        if strict and all_rejects:
+            store.rollback()
+            result.committed = False
+            return result
+        store.note_rooms(hosts, "import")
+        ledger.recompute(store.con, sorted(rooms))
+        store.commit()
+    except BaseException:
+        store.rollback()
+        raise
+    finally:
+        with contextlib.suppress(StoreError):
+            run(store.con, "RESET checkpoint_threshold")
+    result.rooms = sorted(rooms)
+    if all_rejects and result.rejects_path:
+        _keep_rejects(result.rejects_path, all_rejects)
+    return result
+
+
+def _keep_rejects(path: str, rejects: Sequence[Reject]) -> None:
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with open(path, "a", encoding="utf-8") as f:
+        for r in rejects:
+            f.write(json.dumps({"at": at, **r.as_dict()}, ensure_ascii=False) + "\n")

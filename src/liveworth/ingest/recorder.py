@@ -1,0 +1,537 @@
+"""The live recorder: raw messages → journal (durable) → decode → store → ledger, for many
+creators at once.
+
+Shape (datasette's single writer, asyncio for the connections):
+
+- one asyncio task per creator pulls raw messages from its
+  :class:`~liveworth.ingest.sources.LiveSource` and puts them on the writer's queue; it owns
+  reconnects (jittered exponential backoff), polling while the creator is offline, and the
+sign-server :class:`Quota`; - one :class:`Writer` thread owns the database: every ~100 ms it
+  appends the queued messages to the per-creator journal and ``fsync`` s it — only then are they
+  *recorded* — decodes them with the same code as ``import``, stores the events (deduplicated by
+  room and message id, so TikTok's backlog replays after a reconnect count once) and recomputes the
+  ledger of the rooms touched at most once a second;
+- after a crash (``kill -9`` at any moment), :func:`recover` re-imports every journal that grew
+  past its checkpoint: each message that reached the journal ends up in the store exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from liveworth.decode.events import Event
+from liveworth.decode.rawsources import JournalWriter, RawMessage, decode_raw
+from liveworth.errors import InputFormatError, LiveworthError, StoreError
+from liveworth.ingest.importer import import_paths
+from liveworth.ingest.sources import Disconnected, LiveSource, NotLive
+from liveworth.store import ledger
+from liveworth.store.database import Store, events_table, run
+
+FLUSH_S = 0.1
+BATCH_MAX = 50_000  # messages per batch at most (under load a batch takes what came meanwhile)
+RECOMPUTE_S = 1.0
+JOURNAL_SUFFIX = ".journal.jsonl"
+
+
+def journal_path(journal_dir: Path, host: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in host.lstrip("@")) or "_"
+    return journal_dir / f"{safe}{JOURNAL_SUFFIX}"
+
+
+# ---------------------------------------------------------------------------- quota
+
+
+class Quota:
+    """Sign-server request budgets per minute, hour and day (sliding windows).
+
+    :meth:`delay_factor` grows as the tightest budget runs low, so that polling slows down
+    before the budget runs out rather than hitting the wall.
+    """
+
+    WINDOWS = (("minute", 60.0), ("hour", 3600.0), ("day", 86400.0))
+
+    def __init__(self, per_minute: int, per_hour: int, per_day: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = {"minute": per_minute, "hour": per_hour, "day": per_day}
+        self.clock = clock
+        self.used: deque[float] = deque()
+
+    def _trim(self) -> None:
+        horizon = self.clock() - 86400.0
+        while self.used and self.used[0] < horizon:
+            self.used.popleft()
+
+    def left(self) -> dict[str, int]:
+        self._trim()
+        now = self.clock()
+        return {name: self.limits[name] - sum(1 for t in self.used if t > now - span)
+                for name, span in self.WINDOWS}
+
+    def try_acquire(self) -> bool:
+        if min(self.left().values()) <= 0:
+            return False
+        self.used.append(self.clock())
+        return True
+
+    def delay_factor(self) -> float:
+        """1 while every budget has more than half left, rising to 8 as one runs out."""
+        left = self.left()
+        frac = min(left[n] / self.limits[n] for n in self.limits if self.limits[n] > 0)
+        return 1.0 if frac >= 0.5 else min(8.0, 0.5 / max(frac, 0.0625))
+
+    def wait_s(self) -> float:
+        """Seconds until a request would fit again."""
+        self._trim()
+        now = self.clock()
+        waits = [0.0]
+        for name, span in self.WINDOWS:
+            inside = [t for t in self.used if t > now - span]
+            if len(inside) >= self.limits[name] and inside:
+                waits.append(inside[len(inside) - self.limits[name]] + span - now)
+        return max(waits)
+
+
+# ---------------------------------------------------------------------------- state
+
+
+@dataclass
+class CreatorState:
+    """What the live view shows for one creator (written by the tasks and the writer)."""
+
+    host: str
+    state: str = "starting"
+    room_id: str | None = None
+    messages: int = 0
+    events: int = 0
+    rejected: int = 0
+    coins: int = 0
+    viewers: int | None = None
+    gifts_last_minute: int = 0
+    top_gifters: list[tuple[str, int]] = field(default_factory=list)
+    reconnects: int = 0
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class Gap:
+    host: str
+    room_id: str | None
+    from_ms: int
+    to_ms: int
+    reason: str
+
+
+# ---------------------------------------------------------------------------- the writer
+
+_Item = tuple[str, RawMessage, float]  # creator, message, when it was handed to the writer
+
+
+class Writer(threading.Thread):
+    """The one thread that writes: journal, then store, then ledger."""
+
+    def __init__(self, db: str, journal_dir: Path, states: dict[str, CreatorState],
+                 lock: threading.Lock, flush_s: float = FLUSH_S,
+                 recompute_s: float = RECOMPUTE_S,
+                 on_open: Callable[[Store], None] | None = None) -> None:
+        super().__init__(name="liveworth-writer", daemon=True)
+        self.db = db
+        self.journal_dir = journal_dir
+        self.states = states
+        self.lock = lock
+        self.flush_s = flush_s
+        self.recompute_s = recompute_s
+        # Appended to by the connection tasks (a deque's append is atomic), drained by this
+        # thread every ``flush_s``: no lock or wake-up per message.
+        self.inbox: deque[_Item | Gap | None] = deque()
+        self.error: BaseException | None = None
+        self.failed = threading.Event()  # set as soon as the store has failed
+        self.rooms_seen: set[str] = set()
+        self._journals: dict[str, JournalWriter] = {}
+        self._dirty: set[str] = set()
+        self._ledger = ledger.LiveLedger()
+        self._last_recompute = 0.0
+        # Per batch: from the moment its oldest message was handed to the writer until the
+        # batch was stored (the event-to-store latency, the ledger's waits included).
+        self.latency_s: list[float] = []
+        self.on_open = on_open  # called in this thread with the open store (e.g. to serve it)
+        self.stop_seen = False  # stop() was taken from the inbox (by the batch in hand)
+
+    def put(self, host: str, msg: RawMessage) -> None:
+        self.inbox.append((host, msg, time.monotonic()))
+
+    def put_gap(self, gap: Gap) -> None:
+        self.inbox.append(gap)
+
+    def stop(self) -> None:
+        self.inbox.append(None)
+
+    def _take(self, limit: int) -> tuple[list[_Item | Gap], bool]:
+        """Up to ``limit`` queued items, and whether :meth:`stop` was reached."""
+        out: list[_Item | Gap] = []
+        pop = self.inbox.popleft
+        while len(out) < limit:
+            try:
+                item = pop()
+            except IndexError:
+                break
+            if item is None:
+                self.stop_seen = True
+                return out, True
+            out.append(item)
+        return out, False
+
+    def run(self) -> None:
+        try:
+            with Store.open(self.db) as store:
+                if self.on_open:
+                    self.on_open(store)
+                self._loop(store)
+        except BaseException as exc:  # surfaced by the recorder
+            self.failed.set()  # the recorder stops the sources; we keep journaling until then
+            self.error = self._journal_rest(exc)
+        finally:
+            for j in self._journals.values():
+                with contextlib.suppress(OSError):
+                    j.close()
+
+    def _journal_rest(self, exc: BaseException) -> BaseException:
+        """After a store failure: journal (durably) every message still queued or yet to come
+        until :meth:`stop`, so that every message taken from a connection is recorded; returns
+        the error the recording ends with."""
+        kept = 0
+        journal_error: OSError | None = None
+        done = self.stop_seen  # the failed batch may have carried stop(): none will come
+        while not done:
+            items, done = self._take(BATCH_MAX)
+            batch = [b for b in items if not isinstance(b, Gap)]
+            if not items and not done:
+                time.sleep(self.flush_s)
+            if journal_error is not None or not batch:
+                continue
+            try:
+                self._journal_durably(batch)
+                kept += len(batch)
+            except OSError as jexc:  # the journal's disk failed too: nothing more can be kept
+                journal_error = jexc
+        if not isinstance(exc, (LiveworthError, duckdb.Error, OSError)):
+            return exc  # a bug, not a storage failure: keep its traceback
+        where = f"the journal in {self.journal_dir}"
+        if journal_error is not None:
+            return StoreError(f"the store failed ({exc}) and so did {where} ({journal_error}); "
+                              "messages taken after that are lost")
+        return StoreError(
+            f"the store failed: {exc}; recording stopped. {where} keeps every message taken "
+            f"({kept} after the failure); the next `liveworth record` with this journal "
+            "directory loads it into the store first")
+
+    def _loop(self, store: Store) -> None:
+        done = False
+        last = time.monotonic()
+        while not done:
+            # Under load the previous batch took the whole window: take what came meanwhile
+            # at once (batches grow with the load); otherwise wait for the window to end.
+            wait = last + self.flush_s - time.monotonic()
+            if wait > 0 and len(self.inbox) < BATCH_MAX:
+                time.sleep(wait)
+            last = time.monotonic()
+            batch, done = self._take(BATCH_MAX)
+            if batch:
+                self._write(store, batch)
+            if self._dirty and (done or time.monotonic() - self._last_recompute
+                                >= self.recompute_s):
+                self._recompute(store)
+
+    def _journal(self, host: str) -> JournalWriter:
+        j = self._journals.get(host)
+        if j is None:
+            self.journal_dir.mkdir(parents=True, exist_ok=True)
+            j = self._journals[host] = JournalWriter(journal_path(self.journal_dir, host))
+        return j
+
+    def _journal_durably(self, messages: Sequence[_Item]) -> set[str]:
+        """Append each message to its creator's journal, then fsync every journal written;
+        returns the creators written."""
+        used = set()
+        for host, msg, _ in messages:
+            self._journal(host).append(msg)
+            used.add(host)
+        for host in used:
+            self._journals[host].flush(durable=True)
+        return used
+
+    def _write(self, store: Store, batch: Sequence[_Item | Gap]) -> None:
+        messages = [b for b in batch if not isinstance(b, Gap)]
+        gaps = [b for b in batch if isinstance(b, Gap)]
+        t0 = min((t for _, _, t in messages), default=time.monotonic())
+        # 1. the journal, durably: from here on a message is recorded
+        used = self._journal_durably(messages)
+        # 2. decode with the same code as import
+        table, made = _decode_chunk([m for _, m, _ in messages])
+        rooms_of = table.column("room_id").to_pylist()
+        per_host: dict[str, list[int]] = {}
+        last_room: dict[str, str] = {}
+        at = 0
+        for (host, msg, _), n in zip(messages, made, strict=True):
+            counts = per_host.setdefault(host, [0, 0, 0])
+            counts[0] += 1
+            if n < 0:
+                counts[2] += 1
+                continue
+            counts[1] += n
+            for room in rooms_of[at:at + n]:
+                if room not in self.rooms_seen:
+                    self.rooms_seen.add(room)
+                    store.note_rooms({room: msg.host or host}, "record")
+            at += n
+            if n:
+                last_room[host] = rooms_of[at - 1]
+        # 3. the store, and the journal checkpoints, in one transaction
+        store.begin()
+        try:
+            store.stage_begin()
+            store.stage_arrow(table)
+            _, _, rooms = store.stage_commit()
+            for gap in gaps:
+                with self.lock:
+                    room = (gap.room_id or last_room.get(gap.host)
+                            or self.states[gap.host].room_id)
+                run(store.con, "INSERT INTO recorder_gaps VALUES (?, ?, ?, ?, ?)",
+                    [room, gap.host, gap.from_ms, gap.to_ms, gap.reason])
+            for host in used:
+                j = self._journals[host]
+                _checkpoint(store, j.path, j.path.stat().st_size)
+            store.commit()
+        except BaseException:
+            store.rollback()
+            raise
+        self._dirty.update(rooms)
+        self._ledger.note_table(table)
+        with self.lock:
+            for host, room in last_room.items():
+                self.states[host].room_id = room
+            for host, (n, e, r) in per_host.items():
+                st = self.states[host]
+                st.messages += n
+                st.events += e
+                st.rejected += r
+        self.latency_s.append(time.monotonic() - t0)
+
+    def _recompute(self, store: Store) -> None:
+        rooms = sorted(self._dirty)
+        store.begin()
+        try:
+            self._ledger.update(store.con, rooms)
+            store.commit()
+        except BaseException:
+            store.rollback()
+            raise
+        self._dirty.clear()
+        self._last_recompute = time.monotonic()
+        self._refresh_view(store, rooms)
+
+    def _refresh_view(self, store: Store, rooms: Sequence[str]) -> None:
+        """The live view's figures of ``rooms``: a few queries for all of them together."""
+        with self.lock:
+            by_room = {st.room_id: st for st in self.states.values() if st.room_id}
+        wanted = [r for r in rooms if r in by_room]
+        if not wanted:
+            return
+        in_rooms = "room_id IN (SELECT unnest(?::VARCHAR[]))"
+        coins = dict(store.query(f"SELECT room_id, sum(coins) FROM credits WHERE {in_rooms} "
+                                 "AND NOT guest GROUP BY room_id", [wanted]))
+        viewers = dict(store.query(f"SELECT room_id, arg_max(current, ts) FROM events "
+                                   f"WHERE {in_rooms} AND type = 'viewers' GROUP BY room_id",
+                                   [wanted]))
+        last = dict(store.query(f"""
+            SELECT room_id, count(*) FILTER (WHERE ts >= top - 60000) FROM (
+                SELECT room_id, ts, max(ts) OVER (PARTITION BY room_id) AS top FROM credits
+                WHERE {in_rooms}) GROUP BY room_id""", [wanted]))
+        top: dict[str, list[tuple[str, int]]] = {}
+        for room, user, c in store.query(f"""
+                SELECT room_id, coalesce(arg_max("user", ts), user_id), sum(coins) AS c
+                FROM credits WHERE {in_rooms} AND NOT guest GROUP BY room_id, user_id
+                QUALIFY row_number() OVER (PARTITION BY room_id ORDER BY c DESC) <= 3
+                ORDER BY room_id, c DESC""", [wanted]):
+            top.setdefault(room, []).append((str(user), int(c)))
+        with self.lock:
+            for room in wanted:
+                st = by_room[room]
+                st.coins = int(coins.get(room) or 0)
+                v = viewers.get(room)
+                st.viewers = None if v is None else int(v)
+                st.gifts_last_minute = int(last.get(room) or 0)
+                st.top_gifters = top.get(room, [])
+
+
+def _decode_chunk(messages: Sequence[RawMessage]) -> tuple[pa.Table, list[int]]:
+    """Decode raw messages: their events' table and how many events each made (-1: rejected)."""
+    events: list[Event] = []
+    made: list[int] = []
+    for msg in messages:
+        try:
+            decoded = decode_raw(msg)
+        except InputFormatError:
+            made.append(-1)
+            continue
+        made.append(len(decoded))
+        events.extend(decoded)
+    return events_table(events), made
+
+
+def _checkpoint(store: Store, path: Path, size: int) -> None:
+    run(store.con, """
+        INSERT INTO journal_files (path, bytes_done) VALUES (?, ?)
+        ON CONFLICT (path) DO UPDATE SET bytes_done = excluded.bytes_done""",
+        [str(path.resolve()), size])
+
+
+def recover(db: str, journal_dir: Path) -> list[str]:
+    """Re-import every journal that grew past its checkpoint (after a crash); returns them."""
+    if not journal_dir.is_dir():
+        return []
+    done: list[str] = []
+    with Store.open(db) as store:
+        marks = dict(store.query("SELECT path, bytes_done FROM journal_files"))
+        for path in sorted(journal_dir.glob(f"*{JOURNAL_SUFFIX}")):
+            size = path.stat().st_size
+            if size > int(marks.get(str(path.resolve()), 0)):
+                import_paths(store, [path], "journal")
+                store.begin()
+                _checkpoint(store, path, size)
+                store.commit()
+                done.append(str(path))
+    return done
+
+
+# ---------------------------------------------------------------------------- per creator
+
+
+@dataclass
+class Backoff:
+    """Jittered exponential backoff: base × 2^attempt, capped, times a random 0.5–1.5."""
+
+    rng: random.Random
+    base_s: float = 1.0
+    cap_s: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        growth = float(2 ** min(attempt, 16))
+        return min(self.cap_s, self.base_s * growth) * self.rng.uniform(0.5, 1.5)
+
+
+async def record_creator(source: LiveSource, writer: Writer, state: CreatorState,
+                         lock: threading.Lock, quota: Quota, backoff: Backoff, *,
+                         poll_s: float = 60.0, stop_when_ended: bool = True,
+                         stop: asyncio.Event | None = None) -> None:
+    """Record one creator until its LIVE ends (or forever, watching for the next LIVE)."""
+    stop = stop or asyncio.Event()
+    attempt = 0
+    dropped_at: int | None = None
+    last_arrival = 0
+
+    def set_state(text: str) -> None:
+        with lock:
+            state.state = text
+
+    while not stop.is_set():
+        if source.signed and not quota.try_acquire():
+            set_state(f"quota exhausted: waiting {quota.wait_s():.0f} s")
+            await _sleep(max(1.0, quota.wait_s()), stop)
+            continue
+        set_state("connecting")
+        try:
+            async for msg in source.connect():
+                if attempt or state.state != "live":
+                    set_state("live")
+                    attempt = 0
+                if dropped_at is not None and msg.arrival_ms > dropped_at:
+                    writer.put_gap(Gap(source.host, state.room_id, dropped_at,
+                                       msg.arrival_ms, "disconnected"))
+                    dropped_at = None
+                last_arrival = max(last_arrival, msg.arrival_ms)
+                writer.put(source.host, msg)
+                if stop.is_set():
+                    return
+            set_state("ended")
+            if stop_when_ended:
+                return
+            await _sleep(poll_s * quota.delay_factor(), stop)
+        except NotLive:
+            set_state("offline: waiting for the LIVE")
+            await _sleep(poll_s * quota.delay_factor(), stop)
+        except Disconnected as exc:
+            attempt += 1
+            dropped_at = last_arrival or None
+            with lock:
+                state.reconnects += 1
+                state.state = f"reconnecting ({exc})"
+            await _sleep(backoff.delay(attempt), stop)
+        except Exception as exc:  # one creator's failure must not stop the others
+            attempt += 1
+            with lock:
+                state.last_error = str(exc)
+                state.state = "error: retrying"
+            await _sleep(backoff.delay(attempt), stop)
+
+
+async def _sleep(seconds: float, stop: asyncio.Event) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+@dataclass
+class RecordResult:
+    states: dict[str, CreatorState]
+    rooms: list[str]
+    recovered: list[str]
+    latency_s: list[float]
+
+
+async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
+                 quota: Quota | None = None, rng: random.Random | None = None,
+                 stop: asyncio.Event | None = None, poll_s: float = 60.0,
+                 stop_when_ended: bool = True, backoff_base_s: float = 1.0,
+                 on_tick: Callable[[dict[str, CreatorState]], None] | None = None,
+                 on_open: Callable[[Store], None] | None = None,
+                 ) -> RecordResult:
+    """Record every source concurrently until they end (or ``stop`` is set)."""
+    recovered = recover(db, journal_dir)
+    quota = quota or Quota(60, 600, 100_000)
+    rng = rng or random.Random()
+    lock = threading.Lock()
+    states = {s.host: CreatorState(s.host) for s in sources}
+    writer = Writer(db, journal_dir, states, lock, on_open=on_open)
+    writer.start()
+    stop = stop or asyncio.Event()
+    tasks = [asyncio.create_task(record_creator(
+        s, writer, states[s.host], lock, quota, Backoff(rng, base_s=backoff_base_s),
+        poll_s=poll_s, stop_when_ended=stop_when_ended, stop=stop)) for s in sources]
+    try:
+        while not all(t.done() for t in tasks):
+            await asyncio.wait(tasks, timeout=0.5)
+            if writer.failed.is_set():
+                break  # the writer journals what is still coming until the sources stop
+            if on_tick:
+                with lock:
+                    on_tick(states)
+    finally:
+        stop.set()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        writer.stop()
+        await asyncio.to_thread(writer.join)
+    if writer.error:
+        raise writer.error
+    return RecordResult(states, sorted(writer.rooms_seen), recovered, writer.latency_s)

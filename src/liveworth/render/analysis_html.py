@@ -1,0 +1,151 @@
+"""The HTML page of ``liveworth analyze``: one self-contained file that opens offline.
+
+Like the session report (:mod:`liveworth.render.report_html`, whose chart helpers it reuses) the
+page has no script at all and nothing to fetch, a Content-Security-Policy forbids scripts outright,
+and every string that comes from the stream or the user (host, nicknames, user names) goes through
+:func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from liveworth.analysis.advice import signed_usd
+from liveworth.analysis.analytics import Analysis
+from liveworth.analysis.drivers import LEVEL, Driver
+from liveworth.economy.money import usd
+from liveworth.render.report_html import CSP, bar_chart, line_chart
+
+_STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1000px;color:#1c1c1e;padding:0 1rem}
+h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.1rem;margin-top:2rem}
+.sub{color:#666}.cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
+.card{border:1px solid #ddd;border-radius:10px;padding:.8rem 1rem;min-width:150px}
+.card b{display:block;font-size:1.3rem}.card span{color:#666;font-size:.85rem}
+table{border-collapse:collapse;width:100%}td,th{padding:.3rem .5rem;border-bottom:1px solid #eee;
+text-align:left;vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+.rec{border-left:4px solid #25f4ee;padding:.4rem .8rem;margin:.6rem 0;background:#f6feff}
+.rec.few{border-color:#ccc;background:#fafafa}.note{color:#666;font-size:.9rem}
+svg{width:100%;height:auto;background:#fafafa;border-radius:8px}
+svg.ci{width:160px;height:18px;background:none}
+.bar{fill:#fe2c55}.line{fill:none;stroke:#25f4ee;stroke-width:2}.axis{font-size:11px;fill:#666}
+"""
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:+.{digits}f}"
+
+
+def _ci_bar(d: Driver) -> str:
+    """The interval as a small horizontal bar against zero (same scale within the row)."""
+    if d.effect is None or d.ci_low is None or d.ci_high is None:
+        return ""
+    lo, hi = min(d.ci_low, 0.0), max(d.ci_high, 0.0)
+    span = (hi - lo) or 1.0
+
+    def x(v: float) -> float:
+        return 5 + 150 * (v - lo) / span
+
+    colour = "#fe2c55" if d.significant else "#999"
+    return (f"<svg class='ci' viewBox='0 0 160 18' role='img' aria-label='interval'>"
+            f"<line x1='{x(0):.1f}' y1='1' x2='{x(0):.1f}' y2='17' stroke='#bbb'/>"
+            f"<line x1='{x(d.ci_low):.1f}' y1='9' x2='{x(d.ci_high):.1f}' y2='9' "
+            f"stroke='{colour}' stroke-width='3'/>"
+            f"<circle cx='{x(d.effect):.1f}' cy='9' r='4' fill='{colour}'/></svg>")
+
+
+def render_analysis_html(a: Analysis) -> str:
+    """The whole analysis as one HTML document."""
+    who = f"@{a.host}" if a.host else "unknown creator"
+    e = a.elasticity_viewers
+    per_hour = a.usd_per_hour
+    cards = [
+        (f"{len(a.sessions):,}", "sessions"),
+        (f"{a.hours:,.1f}", "hours live"),
+        (usd(a.creator_usd), "creator received"),
+        (usd(a.usd_per_session), "per session"),
+        ("–" if per_hour is None else usd(per_hour), "per hour live"),
+        ("too few" if e.effect is None else f"{e.effect:.2f}", "elasticity to viewers"),
+    ]
+    per_session = [(i, float(s.creator_usd)) for i, s in enumerate(a.sessions, 1)]
+    weekly = [(i, float(w.usd_per_hour or 0)) for i, w in enumerate(a.trend, 1)]
+    top5 = [(i, 100 * w.top5_share) for i, w in enumerate(a.trend, 1)]
+    drivers = "".join(
+        f"<tr><td>{_e(d.label)}<div class='note'>{_e(d.name)}</div></td>"
+        f"<td class='n'>{_e(_num(d.effect))}</td>"
+        f"<td class='n'>{'–' if d.ci_low is None else f'{d.ci_low:+.2f} … {d.ci_high:+.2f}'}"
+        "</td>"
+        f"<td>{_e(d.unit)}</td><td class='n'>{d.n}</td><td>{_ci_bar(d)}</td>"
+        f"<td class='note'>{_e(d.note)}</td></tr>" for d in a.drivers)
+    recs = "".join(
+        f"<div class='rec{'' if r.status == 'measured' else ' few'}'><b>{_e(r.strategy)}</b> "
+        f"<span class='note'>({_e(r.status)}; lever {_e(r.lever)})</span><br>{_e(r.advice)}"
+        f"<div class='note'>Evidence: {_e(r.evidence)}</div>"
+        + ("" if r.expected is None else
+           f"<div>Expected: {_e(r.expected.change)} → {r.expected.pct:+.1f} % "
+           f"({r.expected.pct_low:+.1f} to {r.expected.pct_high:+.1f} %), about "
+           f"{_e(signed_usd(r.expected.usd_per_session))} per session "
+           f"({_e(signed_usd(r.expected.usd_low))} to {_e(signed_usd(r.expected.usd_high))})"
+           "</div>")
+        + "</div>" for r in a.recommendations)
+    gifters = "".join(
+        f"<tr><td class='n'>{g.rank}</td><td>{_e(g.user or g.user_id or '?')}</td>"
+        f"<td>{_e(g.nickname)}</td><td class='n'>{g.coins:,}</td>"
+        f"<td class='n'>{g.share:.1%}</td><td class='n'>{g.sessions}</td></tr>"
+        for g in a.top_gifters)
+    sessions = "".join(
+        f"<tr><td>{_e(s.local_start)}</td><td>{_e(s.room_id)}</td>"
+        f"<td class='n'>{s.minutes:,.0f}</td><td class='n'>{s.coins:,}</td>"
+        f"<td class='n'>{_e(usd(s.creator_usd))}</td>"
+        f"<td class='n'>{'–' if s.avg_viewers is None else f'{s.avg_viewers:,.0f}'}</td>"
+        f"<td class='n'>{s.gifters} ({s.new_gifters} new)</td></tr>"
+        for s in reversed(a.sessions))
+    w = a.whales
+    trend = "" if w.trend_top5 is None or w.trend_ci_low is None or w.trend_ci_high is None \
+        else (f" A session's top-5 share changes {w.trend_top5:+.1%} per 30 days "
+              f"({LEVEL:.0%} CI {w.trend_ci_low:+.1%} to {w.trend_ci_high:+.1%}).")
+    notes = "".join(f"<li>{_e(n)}</li>" for n in a.notes)
+    since = f" since {a.since.isoformat()}" if a.since else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>liveworth — {_e(who)} across sessions</title><style>{_STYLE}</style></head>
+<body>
+<h1>{_e(who)}: what drives the money</h1>
+<div class="sub">{len(a.sessions):,} sessions{_e(since)} · times in {_e(a.tz)} · rate card
+{_e(a.rate_card)} · effects with {LEVEL:.0%} intervals</div>
+<div class="cards">{"".join(f"<div class='card'><b>{_e(v)}</b><span>{_e(k)}</span></div>"
+                            for v, k in cards)}</div>
+<h2>Creator USD per session</h2>{line_chart(per_session, "creator USD per session", "USD")}
+<h2>Creator USD per hour live, week by week</h2>
+{bar_chart(weekly, "USD per hour live, by week", "USD")}
+<h2>Recommendations</h2>{recs}
+<h2>Drivers of coins</h2>
+<p class="note">Each row: the lever's effect on a session's expected coins with its interval and
+the number of sessions behind it. Elasticity: % coins per 1 % more of the lever.</p>
+<table><tr><th>lever</th><th class='n'>effect</th><th class='n'>{LEVEL:.0%} interval</th>
+<th>unit</th><th class='n'>n</th><th>interval vs 0</th><th>note</th></tr>{drivers}</table>
+<h2>Whale dependence</h2>
+<p>The top gifter gave {w.top1_share:.1%} of all coins, the top 5 gave {w.top5_share:.1%}
+({w.gifters:,} gifters). {_e(w.note)}{_e(trend)}</p>
+{line_chart(top5, "top-5 share of the week's coins", "%")}
+<h2>Top gifters</h2>
+<table><tr><th class='n'>#</th><th>gifter</th><th>nickname</th><th class='n'>coins</th>
+<th class='n'>share</th><th class='n'>sessions</th></tr>{gifters}</table>
+<p>{a.loyalty.returning:,} of {a.loyalty.gifters:,} gifters came back; returning gifters gave
+{a.loyalty.returning_coin_share:.1%} of coins; {a.loyalty.new_per_session:.1f} new gifters per
+session.</p>
+<h2>Sessions</h2>
+<table><tr><th>start</th><th>room</th><th class='n'>minutes</th><th class='n'>coins</th>
+<th class='n'>creator USD</th><th class='n'>avg viewers</th><th class='n'>gifters</th></tr>
+{sessions}</table>
+<h2>Notes</h2><ul>{notes}</ul>
+<p class="sub">Made by liveworth. Money is exact; figures say whose money they are.</p>
+</body></html>
+"""

@@ -1,0 +1,151 @@
+"""The HTML session report: one self-contained file that opens offline.
+
+Charts are inline SVG drawn here, so there is no script at all, no CDN and nothing to fetch; a
+Content-Security-Policy forbids scripts outright. Every string that comes from the stream
+(nicknames, user names, gift names, host) is hostile input and goes through :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from html import escape
+
+from liveworth.analysis.report import SessionReport
+from liveworth.economy.money import fmt, usd
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+_STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:980px;color:#1c1c1e;padding:0 1rem}
+h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.1rem;margin-top:2rem}
+.sub{color:#666}.cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
+.card{border:1px solid #ddd;border-radius:10px;padding:.8rem 1rem;min-width:170px}
+.card b{display:block;font-size:1.4rem}.card span{color:#666;font-size:.85rem}
+table{border-collapse:collapse;width:100%}td,th{padding:.3rem .5rem;border-bottom:1px solid #eee;
+text-align:left}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+.flag{background:#fff6db;border-left:4px solid #e0a800;padding:.4rem .7rem;margin:.4rem 0}
+svg{width:100%;height:auto;background:#fafafa;border-radius:8px}
+.bar{fill:#fe2c55}.line{fill:none;stroke:#25f4ee;stroke-width:2}.axis{font-size:11px;fill:#666}
+"""
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _when(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def bar_chart(points: Sequence[tuple[int, float]], title: str, unit: str,
+              width: int = 900, height: int = 220) -> str:
+    """Vertical bars of (x, y) points as inline SVG; empty data gives a note instead."""
+    if not points:
+        return f"<p class='sub'>No data for {_e(title)}.</p>"
+    xs = [x for x, _ in points]
+    top = max(y for _, y in points) or 1
+    x0, x1 = min(xs), max(xs)
+    n = x1 - x0 + 1
+    pad, w = 40, (width - 50) / max(n, 1)
+    bars = []
+    for x, y in points:
+        h = (height - 40) * (y / top)
+        bars.append(
+            f"<rect class='bar' x='{pad + (x - x0) * w:.1f}' y='{height - 20 - h:.1f}' "
+            f"width='{max(w - 1, 1):.1f}' height='{h:.1f}'><title>{_e(x)}: {_e(y)} {_e(unit)}"
+            "</title></rect>"
+        )
+    return (
+        f"<svg viewBox='0 0 {width} {height}' role='img' aria-label='{_e(title)}'>"
+        f"<text class='axis' x='4' y='14'>{_e(title)} (max {top:,.0f} {_e(unit)})</text>"
+        + "".join(bars)
+        + f"<text class='axis' x='{pad}' y='{height - 4}'>{_e(x0)}</text>"
+        f"<text class='axis' x='{width - 40}' y='{height - 4}'>{_e(x1)}</text></svg>"
+    )
+
+
+def line_chart(points: Sequence[tuple[int, float]], title: str, unit: str,
+               width: int = 900, height: int = 200) -> str:
+    if not points:
+        return f"<p class='sub'>No data for {_e(title)}.</p>"
+    xs = [x for x, _ in points]
+    top = max(y for _, y in points) or 1
+    x0, x1 = min(xs), max(xs)
+    span = max(x1 - x0, 1)
+    coords = " ".join(
+        f"{40 + (x - x0) / span * (width - 50):.1f},{height - 20 - (height - 40) * y / top:.1f}"
+        for x, y in points
+    )
+    return (
+        f"<svg viewBox='0 0 {width} {height}' role='img' aria-label='{_e(title)}'>"
+        f"<text class='axis' x='4' y='14'>{_e(title)} (max {top:,.0f} {_e(unit)})</text>"
+        f"<polyline class='line' points='{coords}'/>"
+        f"<text class='axis' x='40' y='{height - 4}'>{_e(x0)}</text>"
+        f"<text class='axis' x='{width - 40}' y='{height - 4}'>{_e(x1)}</text></svg>"
+    )
+
+
+def render_html(rep: SessionReport) -> str:
+    """The whole report as one HTML document."""
+    m = rep.money
+    cards = [
+        (usd(m.creator_usd), "creator receives"),
+        (usd(m.viewer_usd), f"viewers paid ({m.channel} coins)"),
+        (usd(m.platform_usd), "TikTok & stores kept"),
+        (f"{rep.coins:,}", f"coins ({rep.coins_unconfirmed:,} unconfirmed)"),
+        (f"{rep.unique_gifters:,}", "gifters"),
+        ("-" if rep.peak_viewers is None else f"{rep.peak_viewers:,}", "peak viewers"),
+    ]
+    gifters = "".join(
+        f"<tr><td class='n'>{i}</td><td>{_e(g.user or g.user_id)}</td><td>{_e(g.nickname)}</td>"
+        f"<td class='n'>{g.coins:,}</td><td class='n'>{g.gifts:,}</td></tr>"
+        for i, g in enumerate(rep.top_gifters, 1)
+    )
+    tiers = "".join(
+        f"<tr><td>{_e(label)}</td><td class='n'>{n:,}</td><td class='n'>{c:,}</td>"
+        f"<td class='n'>{(c / rep.coins if rep.coins else 0):.1%}</td></tr>"
+        for label, n, c in rep.tiers
+    )
+    engagement = "".join(
+        f"<tr><td>{_e(k)}</td><td class='n'>{v:,}</td><td class='n'>{rep.per_minute(k):.2f}</td>"
+        "</tr>" for k, v in rep.engagement.items()
+    )
+    flags = "".join(f"<div class='flag'><b>{_e(f['flag'])}</b>: {_e(f['message'])}</div>"
+                    for f in rep.flags)
+    tier_points = [(i, float(c)) for i, (_, _, c) in enumerate(rep.tiers)]
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>liveworth — session {_e(rep.room_id)}</title><style>{_STYLE}</style></head>
+<body>
+<h1>Session {_e(rep.room_id)} — {_e(rep.host or "unknown host")}</h1>
+<div class="sub">{_e(_when(rep.start_ts))} → {_e(_when(rep.end_ts))}
+({rep.duration_s / 60:,.1f} min, {rep.events:,} events) · rate card {_e(m.rate_card)}</div>
+<div class="cards">{"".join(f"<div class='card'><b>{_e(v)}</b><span>{_e(k)}</span></div>"
+                            for v, k in cards)}</div>
+<p>{rep.coins:,} coins = {_e(fmt(m.diamonds))} diamonds: {rep.coins_confirmed:,} confirmed,
+{rep.coins_unconfirmed:,} unconfirmed. Exact: creator {_e(fmt(m.creator_usd))} USD, viewers
+{_e(fmt(m.viewer_usd))} USD, platform {_e(fmt(m.platform_usd))} USD. Guest gifts (not the host's):
+{rep.guest_coins:,} coins. {rep.gift_count:,} gifts in {rep.gift_sends:,} sends; the top gifter
+gave {rep.top_gifter_share:.0%} of coins, the top 10 % of gifters {rep.top_10pct_share:.0%}.</p>
+<h2>Coins over time</h2>{bar_chart(rep.coins_per_minute, "coins per minute", "coins")}
+<h2>Viewers over time</h2>{line_chart(rep.viewers_per_minute, "concurrent viewers", "viewers")}
+<h2>Top gifters</h2>
+<table><tr><th class='n'>#</th><th>gifter</th><th>nickname</th><th class='n'>coins</th>
+<th class='n'>gifts</th></tr>{gifters}</table>
+<h2>Gift price tiers</h2>{bar_chart(tier_points, "coins by tier (1-9 … 10000+)", "coins")}
+<table><tr><th>tier (coins)</th><th class='n'>gifts</th><th class='n'>coins</th>
+<th class='n'>share</th></tr>{tiers}</table>
+<h2>Engagement</h2>
+<table><tr><th>what</th><th class='n'>total</th><th class='n'>per minute</th></tr>{engagement}
+</table>
+<p>Coins per 1,000 viewer-minutes: {
+    "-" if rep.coins_per_1000_viewer_minutes is None
+    else f"{rep.coins_per_1000_viewer_minutes:,.1f}"}.</p>
+<h2>Data quality</h2>{flags or "<p>No flags.</p>"}
+<p class="sub">Made by liveworth. Money is exact; figures say whose money they are.</p>
+</body></html>
+"""

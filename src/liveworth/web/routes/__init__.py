@@ -1,0 +1,2 @@
+"""One router per page group; each page sits beside its JSON twin under ``/api``, so that the two
+render the same result."""

@@ -1,0 +1,110 @@
+"""Across creators: the gifter leaderboard (``/gifters``) and the agency roll-up (``/roster``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from liveworth.analysis.roster import (
+    DEFAULT_TIERS,
+    PERIODS,
+    Tier,
+    check_tiers,
+    parse_tier,
+)
+from liveworth.errors import UsageError
+from liveworth.web.context import Ctx
+from liveworth.web.models import (
+    GifterStatsOut,
+    RosterOut,
+)
+from liveworth.web.params import (
+    BAD_SCOPE,
+    NO_CREATOR,
+    PAGE_ERRORS,
+    PAGE_GIFTERS,
+    Since,
+    Tz,
+    or_none,
+    query_string,
+    tz_or_utc,
+)
+
+router = APIRouter()
+
+
+GifterHost = Annotated[str | None, Query(max_length=100, description="only this creator's "
+                                         "sessions (default: every creator)")]
+
+
+@router.get("/gifters", response_class=HTMLResponse, tags=["pages"], responses=PAGE_ERRORS,
+            summary="Page: the gifter leaderboard across sessions")
+def gifters_page(request: Request, web: Ctx, host: GifterHost = None, since: Since = None,
+                 tz: Tz = "UTC",
+                 top: Annotated[int | None, Query(ge=1, le=100_000, description="gifters "
+                                                  "listed (default "
+                                                  f"{PAGE_GIFTERS})")] = None) -> HTMLResponse:
+    host, since, tz = or_none(host), or_none(since), tz_or_utc(tz)
+
+    def build() -> HTMLResponse:
+        board, loyal = web.gifters(host, since, tz)
+        return web.page(request, "gifters.html", title="Gifters", board=board,
+                        shown=board[:top or PAGE_GIFTERS], loyal=loyal, host=host or "",
+                        since=since or "", tz=tz,
+                        json_url="/api/gifters" + query_string(host=host, since=since,
+                                                         tz=None if tz == "UTC" else tz, top=top))
+
+    return web.cached_page(request, build)
+
+
+@router.get("/api/gifters", response_model=list[GifterStatsOut], tags=["api"],
+            summary="The gifter leaderboard, biggest first (liveworth gifters --json)",
+            responses=NO_CREATOR)
+def gifters_api(web: Ctx, host: GifterHost = None, since: Since = None, tz: Tz = "UTC",
+                top: Annotated[int | None, Query(ge=1, le=100_000, description="only the top "
+                                                 "N (default: everyone)")] = None,
+                ) -> list[dict[str, Any]]:
+    board, _ = web.gifters(or_none(host), or_none(since), tz_or_utc(tz))
+    return [g.as_dict() for g in (board if top is None else board[:top])]
+
+
+Period = Annotated[Literal["month", "week"], Query(description="roll-up period")]
+AsOf = Annotated[str | None, Query(max_length=10, description="measure the pace on this day "
+                                   "(YYYY-MM-DD; default: today in tz)")]
+TierSpec = Annotated[list[str] | None, Query(
+    max_length=20, description="a monthly tier threshold NAME:DIAMONDS[:DAYS[:HOURS]] "
+    "(repeatable; replaces the placeholder defaults)")]
+
+
+def _roster_tiers(tier: list[str] | None) -> tuple[Tier, ...]:
+    if not tier:
+        return DEFAULT_TIERS
+    if any(len(t) > 100 for t in tier):
+        raise UsageError("a tier is at most 100 characters")
+    return check_tiers(parse_tier(t) for t in tier)
+
+
+@router.get("/roster", response_class=HTMLResponse, tags=["pages"], responses=PAGE_ERRORS,
+            summary="Page: the agency roll-up per creator and month (or week), with tier pace")
+def roster_page(request: Request, web: Ctx, period: Period = "month", as_of: AsOf = None,
+                tz: Tz = "UTC", since: Since = None, tier: TierSpec = None) -> HTMLResponse:
+    as_of, since, tz = or_none(as_of), or_none(since), tz_or_utc(tz)
+
+    def build() -> HTMLResponse:
+        r = web.roster(period, as_of, tz, since, _roster_tiers(tier))
+        rest = {"as_of": as_of, "tz": None if tz == "UTC" else tz, "since": since, "tier": tier}
+        return web.page(request, "roster.html", title="Roster", r=r,
+                        json_url="/api/roster" + query_string(period=period, **rest),
+                        other=[(p, "/roster" + query_string(period=p, **rest)) for p in PERIODS])
+
+    return web.cached_page(request, build)
+
+
+@router.get("/api/roster", response_model=RosterOut, tags=["api"],
+            summary="The agency roll-up (liveworth roster --json)", responses=BAD_SCOPE)
+def roster_api(web: Ctx, period: Period = "month", as_of: AsOf = None, tz: Tz = "UTC",
+               since: Since = None, tier: TierSpec = None) -> dict[str, Any]:
+    return web.roster(period, or_none(as_of), tz_or_utc(tz), or_none(since),
+                      _roster_tiers(tier)).as_dict()
