@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
+# The demo needs only the package itself (no dev tools, no AGPL connector).
+DEMO_STAMP := $(VENV)/.installed-demo
 DEMO_DB := out/demo.duckdb
 
 .PHONY: demo test lint typecheck unit bench faults clean
@@ -14,11 +16,15 @@ $(PY):
 # Reinstall only when the project's metadata or pins change.
 $(STAMP): pyproject.toml constraints.txt | $(PY)
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,tiktok]'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
+
+$(DEMO_STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install -q -c constraints.txt -e .
+	touch $(DEMO_STAMP)
 
 DEMO_ROOM := 7309128470994258694
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	@mkdir -p out
 	@rm -f $(DEMO_DB) $(DEMO_DB).rejects.jsonl
 	$(VENV)/bin/liveworth import --db $(DEMO_DB) examples/real_live_2023-12-05_a.json.gz examples/real_live_2023-12-05_b.json.gz

@@ -278,6 +278,29 @@ def row_estimate(runs: int) -> Row:
                "yes" if t / ours >= 100 and ours <= 3 else "no")
 
 
+def _command_time(argv: list[str], runs: int) -> float:
+    """The median wall time of a fresh process running ``argv`` (its output discarded)."""
+    def once() -> None:
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    once()  # the first start reads the files from disk; the rows time warm starts
+    return median_time(once, runs)
+
+
+def rows_startup(runs: int) -> list[Row]:
+    """How fast the command line answers (issue #13): ``--help`` and ``convert`` against a bare
+    Python start from the same virtualenv."""
+    script = Path(sys.executable).with_name("liveworth")
+    cli = [str(script)] if script.exists() else [sys.executable, "-m", "liveworth"]
+    bare = _command_time([sys.executable, "-c", "pass"], runs)
+    rows = []
+    for n, args in ((11, ["--help"]), (12, ["convert", "--coins", "100"])):
+        ours = _command_time([*cli, *args], runs)
+        rows.append(Row(n, f"CLI start-up: `liveworth {' '.join(args)}`", f"{ours * 1000:.0f} ms",
+                        f"{bare * 1000:.0f} ms (`python -c pass`)", f"{ours / bare:.1f}×",
+                        "≤ 12×", "yes" if ours / bare <= 12 else "no"))
+    return rows
+
+
 def row_live(seconds: float) -> Row:
     from liveworth.ingest.recorder import record
     from liveworth.ingest.sources import ReplaySource
@@ -471,6 +494,7 @@ def main() -> None:
     rows.append(row_estimate(runs))
     rows.append(row_live(5 if args.quick else 20))
     rows.append(row_rooms(20 if args.quick else 200, 5 if args.quick else 20))
+    rows += rows_startup(5 if args.quick else 20)
     growth = (extra["import_s"] / small_extra["import_s"]) / (big / small)
     elapsed = time.perf_counter() - started
     table = ["| # | what | liveworth | compared with | ratio | target | met |",

@@ -198,15 +198,15 @@ def test_the_probe_sees_a_heavy_import() -> None:
 PUBLIC_API = [
     "Analysis", "Estimate", "Event", "Forecast", "History", "Inputs", "ModelParams", "RateCard",
     "Roster", "SessionReport", "SimulatedSession", "Store", "Tier", "__version__", "analyze",
-    "calibrate", "earnings", "estimate", "estimate_from_history", "forecast", "import_paths",
-    "iter_journal", "leaderboard", "list_sessions", "load_history", "load_rate_card", "plan",
-    "roster", "session_report", "simulate", "simulate_session", "to_arrow", "to_pandas",
-    "what_if",
+    "earnings", "estimate_from_history", "import_paths", "iter_journal", "leaderboard",
+    "list_sessions", "load_history", "load_rate_card", "plan", "session_report",
+    "simulate_session", "to_arrow", "to_pandas", "what_if",
 ]
 
 
 def test_the_public_api_is_pinned() -> None:
     assert sorted(liveworth.__all__) == sorted(PUBLIC_API)
+    assert set(liveworth._WHERE) == set(PUBLIC_API) - {"__version__"}
     for name in PUBLIC_API:
         assert getattr(liveworth, name) is not None, name
     with pytest.raises(AttributeError):

@@ -9,7 +9,7 @@ interval; when the data are too few it says so instead of inventing a number.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -118,6 +118,111 @@ def _status(d: Driver) -> str:
     return "measured" if d.significant else "unclear"
 
 
+def _grow(d: Driver) -> Triple:
+    """% change in coins when a log-scale lever grows by :data:`LEVER_STEP`."""
+    return _step(d, LEVER_STEP)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lever:
+    """One strategy tied to its lever: the change to price and the advice for each outcome.
+
+    ``good``: the change measurably pays; ``bad``: it measurably costs; ``flat``: unclear.
+    """
+
+    strategy: str
+    driver: Driver
+    change: str
+    pcts: Callable[[Driver], Triple]
+    good: str
+    flat: str
+    bad: str
+    extra: Sequence[Driver] = ()
+    note: str = ""
+
+    def recommend(self, base: Decimal, min_sessions: int) -> Recommendation:
+        d = self.driver
+        status = _status(d)
+        evidence = "; ".join([_say(d), *(_say(e) for e in self.extra)]) + self.note
+        if d.effect is None:
+            advice = f"Not measurable yet — {d.note}. " + (
+                f"Keep recording every LIVE: at least {min_sessions} sessions are needed."
+                if status == TOO_FEW else "Vary this lever between sessions to learn what it "
+                "does for you.")
+            return Recommendation(self.strategy, d.name, status, advice, evidence, None)
+        exp = _expected(self.change, self.pcts(d), base)
+        advice = self.good if status == "measured" and exp.pct > 0 else (
+            self.bad if status == "measured" else self.flat)
+        return Recommendation(self.strategy, d.name, status, advice, evidence, exp)
+
+
+def _promote(by: Mapping[str, Driver], step: str) -> _Lever:
+    return _Lever(
+        "Promote your LIVEs", by["avg_viewers"], f"+{step} average viewers", _grow,
+        "Promote every LIVE ahead of time (a post or story with the time, a LIVE event, "
+        "collaborations): your coins grow with your audience.",
+        "Your coins have not yet moved measurably with your audience; promotion is still the "
+        "surest lever for most creators — keep measuring.",
+        "Bigger audiences have not brought you more coins: look at who you attract when you "
+        "promote (a broad audience that does not gift).")
+
+
+def _engage(by: Mapping[str, Driver], step: str) -> _Lever:
+    return _Lever(
+        "Engage your audience", by["comments_per_viewer_minute"],
+        f"+{step} comments per viewer-minute", _grow,
+        "Talk with your viewers — questions, shout-outs, thanking gifters by name: your "
+        "sessions with more chat per viewer earn more.",
+        "More chat per viewer has not yet shown up in your coins; engagement still keeps "
+        "viewers, so keep it up while more sessions come in.",
+        "Sessions with more chat per viewer earned less: chat that crowds out gifting "
+        "moments (games, Q&A) may not pay.",
+        extra=[by["likes_per_viewer_minute"], by["follows_shares_per_viewer_minute"]])
+
+
+def _best_times(found: Sequence[Driver]) -> list[Driver]:
+    """Start dayparts and weekdays that measurably earn more, the strongest first."""
+    return sorted((d for d in found if d.name.startswith(("start_daypart:", "weekday:"))
+                   and d.significant and d.effect is not None and d.effect > 0),
+                  key=lambda d: -(d.effect or 0.0))
+
+
+def _per_week(sessions: Sequence[SessionStats]) -> float:
+    """Sessions a week over the span of ``sessions`` (at least one week)."""
+    weeks = max((sessions[-1].start_ts - sessions[0].start_ts) / (7 * 86_400_000), 1.0) \
+        if sessions else 1.0
+    return len(sessions) / weeks
+
+
+def _consistency(by: Mapping[str, Driver], sessions: Sequence[SessionStats],
+                 found: Sequence[Driver], base: Decimal) -> _Lever:
+    gap = by["days_since_previous"]
+    best = _best_times(found)
+    per_week = _per_week(sessions)
+    return _Lever(
+        "Go live consistently", gap, "one day less between LIVEs", _one_day_less,
+        "Go live on a regular schedule: your sessions after shorter breaks earn more.",
+        "Breaks between LIVEs have not measurably changed a session's coins; a fixed "
+        "schedule still adds sessions — each one is money.",
+        "Sessions after longer breaks earned more: rest between LIVEs seems to pay, so "
+        "plan fewer, stronger sessions.",
+        extra=best[:2],
+        note=(f"; you go live {per_week:.1f} times a week; one more session a week adds "
+              f"about {usd(base * Decimal(52) / Decimal(12))} a month at your mean "
+              f"{usd(base)} per session"))
+
+
+def _content(by: Mapping[str, Driver], step: str) -> _Lever:
+    length, battles = by["session_length"], by["battles"]
+    return _Lever(
+        "Optimise your content", length, f"sessions {step} longer", _grow,
+        "Your longer sessions earn more at the same audience: stretch your best format.",
+        "Session length has not measurably changed your coins at a given audience: improve "
+        "what happens in the session (battles, gift goals) rather than its length.",
+        "Longer sessions earned less at the same audience: keep sessions tight.",
+        extra=[battles])
+
+
 def recommendations(sessions: Sequence[SessionStats], found: Sequence[Driver],
                     whales: WhaleDependence, min_sessions: int = MIN_SESSIONS
                     ) -> list[Recommendation]:
@@ -130,69 +235,13 @@ def recommendations(sessions: Sequence[SessionStats], found: Sequence[Driver],
     n = len(sessions)
     base = (sum((s.creator_usd for s in sessions), Decimal(0)) / n) if n else Decimal(0)
     step = f"{LEVER_STEP:.0%}"
-    out: list[Recommendation] = []
-
-    def lever(strategy: str, d: Driver, change: str, pcts: Callable[[Driver], Triple],
-              good: str, flat: str, bad: str, extra: Sequence[Driver] = (),
-              note: str = "") -> None:
-        status = _status(d)
-        evidence = "; ".join([_say(d), *(_say(e) for e in extra)]) + note
-        if d.effect is None:
-            advice = f"Not measurable yet — {d.note}. " + (
-                f"Keep recording every LIVE: at least {min_sessions} sessions are needed."
-                if status == TOO_FEW else "Vary this lever between sessions to learn what it "
-                "does for you.")
-            out.append(Recommendation(strategy, d.name, status, advice, evidence, None))
-            return
-        exp = _expected(change, pcts(d), base)
-        advice = good if status == "measured" and exp.pct > 0 else (
-            bad if status == "measured" else flat)
-        out.append(Recommendation(strategy, d.name, status, advice, evidence, exp))
-
-    lever("Promote your LIVEs", by["avg_viewers"], f"+{step} average viewers",
-          lambda d: _step(d, LEVER_STEP),
-          "Promote every LIVE ahead of time (a post or story with the time, a LIVE event, "
-          "collaborations): your coins grow with your audience.",
-          "Your coins have not yet moved measurably with your audience; promotion is still the "
-          "surest lever for most creators — keep measuring.",
-          "Bigger audiences have not brought you more coins: look at who you attract when you "
-          "promote (a broad audience that does not gift).")
-    lever("Engage your audience", by["comments_per_viewer_minute"],
-          f"+{step} comments per viewer-minute", lambda d: _step(d, LEVER_STEP),
-          "Talk with your viewers — questions, shout-outs, thanking gifters by name: your "
-          "sessions with more chat per viewer earn more.",
-          "More chat per viewer has not yet shown up in your coins; engagement still keeps "
-          "viewers, so keep it up while more sessions come in.",
-          "Sessions with more chat per viewer earned less: chat that crowds out gifting "
-          "moments (games, Q&A) may not pay.",
-          extra=[by["likes_per_viewer_minute"], by["follows_shares_per_viewer_minute"]])
-    gap = by["days_since_previous"]
-    best = sorted((d for d in found if d.name.startswith(("start_daypart:", "weekday:"))
-                   and d.significant and d.effect is not None and d.effect > 0),
-                  key=lambda d: -(d.effect or 0.0))
-    weeks = max((sessions[-1].start_ts - sessions[0].start_ts) / (7 * 86_400_000), 1.0) \
-        if sessions else 1.0
-    per_week = n / weeks
-    lever("Go live consistently", gap, "one day less between LIVEs", _one_day_less,
-          "Go live on a regular schedule: your sessions after shorter breaks earn more.",
-          "Breaks between LIVEs have not measurably changed a session's coins; a fixed "
-          "schedule still adds sessions — each one is money.",
-          "Sessions after longer breaks earned more: rest between LIVEs seems to pay, so "
-          "plan fewer, stronger sessions.",
-          extra=best[:2],
-          note=(f"; you go live {per_week:.1f} times a week; one more session a week adds "
-                f"about {usd(base * Decimal(52) / Decimal(12))} a month at your mean "
-                f"{usd(base)} per session"))
-    length, battles = by["session_length"], by["battles"]
-    lever("Optimise your content", length, f"sessions {step} longer",
-          lambda d: _step(d, LEVER_STEP),
-          "Your longer sessions earn more at the same audience: stretch your best format.",
-          "Session length has not measurably changed your coins at a given audience: improve "
-          "what happens in the session (battles, gift goals) rather than its length.",
-          "Longer sessions earned less at the same audience: keep sessions tight.",
-          extra=[battles])
-    out.append(_analyse(whales, base, n, min_sessions))
-    return out
+    return [
+        _promote(by, step).recommend(base, min_sessions),
+        _engage(by, step).recommend(base, min_sessions),
+        _consistency(by, sessions, found, base).recommend(base, min_sessions),
+        _content(by, step).recommend(base, min_sessions),
+        _analyse(whales, base, n, min_sessions),
+    ]
 
 
 def _analyse(whales: WhaleDependence, base: Decimal, n: int,

@@ -59,11 +59,8 @@ def _effect(value: float | None, unit: str) -> str:
     return f"{value:+.2f}" if unit == "elasticity" else f"{value:+.0f} %"
 
 
-def render_analysis(a: Analysis, console: Console) -> None:
-    from rich.table import Table
-
-    from liveworth.analysis.advice import signed_usd
-
+def _print_headline(a: Analysis, console: Console) -> None:
+    """Who, how many sessions and hours, and what the creator received."""
     who = f"@{a.host}" if a.host else "unknown creator"
     since = f" since {a.since}" if a.since else ""
     console.print(f"[bold]{who}[/bold]: {len(a.sessions):,} session(s){since}, "
@@ -73,6 +70,12 @@ def render_analysis(a: Analysis, console: Console) -> None:
                   f"{usd(a.usd_per_session)} per session"
                   + ("" if per_hour is None else f", {usd(per_hour)} per hour live")
                   + f" (rate card {a.rate_card})")
+
+
+def _print_weeks(a: Analysis, console: Console) -> None:
+    """The last :data:`WEEKS_SHOWN` weeks as a table."""
+    from rich.table import Table
+
     t = Table("week of", "sessions", "hours", "creator USD", "per session", "per hour",
               "top-5 share", title="week by week", title_justify="left")
     for week in a.trend[-WEEKS_SHOWN:]:
@@ -81,6 +84,12 @@ def render_analysis(a: Analysis, console: Console) -> None:
                   "–" if week.usd_per_hour is None else usd(week.usd_per_hour),
                   f"{week.top5_share:.0%}")
     console.print(t)
+
+
+def _print_drivers(a: Analysis, console: Console) -> None:
+    """The drivers of coins as a table, significant effects starred."""
+    from rich.table import Table
+
     t = Table("lever", "effect", f"{LEVEL:.0%} interval", "unit", "n", "",
               title="what drives your coins (each at equal length; engagement, battles and "
               "viewers also at equal audience)", title_justify="left")
@@ -91,6 +100,10 @@ def render_analysis(a: Analysis, console: Console) -> None:
         t.add_row(d.label, _effect(d.effect, d.unit) + mark, interval, d.unit, str(d.n),
                   d.note)
     console.print(t)
+
+
+def _print_elasticity_and_whales(a: Analysis, console: Console) -> None:
+    """The elasticity of coins to viewers and the dependence on the biggest gifters."""
     e = a.elasticity_viewers
     console.print("elasticity of coins to viewers: " + (
         e.note if e.effect is None else
@@ -103,6 +116,12 @@ def render_analysis(a: Analysis, console: Console) -> None:
                       or w.trend_ci_high is None else
                       f"; a session's top-5 share changes {w.trend_top5:+.1%} per 30 days "
                       f"(CI {w.trend_ci_low:+.1%} to {w.trend_ci_high:+.1%})"))
+
+
+def _print_recommendations(a: Analysis, console: Console) -> None:
+    """Each recommendation with its expected effect (when measured) and its evidence."""
+    from liveworth.analysis.advice import signed_usd
+
     console.print("[bold]Recommendations[/bold]")
     for r in a.recommendations:
         console.print(f"• [bold]{r.strategy}[/bold] ({r.status}): {r.advice}")
@@ -112,6 +131,12 @@ def render_analysis(a: Analysis, console: Console) -> None:
                           f"{x.pct_high:+.1f} %), about {signed_usd(x.usd_per_session)} per "
                           f"session ({signed_usd(x.usd_low)} to {signed_usd(x.usd_high)})")
         console.print(f"    evidence: {r.evidence}")
+
+
+def _print_top_gifters(a: Analysis, console: Console) -> None:
+    """The top gifters as a table (nothing when there are none)."""
+    from rich.table import Table
+
     if a.top_gifters:
         t = Table("#", "gifter", "coins", "share", "sessions", title="top gifters",
                   title_justify="left")
@@ -119,6 +144,15 @@ def render_analysis(a: Analysis, console: Console) -> None:
             t.add_row(str(g.rank), g.user or g.user_id or "?", f"{g.coins:,}", f"{g.share:.1%}",
                       str(g.sessions))
         console.print(t)
+
+
+def render_analysis(a: Analysis, console: Console) -> None:
+    _print_headline(a, console)
+    _print_weeks(a, console)
+    _print_drivers(a, console)
+    _print_elasticity_and_whales(a, console)
+    _print_recommendations(a, console)
+    _print_top_gifters(a, console)
     for n in a.notes:
         console.print(f"[yellow]note[/yellow] {n}")
 

@@ -1,8 +1,10 @@
-"""Commands of the session model: ``simulate``, ``estimate`` and ``plan``.
+"""Commands of the session model: ``simulate``, ``estimate`` (also ``--from-history``) and ``plan``.
 
 Each parses its options, calls one library function (:mod:`liveworth.model.simulate`,
-:mod:`liveworth.model.estimate`) and renders the result as a table or, with ``--json``, as JSON with
-money as decimal strings. Bad values raise :class:`UsageError` (one line, exit status 2).
+:mod:`liveworth.model.estimate`, :mod:`liveworth.model.calibrate`, :mod:`liveworth.model.plan`)
+and renders the result as a table or, with ``--json``, as JSON with money as decimal strings. Bad
+values raise :class:`UsageError` (one line, exit status 2). NumPy and the model load only inside
+the command that runs.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from liveworth.cli.options import (
     when,
     writable_file,
 )
-from liveworth.decode.events import MAX_INT
+from liveworth.decode.formats import MAX_INT
 from liveworth.economy.money import usd
 from liveworth.errors import UsageError
 from liveworth.model.inputs import (
@@ -82,11 +84,11 @@ def _number(text: str | None, name: str, *, whole: bool = False) -> float:
     return value
 
 
-def _optional(text: str | None, name: str) -> float | None:
+def optional_number(text: str | None, name: str) -> float | None:
     return None if text is None else _number(text, name)
 
 
-def _rng(seed: str | None) -> tuple[np.random.Generator, int]:
+def seeded_rng(seed: str | None) -> tuple[np.random.Generator, int]:
     """The generator of a command and the seed that reproduces it (drawn when not given)."""
 
 
@@ -107,14 +109,14 @@ def _inputs(args: argparse.Namespace) -> Inputs:
 
     return Inputs(
         followers=int(_number(args.followers, "--followers", whole=True)),
-        viewers=_optional(args.viewers, "--viewers"),
+        viewers=optional_number(args.viewers, "--viewers"),
         minutes=_number(args.minutes or "60", "--minutes"),
         per_week=_number(args.per_week or "3", "--per-week"),
         engagement=engagement_value(args.engagement or "typical"),
     )
 
 
-def _sessions(args: argparse.Namespace) -> int:
+def simulations_option(args: argparse.Namespace) -> int:
     n = int(_number(args.sessions, "--sessions", whole=True))
     if not 1 <= n <= MAX_SESSIONS:
         raise UsageError(f"--sessions must lie between 1 and {MAX_SESSIONS:,}, got {n}")
@@ -149,12 +151,12 @@ def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
     from liveworth.model.generative import ModelParams, engagement_value
     from liveworth.model.simulate import simulate
 
-    rng, seed = _rng(args.seed)
+    rng, seed = seeded_rng(args.seed)
     followers = int(_number(args.followers, "--followers", whole=True))
     session = simulate(
         ModelParams.from_prior(),
         followers=followers,
-        viewers=_optional(args.viewers, "--viewers"),
+        viewers=optional_number(args.viewers, "--viewers"),
         minutes=_number(args.minutes, "--minutes"),
         engagement=engagement_value(args.engagement),
         rng=rng,
@@ -275,8 +277,8 @@ def cmd_estimate(args: argparse.Namespace, console: Console) -> int:
                          "--from-history)")
     card = card_from_args(args)
     inputs = _inputs(args)
-    sessions = _sessions(args)
-    rng, seed = _rng(args.seed)
+    sessions = simulations_option(args)
+    rng, seed = seeded_rng(args.seed)
     changes = _changes(args.what_if)
     kw: dict[str, Any] = {"params": ModelParams.from_prior(), "card": card,
                           "channel": args.channel, "sessions": sessions}
@@ -336,7 +338,7 @@ def print_calibration(console: Console, cal: Calibration) -> None:
     console.print(f"[bold]Fit[/bold]: {cal.note}")
 
 
-def _followers(args: argparse.Namespace) -> int | None:
+def followers_option(args: argparse.Namespace) -> int | None:
     return None if args.followers is None else int(_number(args.followers, "--followers",
                                                            whole=True))
 
@@ -348,10 +350,10 @@ def _history_inputs(args: argparse.Namespace, cal: Calibration) -> Inputs:
     from liveworth.model.generative import engagement_value
 
     return cal.inputs(
-        followers=_followers(args),
-        viewers=_optional(args.viewers, "--viewers"),
-        minutes=_optional(args.minutes, "--minutes"),
-        per_week=_optional(args.per_week, "--per-week"),
+        followers=followers_option(args),
+        viewers=optional_number(args.viewers, "--viewers"),
+        minutes=optional_number(args.minutes, "--minutes"),
+        per_week=optional_number(args.per_week, "--per-week"),
         engagement=None if args.engagement is None else engagement_value(args.engagement),
     )
 
@@ -367,16 +369,16 @@ def cmd_estimate_from_history(args: argparse.Namespace, console: Console) -> int
     from liveworth.store.database import Store
 
     card = card_from_args(args)
-    sessions = _sessions(args)
-    _, seed = _rng(args.seed)
+    sessions = simulations_option(args)
+    _, seed = seeded_rng(args.seed)
     changes = _changes(args.what_if)
-    followers = _followers(args)
+    followers = followers_option(args)
     with Store.open(args.db, read_only=True) as store:
         history = load_history(store, args.host, card)
     # Two streams of the one seed: the calibration's, and the estimate's (the same for the base
     # case and every what-if, so that differences are the changes', not noise's).
     cal = calibrate(history, rng=np.random.default_rng([seed, 0]),
-                    viewers=_optional(args.viewers, "--viewers"), followers=followers)
+                    viewers=optional_number(args.viewers, "--viewers"), followers=followers)
     inputs = _history_inputs(args, cal)
     kw: dict[str, Any] = {"card": card, "channel": args.channel, "sessions": sessions}
 
@@ -431,9 +433,9 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     if target <= 0:
         raise UsageError(f"--target-usd-month must be a positive amount, got "
                          f"{args.target_usd_month!r}")
-    rng, seed = _rng(args.seed)
+    rng, seed = seeded_rng(args.seed)
     result = plan(target, inputs, rng=rng, params=ModelParams.from_prior(), card=card,
-                  sessions=_sessions(args))
+                  sessions=simulations_option(args))
     if args.json:
         print_json(console, {**result.as_dict(), "seed": seed})
         return 0

@@ -1,10 +1,9 @@
-"""Commands over a creator's own history: ``forecast`` and ``estimate --from-history``.
+"""``liveworth forecast``: the month so far (exact), where it is heading and the tier odds.
 
-``forecast`` is registered here; ``estimate`` lives in :mod:`liveworth.cli.estimate` and hands over
-to :func:`cmd_estimate_from_history` when ``--from-history`` is given. Both open the store
-read-only, call :mod:`liveworth.model.calibrate` / :mod:`liveworth.model.forecast` and render a
-table or ``--json`` (money as decimal strings). Bad values raise :class:`UsageError` (one line,
-exit status 2).
+It opens the store read-only, loads the creator's history (:mod:`liveworth.model.history`), calls
+:func:`liveworth.model.forecast.forecast` and renders a table or ``--json`` (money as decimal
+strings). The option values are read as ``estimate`` reads them (:mod:`liveworth.cli.estimate`).
+Bad values raise :class:`UsageError` (one line, exit status 2).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import argparse
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from liveworth.cli.estimate import _followers, _optional, _rng, _sessions
+from liveworth.cli.estimate import followers_option, optional_number, seeded_rng, simulations_option
 from liveworth.cli.options import (
     CommandFactory,
     add_card_options,
@@ -67,13 +66,13 @@ def cmd_forecast(args: argparse.Namespace, console: Console) -> int:
     if month.strip().startswith("9999-12"):
         raise UsageError(f"--month: forecasts end in {LAST_MONTH}, got {month!r}")
     settings = load_tiers(args.thresholds) if args.thresholds else TierSettings()
-    sims = _sessions(args)
-    rng, seed = _rng(args.seed)
-    followers = _followers(args)
+    sims = simulations_option(args)
+    rng, seed = seeded_rng(args.seed)
+    followers = followers_option(args)
     with Store.open(args.db, read_only=True) as store:
         history = load_history(store, args.host, card)
     result = forecast(history, month=month, as_of=as_of, rng=rng, card=card, settings=settings,
-                      simulations=sims, viewers=_optional(args.viewers, "--viewers"),
+                      simulations=sims, viewers=optional_number(args.viewers, "--viewers"),
                       followers=followers)
     if args.json:
         print_json(console, {**result.as_dict(), "seed": seed})

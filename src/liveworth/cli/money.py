@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 from liveworth.cli.options import (
     CommandFactory,
-    _date,
-    _diamonds,
-    _nonneg_int,
     add_card_options,
     add_json,
     card_from_args,
+    date_value,
+    diamonds_amount,
     print_json,
     usd_amount,
+    whole_number,
 )
 from liveworth.economy.gifts import CATALOGUES, load_catalogue
 from liveworth.economy.money import (
@@ -184,8 +184,8 @@ def register(command: CommandFactory) -> None:
                 "what TikTok and the app stores kept, and the creator's take-home. From --usd: "
                 "the coins a viewer gets for that money on the channel.")
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--coins", type=_nonneg_int, help="coins of gifts (integer)")
-    what.add_argument("--diamonds", type=_diamonds, help="diamonds credited")
+    what.add_argument("--coins", type=whole_number, help="coins of gifts (integer)")
+    what.add_argument("--diamonds", type=diamonds_amount, help="diamonds credited")
     what.add_argument("--usd", type=usd_amount, help="dollars a viewer spends on coins")
     add_card_options(p)
     add_json(p)
@@ -195,9 +195,9 @@ def register(command: CommandFactory) -> None:
                 "every id and price.")
     p.add_argument("--search", help="text the gift name contains")
     p.add_argument("--name", help="exact name (case-insensitive): every candidate")
-    p.add_argument("--id", type=_nonneg_int, help="one gift id")
-    p.add_argument("--min-coins", type=_nonneg_int, default=0, help="lowest coin price")
-    p.add_argument("--max-coins", type=_nonneg_int, help="highest coin price")
+    p.add_argument("--id", type=whole_number, help="one gift id")
+    p.add_argument("--min-coins", type=whole_number, default=0, help="lowest coin price")
+    p.add_argument("--max-coins", type=whole_number, help="highest coin price")
     p.add_argument("--catalogue", choices=CATALOGUES, default="official",
                    help="official (164 gifts from TikTok's API, default) or extended (1,018 "
                    "rows in three tiers of confidence)")
@@ -208,6 +208,6 @@ def register(command: CommandFactory) -> None:
                 "at most $1,000 a day, up to 15 days to arrive.")
     p.add_argument("--balance-usd", type=usd_amount, required=True,
                    help="wallet balance in USD")
-    p.add_argument("--start", type=_date, help="first withdrawal date (default: today)")
+    p.add_argument("--start", type=date_value, help="first withdrawal date (default: today)")
     add_card_options(p, channel=False)
     add_json(p)

@@ -62,7 +62,7 @@ def port_number(text: str) -> int:
     return value
 
 
-def _nonneg_int(text: str) -> int:
+def whole_number(text: str) -> int:
     """A whole number from 0 to 10^15 (``1,000`` and ``1_000`` accepted)."""
     return _whole(text, MAX_COINS)
 
@@ -88,7 +88,7 @@ def usd_amount(text: str) -> Decimal:
     return _decimal(text, MAX_USD)
 
 
-def _diamonds(text: str) -> Decimal:
+def diamonds_amount(text: str) -> Decimal:
     return _decimal(text, Decimal(MAX_DIAMONDS))
 
 
@@ -134,7 +134,7 @@ def _key_value(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def _date(text: str) -> dt.date:
+def date_value(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import sys
 import threading
@@ -24,6 +23,8 @@ from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
     from rich.table import Table
 
@@ -162,21 +163,20 @@ class InProcessServer:
         shared.close()  # waits for any request still reading
 
 
-def cmd_record(args: argparse.Namespace, console: Console) -> int:
-
-
-    from rich.live import Live
-
-    from liveworth.ingest.recorder import Quota, record
-    from liveworth.ingest.sources import ReplaySource, load_raw
-    from liveworth.store.database import resolve_db_path
-
-    card = card_from_args(args)
-    db = resolve_db_path(args.db)
-    journal = Path(args.journal)
+def _hosts(args: argparse.Namespace) -> list[str]:
+    """The creators named on the command line, then those of the --roster file."""
     hosts = [h.lstrip("@") for h in args.creators]
     if args.roster:
         hosts += read_roster(Path(args.roster))
+    return hosts
+
+
+def _sources(args: argparse.Namespace,
+             hosts: list[str]) -> tuple[list[LiveSource], Quota | None]:
+    """What to record: the --replay files, or each creator live under the sign-server quota."""
+    from liveworth.ingest.recorder import Quota
+    from liveworth.ingest.sources import ReplaySource, load_raw
+
     sources: list[LiveSource] = []
     quota: Quota | None = None
     if args.replay:
@@ -193,30 +193,55 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
 
         quota = Quota(args.quota_minute, args.quota_hour, args.quota_day)
         sources.extend(TikTokSource(h) for h in dict.fromkeys(hosts))
+    return sources, quota
+
+
+async def _record_into(outcome: dict[str, list[str]], *, args: argparse.Namespace,
+                       console: Console, sources: list[LiveSource], db: str, journal: Path,
+                       card: RateCard, quota: Quota | None,
+                       on_open: Callable[[Store], None] | None, live_view: bool) -> None:
+    """Record until every source ends (or Ctrl-C), under the live view when there is one;
+    the rooms recorded and the journals recovered go into ``outcome``."""
+    import asyncio
+
+    from rich.live import Live
+
+    from liveworth.ingest.recorder import record
+
+    stop = asyncio.Event()
+    if live_view:
+        with Live(view({}, card, quota), console=console, refresh_per_second=2) as screen:
+            result = await record(sources, db, journal, quota=quota, stop=stop,
+                                  rng=random.Random(), stop_when_ended=bool(args.replay),
+                                  on_tick=lambda s: screen.update(view(s, card, quota)),
+                                  on_open=on_open)
+    else:
+        result = await record(sources, db, journal, quota=quota, stop=stop,
+                              rng=random.Random(), stop_when_ended=bool(args.replay),
+                              on_open=on_open)
+    outcome["rooms"] = result.rooms
+    outcome["recovered"] = result.recovered
+
+
+def cmd_record(args: argparse.Namespace, console: Console) -> int:
+    import asyncio
+
+    from liveworth.store.database import resolve_db_path
+
+    card = card_from_args(args)
+    db = resolve_db_path(args.db)
+    journal = Path(args.journal)
+    sources, quota = _sources(args, _hosts(args))
     live_view = sys.stdout.isatty() and not args.json and not args.quiet
     web = InProcessServer(db, args.serve, card, console) if args.serve else None
     on_open = web.start if web is not None else None
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        if live_view:
-            with Live(view({}, card, quota), console=console, refresh_per_second=2) as screen:
-                result = await record(sources, db, journal, quota=quota, stop=stop,
-                                      rng=random.Random(), stop_when_ended=bool(args.replay),
-                                      on_tick=lambda s: screen.update(view(s, card, quota)),
-                                      on_open=on_open)
-        else:
-            result = await record(sources, db, journal, quota=quota, stop=stop,
-                                  rng=random.Random(), stop_when_ended=bool(args.replay),
-                                  on_open=on_open)
-        outcome["rooms"] = result.rooms
-        outcome["recovered"] = result.recovered
-
     outcome: dict[str, list[str]] = {"rooms": [], "recovered": []}
     interrupted = False
     try:
         try:
-            asyncio.run(main())
+            asyncio.run(_record_into(outcome, args=args, console=console, sources=sources,
+                                     db=db, journal=journal, card=card, quota=quota,
+                                     on_open=on_open, live_view=live_view))
         except KeyboardInterrupt:
             interrupted = True
         return _final_report(args, console, db, journal, card, outcome, interrupted,

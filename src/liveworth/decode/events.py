@@ -15,12 +15,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import IO, Any, ClassVar, TypeAlias
 
+from liveworth.decode.formats import MAX_INT as MAX_INT
 from liveworth.errors import InputFormatError
 
 FORMAT_VERSION = 1
 
-#: Largest integer accepted in a count or coin field (fits DuckDB BIGINT with room to sum).
-MAX_INT = 2**53
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

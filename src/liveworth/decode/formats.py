@@ -1,6 +1,10 @@
 """The file formats liveworth reads and writes, named once for the importer, the exporter and the
 command line (which builds its parser without importing either)."""
 
+#: Largest integer accepted in a count or coin field (fits DuckDB BIGINT with room to sum, and
+#: JSON readers that hold numbers as doubles keep it exact).
+MAX_INT = 2**53
+
 #: What ``liveworth import --format`` reads: ``auto`` sniffs each file; the others name one
 #: (event format v1 JSONL, collector dumps, the raw journal, WebcastResponse frames).
 FORMATS = ("auto", "events", "webcast-dump", "journal", "webcast-response")

@@ -18,7 +18,6 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 from liveworth.errors import UsageError
 
@@ -79,6 +78,8 @@ _OFFICIAL_SOURCE = (
 
 
 def _read(name: str) -> str:
+    from importlib import resources  # here, not at import: it costs a fast start ~10 ms
+
     return resources.files("liveworth.economy").joinpath("data", name).read_text(encoding="utf-8")
 
 

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Context, Decimal, InvalidOperation
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +196,8 @@ def _decimal(raw: object, where: str, key: str) -> Decimal:
 
 @cache
 def _bundled() -> dict[str, Any]:
+    from importlib import resources  # here, not at import: it costs a fast start ~10 ms
+
     text = resources.files("liveworth.economy").joinpath("data", "ratecard.toml").read_text("utf-8")
     return tomllib.loads(text)
 
@@ -271,22 +272,47 @@ def load_rate_card(
     """
     raw = _bundled()
     config = config or {}
+    chosen = _chosen_preset(raw, preset, config, config_name)
+    card = _bundled_card(raw, _all_channels(raw, config, config_name))
+    card = _with_preset(card, raw["presets"][chosen], chosen)
+    card = _with_config(card, config, config_name)
+    if overrides:
+        card = card.with_overrides(overrides, "command line")
+    _check_withdrawal_limits(card)
+    return card
+
+
+def _chosen_preset(raw: Mapping[str, Any], preset: str | None, config: Mapping[str, Any],
+                   config_name: str) -> str:
+    """The preset in force (``preset``, else the config's, else ``default``), once the config's
+    keys are known to be valid."""
     unknown = set(config) - {"preset", "channel", "rates", "channels"}
     if unknown:
         raise ConfigError(f"{config_name}: unknown key(s) {', '.join(sorted(unknown))}")
     chosen = preset or str(config.get("preset", "default"))
     if chosen not in raw["presets"]:
         raise UsageError(f"unknown preset {chosen!r} (choose from {', '.join(raw['presets'])})")
-    params = raw["parameters"]
+    return chosen
+
+
+def _all_channels(raw: Mapping[str, Any], config: Mapping[str, Any],
+                  config_name: str) -> dict[str, Channel]:
+    """The bundled coin channels, then the config's (added or replacing them)."""
     channels = _channels(raw["channels"], "bundled rate card")
     extra_channels = config.get("channels", {})
     if not isinstance(extra_channels, dict):
         raise ConfigError(f"{config_name}: [channels] must be a table")
     channels.update(_channels(extra_channels, config_name))
+    return channels
+
+
+def _bundled_card(raw: Mapping[str, Any], channels: Mapping[str, Channel]) -> RateCard:
+    """The card of the bundled parameters alone (preset ``default``, channel ``blended``)."""
+    params = raw["parameters"]
     values: dict[str, Any] = {
         k: parse_parameter(k, params[k]["value"], "bundled rate card") for k in PARAMETERS
     }
-    card = RateCard(
+    return RateCard(
         preset="default",
         version=str(raw["version"]),
         channels=channels,
@@ -296,7 +322,10 @@ def load_rate_card(
         helps={k: str(params[k].get("help", "")) for k in PARAMETERS},
         **values,
     )
-    p = raw["presets"][chosen]
+
+
+def _with_preset(card: RateCard, p: Mapping[str, Any], chosen: str) -> RateCard:
+    """``card`` with preset ``chosen`` (its entry ``p``) applied, its source credited."""
     preset_values = {k: v for k, v in p.items() if k in PARAMETERS or k == "channel"}
     card = card.with_overrides(preset_values, f"preset {chosen}")
     prov = dict(card.provenance)
@@ -306,7 +335,11 @@ def load_rate_card(
     rng = None
     if "reward_rate_min" in p:
         rng = (Decimal(p["reward_rate_min"]), Decimal(p["reward_rate_max"]))
-    card = replace(card, preset=chosen, provenance=prov, reward_rate_range=rng)
+    return replace(card, preset=chosen, provenance=prov, reward_rate_range=rng)
+
+
+def _with_config(card: RateCard, config: Mapping[str, Any], config_name: str) -> RateCard:
+    """``card`` with the config's ``[rates]`` and ``channel`` applied."""
     rates = config.get("rates", {})
     if not isinstance(rates, dict):
         raise ConfigError(f"{config_name}: [rates] must be a table")
@@ -315,8 +348,11 @@ def load_rate_card(
         file_values["channel"] = config["channel"]
     if file_values:
         card = card.with_overrides(file_values, config_name)
-    if overrides:
-        card = card.with_overrides(overrides, "command line")
+    return card
+
+
+def _check_withdrawal_limits(card: RateCard) -> None:
+    """Refuse a card whose minimum withdrawal exceeds its daily maximum, naming who set them."""
     low, high = card.min_withdrawal_usd, card.max_withdrawal_per_day_usd
     if low > high:
         where = sorted({by for k in ("min_withdrawal_usd", "max_withdrawal_per_day_usd")
@@ -324,7 +360,6 @@ def load_rate_card(
                         and not by.startswith("preset ")}) or ["rate card"]
         raise ConfigError(f"{' and '.join(where)}: min_withdrawal_usd ({low}) must not exceed "
                           f"max_withdrawal_per_day_usd ({high})")
-    return card
 
 
 def preset_help() -> dict[str, str]:

@@ -257,6 +257,58 @@ def _import_raw_file(
     report(rejects)
 
 
+@dataclass(slots=True)
+class _Importing:
+    """What one import shares across its files: the rooms and hosts seen, the rejects kept."""
+
+    store: Store
+    strict: bool
+    on_reject: Callable[[Reject], None] | None
+    progress: Progress | None
+    rooms: set[str] = field(default_factory=set)
+    hosts: dict[str, str | None] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+
+    def flush(self) -> None:
+        """Store what is staged; unless strict, commit it (memory stays flat; see import_paths)."""
+        self.store.stage_flush()
+        if not self.strict:
+            self.store.commit()
+            self.store.begin()
+
+    def import_file(self, path: Path, fr: FileResult) -> None:
+        """Stage and store one file, counting its events and rejects in ``fr``."""
+
+        def report(rejects: list[Reject]) -> None:
+            fr.rejected += len(rejects)
+            self.rejects.extend(rejects)
+            if self.on_reject:
+                for r in rejects:
+                    self.on_reject(r)
+
+        store = self.store
+        store.stage_begin()
+        if fr.format == "events":
+            _import_events_file(store, path, self.hosts, report, self.progress, self.flush)
+        else:
+            _import_raw_file(store, path, self.hosts, report, self.progress, self.flush)
+        staged, inserted, staged_rooms = store.stage_commit()
+        fr.accepted, fr.duplicates = inserted, staged - inserted
+        self.rooms.update(staged_rooms)
+        store.log_import(str(path), fr.format, fr.accepted, fr.duplicates, fr.rejected)
+
+
+def _input_files(paths: Sequence[str | os.PathLike[str]], fmt: str) -> list[Path]:
+    """``paths`` as paths, once ``fmt`` is known and every one is a file."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    files = [Path(p) for p in paths]
+    for p in files:
+        if not p.is_file():
+            raise UsageError(f"{p}: no such file")
+    return files
+
+
 def import_paths(
     store: Store,
     paths: Sequence[str | os.PathLike[str]],
@@ -275,25 +327,10 @@ def import_paths(
     files again adds nothing twice and completes it. With ``strict`` the whole import is one
     transaction.
     """
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
-    files = [Path(p) for p in paths]
-    for p in files:
-        if not p.is_file():
-            raise UsageError(f"{p}: no such file")
+    files = _input_files(paths, fmt)
     result = ImportResult(rejects_path=rejects_path_for(store.path))
-    rooms: set[str] = set()
-    hosts: dict[str, str | None] = {}
-    all_rejects: list[Reject] = []
     kinds = [sniff_format(p) if fmt == "auto" else fmt for p in files]  # refuse before writing
-
-    def flush() -> None:
-        """Store what is staged; unless strict, commit it (memory stays flat; see docstring)."""
-        store.stage_flush()
-        if not strict:
-            store.commit()
-            store.begin()
-
+    state = _Importing(store, strict, on_reject, progress)
     # Checkpoint once, at the end, not each time the write-ahead log passes 16 MiB (a block's
     # commit each): per-block checkpoints cost a third of a large import's time.
     run(store.con, f"SET checkpoint_threshold = '{IMPORT_CHECKPOINT}'")
@@ -302,29 +339,13 @@ def import_paths(
         for path, kind in zip(files, kinds, strict=True):
             fr = FileResult(str(path), kind)
             result.files.append(fr)
-
-            def report(rejects: list[Reject], fr: FileResult = fr) -> None:
-                fr.rejected += len(rejects)
-                all_rejects.extend(rejects)
-                if on_reject:
-                    for r in rejects:
-                        on_reject(r)
-
-            store.stage_begin()
-            if kind == "events":
-                _import_events_file(store, path, hosts, report, progress, flush)
-            else:
-                _import_raw_file(store, path, hosts, report, progress, flush)
-            staged, inserted, staged_rooms = store.stage_commit()
-            fr.accepted, fr.duplicates = inserted, staged - inserted
-            rooms.update(staged_rooms)
-            store.log_import(str(path), kind, fr.accepted, fr.duplicates, fr.rejected)
-        if strict and all_rejects:
+            state.import_file(path, fr)
+        if strict and state.rejects:
             store.rollback()
             result.committed = False
             return result
-        store.note_rooms(hosts, "import")
-        ledger.recompute(store.con, sorted(rooms))
+        store.note_rooms(state.hosts, "import")
+        ledger.recompute(store.con, sorted(state.rooms))
         store.commit()
     except BaseException:
         store.rollback()
@@ -332,9 +353,9 @@ def import_paths(
     finally:
         with contextlib.suppress(StoreError):
             run(store.con, "RESET checkpoint_threshold")
-    result.rooms = sorted(rooms)
-    if all_rejects and result.rejects_path:
-        _keep_rejects(result.rejects_path, all_rejects)
+    result.rooms = sorted(state.rooms)
+    if state.rejects and result.rejects_path:
+        _keep_rejects(result.rejects_path, state.rejects)
     return result
 
 

@@ -43,8 +43,8 @@ from liveworth.model.estimate import (
     Estimate,
     Inputs,
     Span,
-    _in_chunks,
     drivers,
+    in_chunks,
     sample_coins,
     tier,
 )
@@ -360,6 +360,71 @@ def _median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
+def _recorded_followers(sessions: Sequence[HistorySession]) -> int | None:
+    """The follower count of the latest session that recorded one."""
+    return next((s.followers for s in reversed(sessions) if s.followers is not None), None)
+
+
+def _typical_viewers(params: ModelParams, sessions: Sequence[HistorySession],
+                     viewers: float | None, followers: int | None) -> tuple[float, str]:
+    """Typical viewers and where they come from: the history, else given, else followers."""
+    per_session_viewers = [v for s in sessions if (v := session_viewers(params, s)) is not None]
+    if per_session_viewers:
+        return max(_median(per_session_viewers), MIN_VIEWERS), "history"
+    if viewers is not None:
+        return max(viewers, MIN_VIEWERS), "given"
+    if followers is not None:
+        return median_viewers(params, followers), "followers"
+    raise UsageError("the recorded sessions have no viewer counts and no follower count: "
+                     "give --viewers or --followers")
+
+
+def _typical_engagement(params: ModelParams,
+                        sessions: Sequence[HistorySession]) -> tuple[float, str]:
+    """Typical engagement and where it comes from: the history, else assumed typical."""
+    engagements = [e for s in sessions if (e := session_engagement(params, s)) is not None]
+    return ((_median(engagements), "history") if engagements else (1.0, "assumed typical"))
+
+
+def _residuals(params: ModelParams, sessions: Sequence[HistorySession], viewers: float,
+               engagement: float) -> list[float]:
+    """Each session's ``r = y − x``: log-coins against the model's offset."""
+    x = np.array([offset(params, viewers, s.minutes, engagement) for s in sessions])
+    y = np.array([s.log_coins for s in sessions])
+    return list((y - x).tolist())
+
+
+def _prior(params: ModelParams, *, followers: int | None, viewers: float, minutes: float,
+           engagement: float, rng: np.random.Generator) -> Posterior:
+    """The public model's own mean and spread of the residual for this creator.
+
+    The creator's audience is known (no between-creator spread); the belief has a strength of
+    :data:`PRIOR_SESSIONS` pseudo-sessions.
+    """
+    within = replace(params, stated_viewers_sigma=0.0)
+    draws = sample_coins(within, Inputs(followers=followers or 0, viewers=viewers,
+                                        minutes=minutes, engagement=engagement),
+                         rng, PRIOR_DRAWS).session
+    y_prior = np.log1p(draws.astype(np.float64))
+    x_typ = offset(params, viewers, minutes, engagement)
+    return Posterior(float(y_prior.mean()) - x_typ, float(y_prior.std()), PRIOR_SESSIONS,
+                     PRIOR_SESSIONS)
+
+
+def _leave_one_out(prior: Posterior, residuals: list[float]) -> LooCheck:
+    """Each residual against the interval of ``prior`` updated by all the others."""
+    inside = below = above = 0
+    for i, r in enumerate(residuals):
+        lo, hi = prior.update(residuals[:i] + residuals[i + 1:]).interval()
+        if r < lo:
+            below += 1
+        elif r > hi:
+            above += 1
+        else:
+            inside += 1
+    return LooCheck(len(residuals), inside, below, above)
+
+
 def calibrate(history: History, *, rng: np.random.Generator,
               params: ModelParams | None = None, viewers: float | None = None,
               followers: int | None = None, last_day: dt.date | None = None) -> Calibration:
@@ -375,55 +440,19 @@ def calibrate(history: History, *, rng: np.random.Generator,
     if not sessions:
         who = f"@{history.host}" if history.host else "this creator"
         raise UsageError(f"no recorded sessions of {who} to calibrate from")
-    recorded_followers = next((s.followers for s in reversed(sessions)
-                               if s.followers is not None), None)
-    followers = followers if followers is not None else recorded_followers
-    per_session_viewers = [v for s in sessions if (v := session_viewers(params, s)) is not None]
-    if per_session_viewers:
-        typical_v, viewers_from = max(_median(per_session_viewers), MIN_VIEWERS), "history"
-    elif viewers is not None:
-        typical_v, viewers_from = max(viewers, MIN_VIEWERS), "given"
-    elif followers is not None:
-        typical_v, viewers_from = median_viewers(params, followers), "followers"
-    else:
-        raise UsageError("the recorded sessions have no viewer counts and no follower count: "
-                         "give --viewers or --followers")
-    engagements = [e for s in sessions if (e := session_engagement(params, s)) is not None]
-    engagement, engagement_from = ((_median(engagements), "history") if engagements
-                                   else (1.0, "assumed typical"))
+    followers = followers if followers is not None else _recorded_followers(sessions)
+    typical_v, viewers_from = _typical_viewers(params, sessions, viewers, followers)
+    engagement, engagement_from = _typical_engagement(params, sessions)
     minutes = _median([s.minutes for s in sessions])
-
-    x = np.array([offset(params, typical_v, s.minutes, engagement) for s in sessions])
-    y = np.array([s.log_coins for s in sessions])
-    residuals = (y - x).tolist()
-
-    # The prior: the public model's own mean and spread of the residual for this creator, with
-    # the creator's audience known (no between-creator spread), in PRIOR_SESSIONS pseudo-sessions.
-    within = replace(params, stated_viewers_sigma=0.0)
-    draws = sample_coins(within, Inputs(followers=followers or 0, viewers=typical_v,
-                                        minutes=minutes, engagement=engagement),
-                         rng, PRIOR_DRAWS).session
-    y_prior = np.log1p(draws.astype(np.float64))
-    x_typ = offset(params, typical_v, minutes, engagement)
-    prior = Posterior(float(y_prior.mean()) - x_typ, float(y_prior.std()), PRIOR_SESSIONS,
-                      PRIOR_SESSIONS)
-    fitted = prior.update(residuals)
-
-    inside = below = above = 0
-    for i, r in enumerate(residuals):
-        lo, hi = prior.update(residuals[:i] + residuals[i + 1:]).interval()
-        if r < lo:
-            below += 1
-        elif r > hi:
-            above += 1
-        else:
-            inside += 1
+    residuals = _residuals(params, sessions, typical_v, engagement)
+    prior = _prior(params, followers=followers, viewers=typical_v, minutes=minutes,
+                   engagement=engagement, rng=rng)
     return Calibration(
         host=history.host, sessions=len(sessions), params=params, followers=followers,
         viewers=typical_v if viewers_from != "followers" else None, viewers_from=viewers_from,
         minutes=minutes, engagement=engagement, engagement_from=engagement_from,
-        frequency=frequency(params, sessions, last_day), prior=prior, fitted=fitted,
-        loo=LooCheck(len(sessions), inside, below, above),
+        frequency=frequency(params, sessions, last_day), prior=prior,
+        fitted=prior.update(residuals), loo=_leave_one_out(prior, residuals),
         median_coins=round(_median([float(s.coins) for s in sessions])),
         first_ts=sessions[0].start_ts, last_ts=sessions[-1].start_ts,
     )
@@ -480,7 +509,7 @@ def estimate_from_history(
         coins = draw_coins(np.full(world.shape[0], x), theta[world], sigma[world], g)
         month[chunk] = sum_by(world, coins, n)
 
-    _in_chunks(sessions, rng, work)
+    in_chunks(sessions, rng, work)
     s2 = cal.fitted.predictive_scale ** 2
     mean_session = math.expm1(min(x + cal.fitted.mean + s2 / 2, MAX_LOG_COINS))
     viewers = cal.typical_viewers(inputs)

@@ -115,7 +115,7 @@ def _compound(rates: FloatArray, table: SpendTable, rng: np.random.Generator) ->
     return (np.rint(small) + big).astype(np.int64)
 
 
-def _in_chunks(n: int, rng: np.random.Generator,
+def in_chunks(n: int, rng: np.random.Generator,
                work: Callable[[slice, np.random.Generator], None]) -> None:
     """Run ``work`` over fixed chunks of ``range(n)``, each with its own child generator.
 
@@ -159,7 +159,7 @@ def sample_coins(params: ModelParams, inputs: Inputs, rng: np.random.Generator,
             month[chunk] = _compound(
                 r * g.gamma(shape * per_month, noise_mean / shape, r.shape[0]), table, g)
 
-    _in_chunks(n, rng, work)
+    in_chunks(n, rng, work)
     return Samples(session, month)
 
 

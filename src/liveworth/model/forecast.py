@@ -43,7 +43,7 @@ from liveworth.model.calibrate import (
     sum_by,
     utc_day,
 )
-from liveworth.model.estimate import DEFAULT_SESSIONS, MAX_SESSIONS, QUANTILES, _in_chunks
+from liveworth.model.estimate import DEFAULT_SESSIONS, MAX_SESSIONS, QUANTILES, in_chunks
 from liveworth.model.generative import FloatArray, IntArray, ModelParams
 
 #: Tier metrics: LIVE hours in the month, diamonds credited, days with enough LIVE minutes.
@@ -353,7 +353,7 @@ def _simulate_rest(cal: Calibration, days: _DayTemplates, remaining: int,
             day_world, weights=active_template[template].astype(np.float64), minlength=m))
         rest.sessions[chunk] = np.bincount(session_world, minlength=m)
 
-    _in_chunks(n, rng, work)
+    in_chunks(n, rng, work)
     return rest
 
 
@@ -375,6 +375,86 @@ def _coins_for_diamonds(threshold: float, card: RateCard) -> int | None:
     return int((need / card.diamonds_per_coin).to_integral_value(ROUND_CEILING))
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _MonthEnd:
+    """Month-end totals in each simulated world: the month to date plus the rest."""
+
+    coins: IntArray
+    hours: FloatArray
+    active_days: IntArray
+    sessions: IntArray
+
+    @classmethod
+    def of(cls, mtd: MonthToDate, rest: _Rest) -> _MonthEnd:
+        return cls(coins=mtd.coins + rest.coins, hours=mtd.hours + rest.minutes / 60,
+                   active_days=mtd.active_days + rest.active_days,
+                   sessions=mtd.sessions + rest.sessions)
+
+
+@dataclass(frozen=True, slots=True)
+class _Bands:
+    """p10 / p50 / p90 of each month-end quantity; money from the coins' band."""
+
+    coins: Band
+    creator_usd: Band
+    diamonds: Band
+    hours: Band
+    active_days: Band
+    sessions: Band
+
+    @classmethod
+    def of(cls, end: _MonthEnd, card: RateCard) -> _Bands:
+        coin_band = _band(end.coins)
+        money = [earnings(int(c), card) for c in coin_band]
+        return cls(
+            coins=Band(coin_band),
+            creator_usd=Band((money[0].creator_usd, money[1].creator_usd, money[2].creator_usd)),
+            diamonds=Band((money[0].diamonds, money[1].diamonds, money[2].diamonds)),
+            hours=Band(_band(end.hours)),
+            active_days=Band(_band(end.active_days)),
+            sessions=Band(_band(end.sessions)),
+        )
+
+
+def _tier_odds(t: Tier, now: float, final: IntArray | FloatArray, coins_so_far: int,
+               card: RateCard) -> TierOdds:
+    """Whether ``t`` is reached so far (``now``) and the odds the month ends on it (``final``)."""
+    if t.metric == "diamonds":
+        need = _coins_for_diamonds(t.threshold, card)
+        reached = need is not None and coins_so_far >= need
+        odds = 0.0 if need is None else float(np.mean(final >= need))
+    else:
+        reached = now >= t.threshold
+        odds = float(np.mean(final >= t.threshold))
+    return TierOdds(t, now, reached, 1.0 if reached else odds)
+
+
+def _all_tier_odds(tiers: Sequence[Tier], mtd: MonthToDate, end: _MonthEnd,
+                   card: RateCard) -> tuple[TierOdds, ...]:
+    """Every tier against its metric: the month to date and the simulated month ends."""
+    metric_values: dict[str, tuple[float, IntArray | FloatArray]] = {
+        "airtime_hours": (mtd.hours, end.hours),
+        "active_days": (float(mtd.active_days), end.active_days),
+        "diamonds": (float(mtd.diamonds), end.coins),
+    }
+    return tuple(_tier_odds(t, *metric_values[t.metric], mtd.coins, card) for t in tiers)
+
+
+def _check_simulations(simulations: int) -> None:
+    if not 1 <= simulations <= MAX_SESSIONS:
+        raise UsageError(f"simulations must lie between 1 and {MAX_SESSIONS:,}, got "
+                         f"{simulations}")
+
+
+def _known_until(history: History, as_of: dt.date) -> History:
+    """The sessions that started on or before ``as_of``; none is a usage error."""
+    known = history.until(as_of)
+    if not known.sessions:
+        who = f"@{history.host}" if history.host else "this creator"
+        raise UsageError(f"no recorded sessions of {who} on or before {as_of.isoformat()}")
+    return known
+
+
 def forecast(
     history: History,
     *,
@@ -394,46 +474,21 @@ def forecast(
     calibration, so a forecast can be replayed for any past day. Days after ``as_of`` (and in the
     month) are simulated; for a month that is over, the projection is the month itself.
     """
-    if not 1 <= simulations <= MAX_SESSIONS:
-        raise UsageError(f"simulations must lie between 1 and {MAX_SESSIONS:,}, got "
-                         f"{simulations}")
+    _check_simulations(simulations)
     first, last = parse_month(month)
     card = card or load_rate_card()
     settings = settings or TierSettings()
-    known = history.until(as_of)
-    if not known.sessions:
-        who = f"@{history.host}" if history.host else "this creator"
-        raise UsageError(f"no recorded sessions of {who} on or before {as_of.isoformat()}")
+    known = _known_until(history, as_of)
     cutoff = min(as_of, last)
     last_seen = max(s.day for s in known.sessions)
     cal = calibrate(known, rng=rng, params=params, viewers=viewers, followers=followers,
                     last_day=max(cutoff, last_seen))
-    mtd_sessions = known.between(first, cutoff)
-    mtd = month_to_date(mtd_sessions, card, settings.active_day_minutes)
+    mtd = month_to_date(known.between(first, cutoff), card, settings.active_day_minutes)
     remaining = (last - max(cutoff, first - dt.timedelta(days=1))).days
     rest = _simulate_rest(cal, _DayTemplates.of(cal, known.sessions), remaining,
                           settings.active_day_minutes, rng, simulations)
-    coins = mtd.coins + rest.coins
-    hours = mtd.hours + rest.minutes / 60
-    active = mtd.active_days + rest.active_days
-    coin_band = _band(coins)
-    money = [earnings(int(c), card) for c in coin_band]
-    metric_values: dict[str, tuple[float, IntArray | FloatArray]] = {
-        "airtime_hours": (mtd.hours, hours),
-        "active_days": (float(mtd.active_days), active),
-        "diamonds": (float(mtd.diamonds), coins),
-    }
-    tiers = []
-    for t in settings.tiers:
-        now, final = metric_values[t.metric]
-        if t.metric == "diamonds":
-            need = _coins_for_diamonds(t.threshold, card)
-            reached = need is not None and mtd.coins >= need
-            odds = 0.0 if need is None else float(np.mean(final >= need))
-        else:
-            reached = now >= t.threshold
-            odds = float(np.mean(final >= t.threshold))
-        tiers.append(TierOdds(t, now, reached, 1.0 if reached else odds))
+    end = _MonthEnd.of(mtd, rest)
+    bands = _Bands.of(end, card)
     return Forecast(
         month=f"{first.year:04d}-{first.month:02d}",
         as_of=as_of,
@@ -441,13 +496,13 @@ def forecast(
         days_in_month=last.day,
         days_remaining=remaining,
         month_to_date=mtd,
-        coins=Band(coin_band),
-        creator_usd=Band((money[0].creator_usd, money[1].creator_usd, money[2].creator_usd)),
-        diamonds=Band((money[0].diamonds, money[1].diamonds, money[2].diamonds)),
-        hours=Band(_band(hours)),
-        active_days=Band(_band(active)),
-        sessions=Band(_band(mtd.sessions + rest.sessions)),
-        tiers=tuple(tiers),
+        coins=bands.coins,
+        creator_usd=bands.creator_usd,
+        diamonds=bands.diamonds,
+        hours=bands.hours,
+        active_days=bands.active_days,
+        sessions=bands.sessions,
+        tiers=_all_tier_odds(settings.tiers, mtd, end, card),
         active_day_minutes=settings.active_day_minutes,
         tier_source=settings.source,
         calibration=cal,

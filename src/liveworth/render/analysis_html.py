@@ -59,9 +59,8 @@ def _ci_bar(d: Driver) -> str:
             f"<circle cx='{x(d.effect):.1f}' cy='9' r='4' fill='{colour}'/></svg>")
 
 
-def render_analysis_html(a: Analysis) -> str:
-    """The whole analysis as one HTML document."""
-    who = f"@{a.host}" if a.host else "unknown creator"
+def _cards(a: Analysis) -> str:
+    """The headline figures as a row of cards."""
     e = a.elasticity_viewers
     per_hour = a.usd_per_hour
     cards = [
@@ -72,17 +71,24 @@ def render_analysis_html(a: Analysis) -> str:
         ("–" if per_hour is None else usd(per_hour), "per hour live"),
         ("too few" if e.effect is None else f"{e.effect:.2f}", "elasticity to viewers"),
     ]
-    per_session = [(i, float(s.creator_usd)) for i, s in enumerate(a.sessions, 1)]
-    weekly = [(i, float(w.usd_per_hour or 0)) for i, w in enumerate(a.trend, 1)]
-    top5 = [(i, 100 * w.top5_share) for i, w in enumerate(a.trend, 1)]
-    drivers = "".join(
+    return "".join(f"<div class='card'><b>{_e(v)}</b><span>{_e(k)}</span></div>"
+                   for v, k in cards)
+
+
+def _driver_rows(a: Analysis) -> str:
+    """One table row per driver of coins."""
+    return "".join(
         f"<tr><td>{_e(d.label)}<div class='note'>{_e(d.name)}</div></td>"
         f"<td class='n'>{_e(_num(d.effect))}</td>"
         f"<td class='n'>{'–' if d.ci_low is None else f'{d.ci_low:+.2f} … {d.ci_high:+.2f}'}"
         "</td>"
         f"<td>{_e(d.unit)}</td><td class='n'>{d.n}</td><td>{_ci_bar(d)}</td>"
         f"<td class='note'>{_e(d.note)}</td></tr>" for d in a.drivers)
-    recs = "".join(
+
+
+def _recommendations(a: Analysis) -> str:
+    """One box per recommendation, with its expected effect when there is one."""
+    return "".join(
         f"<div class='rec{'' if r.status == 'measured' else ' few'}'><b>{_e(r.strategy)}</b> "
         f"<span class='note'>({_e(r.status)}; lever {_e(r.lever)})</span><br>{_e(r.advice)}"
         f"<div class='note'>Evidence: {_e(r.evidence)}</div>"
@@ -93,59 +99,106 @@ def render_analysis_html(a: Analysis) -> str:
            f"({_e(signed_usd(r.expected.usd_low))} to {_e(signed_usd(r.expected.usd_high))})"
            "</div>")
         + "</div>" for r in a.recommendations)
-    gifters = "".join(
+
+
+def _gifter_rows(a: Analysis) -> str:
+    """One table row per top gifter."""
+    return "".join(
         f"<tr><td class='n'>{g.rank}</td><td>{_e(g.user or g.user_id or '?')}</td>"
         f"<td>{_e(g.nickname)}</td><td class='n'>{g.coins:,}</td>"
         f"<td class='n'>{g.share:.1%}</td><td class='n'>{g.sessions}</td></tr>"
         for g in a.top_gifters)
-    sessions = "".join(
+
+
+def _session_rows(a: Analysis) -> str:
+    """One table row per session, the latest first."""
+    return "".join(
         f"<tr><td>{_e(s.local_start)}</td><td>{_e(s.room_id)}</td>"
         f"<td class='n'>{s.minutes:,.0f}</td><td class='n'>{s.coins:,}</td>"
         f"<td class='n'>{_e(usd(s.creator_usd))}</td>"
         f"<td class='n'>{'–' if s.avg_viewers is None else f'{s.avg_viewers:,.0f}'}</td>"
         f"<td class='n'>{s.gifters} ({s.new_gifters} new)</td></tr>"
         for s in reversed(a.sessions))
+
+
+def _whale_trend(a: Analysis) -> str:
+    """The sentence on how the top-5 share moves over time ('' without an interval)."""
     w = a.whales
-    trend = "" if w.trend_top5 is None or w.trend_ci_low is None or w.trend_ci_high is None \
-        else (f" A session's top-5 share changes {w.trend_top5:+.1%} per 30 days "
-              f"({LEVEL:.0%} CI {w.trend_ci_low:+.1%} to {w.trend_ci_high:+.1%}).")
-    notes = "".join(f"<li>{_e(n)}</li>" for n in a.notes)
-    since = f" since {a.since.isoformat()}" if a.since else ""
+    if w.trend_top5 is None or w.trend_ci_low is None or w.trend_ci_high is None:
+        return ""
+    return (f" A session's top-5 share changes {w.trend_top5:+.1%} per 30 days "
+            f"({LEVEL:.0%} CI {w.trend_ci_low:+.1%} to {w.trend_ci_high:+.1%}).")
+
+
+def _head(who: str) -> str:
+    """The document up to and including ``<body>``."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>liveworth — {_e(who)} across sessions</title><style>{_STYLE}</style></head>
 <body>
-<h1>{_e(who)}: what drives the money</h1>
+"""
+
+
+def _summary(a: Analysis, who: str) -> str:
+    """Title, scope line, cards and the two money charts."""
+    since = f" since {a.since.isoformat()}" if a.since else ""
+    per_session = [(i, float(s.creator_usd)) for i, s in enumerate(a.sessions, 1)]
+    weekly = [(i, float(w.usd_per_hour or 0)) for i, w in enumerate(a.trend, 1)]
+    return f"""<h1>{_e(who)}: what drives the money</h1>
 <div class="sub">{len(a.sessions):,} sessions{_e(since)} · times in {_e(a.tz)} · rate card
 {_e(a.rate_card)} · effects with {LEVEL:.0%} intervals</div>
-<div class="cards">{"".join(f"<div class='card'><b>{_e(v)}</b><span>{_e(k)}</span></div>"
-                            for v, k in cards)}</div>
+<div class="cards">{_cards(a)}</div>
 <h2>Creator USD per session</h2>{line_chart(per_session, "creator USD per session", "USD")}
 <h2>Creator USD per hour live, week by week</h2>
 {bar_chart(weekly, "USD per hour live, by week", "USD")}
-<h2>Recommendations</h2>{recs}
+"""
+
+
+def _drivers_section(a: Analysis) -> str:
+    """The recommendations and the table of drivers."""
+    return f"""<h2>Recommendations</h2>{_recommendations(a)}
 <h2>Drivers of coins</h2>
 <p class="note">Each row: the lever's effect on a session's expected coins with its interval and
 the number of sessions behind it. Elasticity: % coins per 1 % more of the lever.</p>
 <table><tr><th>lever</th><th class='n'>effect</th><th class='n'>{LEVEL:.0%} interval</th>
-<th>unit</th><th class='n'>n</th><th>interval vs 0</th><th>note</th></tr>{drivers}</table>
-<h2>Whale dependence</h2>
+<th>unit</th><th class='n'>n</th><th>interval vs 0</th><th>note</th></tr>{_driver_rows(a)}</table>
+"""
+
+
+def _gifters_section(a: Analysis) -> str:
+    """Whale dependence, the top gifters and loyalty."""
+    w = a.whales
+    top5 = [(i, 100 * t.top5_share) for i, t in enumerate(a.trend, 1)]
+    return f"""<h2>Whale dependence</h2>
 <p>The top gifter gave {w.top1_share:.1%} of all coins, the top 5 gave {w.top5_share:.1%}
-({w.gifters:,} gifters). {_e(w.note)}{_e(trend)}</p>
+({w.gifters:,} gifters). {_e(w.note)}{_e(_whale_trend(a))}</p>
 {line_chart(top5, "top-5 share of the week's coins", "%")}
 <h2>Top gifters</h2>
 <table><tr><th class='n'>#</th><th>gifter</th><th>nickname</th><th class='n'>coins</th>
-<th class='n'>share</th><th class='n'>sessions</th></tr>{gifters}</table>
+<th class='n'>share</th><th class='n'>sessions</th></tr>{_gifter_rows(a)}</table>
 <p>{a.loyalty.returning:,} of {a.loyalty.gifters:,} gifters came back; returning gifters gave
 {a.loyalty.returning_coin_share:.1%} of coins; {a.loyalty.new_per_session:.1f} new gifters per
 session.</p>
-<h2>Sessions</h2>
+"""
+
+
+def _sessions_section(a: Analysis) -> str:
+    """The table of sessions, the notes and the footer that closes the document."""
+    notes = "".join(f"<li>{_e(n)}</li>" for n in a.notes)
+    return f"""<h2>Sessions</h2>
 <table><tr><th>start</th><th>room</th><th class='n'>minutes</th><th class='n'>coins</th>
 <th class='n'>creator USD</th><th class='n'>avg viewers</th><th class='n'>gifters</th></tr>
-{sessions}</table>
+{_session_rows(a)}</table>
 <h2>Notes</h2><ul>{notes}</ul>
 <p class="sub">Made by liveworth. Money is exact; figures say whose money they are.</p>
 </body></html>
 """
+
+
+def render_analysis_html(a: Analysis) -> str:
+    """The whole analysis as one HTML document."""
+    who = f"@{a.host}" if a.host else "unknown creator"
+    return (_head(who) + _summary(a, who) + _drivers_section(a) + _gifters_section(a)
+            + _sessions_section(a))

@@ -87,8 +87,8 @@ def line_chart(points: Sequence[tuple[int, float]], title: str, unit: str,
     )
 
 
-def render_html(rep: SessionReport) -> str:
-    """The whole report as one HTML document."""
+def _cards(rep: SessionReport) -> str:
+    """The headline figures as a row of cards."""
     m = rep.money
     cards = [
         (usd(m.creator_usd), "creator receives"),
@@ -98,54 +98,93 @@ def render_html(rep: SessionReport) -> str:
         (f"{rep.unique_gifters:,}", "gifters"),
         ("-" if rep.peak_viewers is None else f"{rep.peak_viewers:,}", "peak viewers"),
     ]
-    gifters = "".join(
+    return "".join(f"<div class='card'><b>{_e(v)}</b><span>{_e(k)}</span></div>"
+                   for v, k in cards)
+
+
+def _gifter_rows(rep: SessionReport) -> str:
+    """One table row per top gifter."""
+    return "".join(
         f"<tr><td class='n'>{i}</td><td>{_e(g.user or g.user_id)}</td><td>{_e(g.nickname)}</td>"
         f"<td class='n'>{g.coins:,}</td><td class='n'>{g.gifts:,}</td></tr>"
         for i, g in enumerate(rep.top_gifters, 1)
     )
-    tiers = "".join(
+
+
+def _tier_rows(rep: SessionReport) -> str:
+    """One table row per gift price tier."""
+    return "".join(
         f"<tr><td>{_e(label)}</td><td class='n'>{n:,}</td><td class='n'>{c:,}</td>"
         f"<td class='n'>{(c / rep.coins if rep.coins else 0):.1%}</td></tr>"
         for label, n, c in rep.tiers
     )
-    engagement = "".join(
+
+
+def _engagement_rows(rep: SessionReport) -> str:
+    """One table row per kind of engagement, with its rate per minute."""
+    return "".join(
         f"<tr><td>{_e(k)}</td><td class='n'>{v:,}</td><td class='n'>{rep.per_minute(k):.2f}</td>"
         "</tr>" for k, v in rep.engagement.items()
     )
+
+
+def _flags(rep: SessionReport) -> str:
+    """The data-quality flags, or a line saying there are none."""
     flags = "".join(f"<div class='flag'><b>{_e(f['flag'])}</b>: {_e(f['message'])}</div>"
                     for f in rep.flags)
-    tier_points = [(i, float(c)) for i, (_, _, c) in enumerate(rep.tiers)]
+    return flags or "<p>No flags.</p>"
+
+
+def _head(rep: SessionReport) -> str:
+    """The document up to and including ``<body>``."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>liveworth — session {_e(rep.room_id)}</title><style>{_STYLE}</style></head>
 <body>
-<h1>Session {_e(rep.room_id)} — {_e(rep.host or "unknown host")}</h1>
+"""
+
+
+def _summary(rep: SessionReport) -> str:
+    """Title, time span, cards and the paragraph on where the money went."""
+    m = rep.money
+    return f"""<h1>Session {_e(rep.room_id)} — {_e(rep.host or "unknown host")}</h1>
 <div class="sub">{_e(_when(rep.start_ts))} → {_e(_when(rep.end_ts))}
 ({rep.duration_s / 60:,.1f} min, {rep.events:,} events) · rate card {_e(m.rate_card)}</div>
-<div class="cards">{"".join(f"<div class='card'><b>{_e(v)}</b><span>{_e(k)}</span></div>"
-                            for v, k in cards)}</div>
+<div class="cards">{_cards(rep)}</div>
 <p>{rep.coins:,} coins = {_e(fmt(m.diamonds))} diamonds: {rep.coins_confirmed:,} confirmed,
 {rep.coins_unconfirmed:,} unconfirmed. Exact: creator {_e(fmt(m.creator_usd))} USD, viewers
 {_e(fmt(m.viewer_usd))} USD, platform {_e(fmt(m.platform_usd))} USD. Guest gifts (not the host's):
 {rep.guest_coins:,} coins. {rep.gift_count:,} gifts in {rep.gift_sends:,} sends; the top gifter
 gave {rep.top_gifter_share:.0%} of coins, the top 10 % of gifters {rep.top_10pct_share:.0%}.</p>
-<h2>Coins over time</h2>{bar_chart(rep.coins_per_minute, "coins per minute", "coins")}
+"""
+
+
+def _details(rep: SessionReport) -> str:
+    """Charts and tables from coins over time to the data-quality flags, and the footer."""
+    coins = bar_chart(rep.coins_per_minute, "coins per minute", "coins")
+    tier_points = [(i, float(c)) for i, (_, _, c) in enumerate(rep.tiers)]
+    per_1000 = rep.coins_per_1000_viewer_minutes
+    engagement = _engagement_rows(rep)
+    return f"""<h2>Coins over time</h2>{coins}
 <h2>Viewers over time</h2>{line_chart(rep.viewers_per_minute, "concurrent viewers", "viewers")}
 <h2>Top gifters</h2>
 <table><tr><th class='n'>#</th><th>gifter</th><th>nickname</th><th class='n'>coins</th>
-<th class='n'>gifts</th></tr>{gifters}</table>
+<th class='n'>gifts</th></tr>{_gifter_rows(rep)}</table>
 <h2>Gift price tiers</h2>{bar_chart(tier_points, "coins by tier (1-9 … 10000+)", "coins")}
 <table><tr><th>tier (coins)</th><th class='n'>gifts</th><th class='n'>coins</th>
-<th class='n'>share</th></tr>{tiers}</table>
+<th class='n'>share</th></tr>{_tier_rows(rep)}</table>
 <h2>Engagement</h2>
 <table><tr><th>what</th><th class='n'>total</th><th class='n'>per minute</th></tr>{engagement}
 </table>
-<p>Coins per 1,000 viewer-minutes: {
-    "-" if rep.coins_per_1000_viewer_minutes is None
-    else f"{rep.coins_per_1000_viewer_minutes:,.1f}"}.</p>
-<h2>Data quality</h2>{flags or "<p>No flags.</p>"}
+<p>Coins per 1,000 viewer-minutes: {"-" if per_1000 is None else f"{per_1000:,.1f}"}.</p>
+<h2>Data quality</h2>{_flags(rep)}
 <p class="sub">Made by liveworth. Money is exact; figures say whose money they are.</p>
 </body></html>
 """
+
+
+def render_html(rep: SessionReport) -> str:
+    """The whole report as one HTML document."""
+    return _head(rep) + _summary(rep) + _details(rep)

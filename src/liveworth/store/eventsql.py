@@ -68,29 +68,39 @@ def line_blocks(
         if len(carry) > max_line:  # a line longer than the limit: skip to its end
             line_no += 1
             skipping, carry = len(carry), b""
-        table = _empty(line_no)
-        if body:
-            arr = np.frombuffer(body, dtype=np.uint8)
-            ends = np.flatnonzero(arr == 10) + 1
-            if not len(ends) or ends[-1] != len(body):
-                ends = np.append(ends, len(body))
-            starts = np.concatenate(([0], ends[:-1]))
-            sizes = ends - starts
-            if len(body) < 2**31 and not (sizes > max_line).any():
-                table = _table_of_buffer(body, ends, line_no)
-            else:
-                lines: list[bytes] = []
-                for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-                    if e - s > max_line:
-                        too_long.append((line_no + len(lines) + 1, e - s))
-                        lines.append(b"")
-                    else:
-                        lines.append(body[s:e])
-                table = _table(lines, line_no)
+        table = _body_table(body, line_no, max_line, too_long) if body else _empty(line_no)
         line_no += table.num_rows
         yield table, too_long, consumed
         if final:
             return
+
+
+def _body_table(body: bytes, first: int, max_line: int,
+                too_long: list[tuple[int, int]]) -> pa.Table:
+    """The lines of ``body`` (whole lines, the first numbered ``first + 1``) as a table; a line
+    longer than ``max_line`` is noted in ``too_long`` and stands in the table as an empty line."""
+    arr = np.frombuffer(body, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10) + 1
+    if not len(ends) or ends[-1] != len(body):
+        ends = np.append(ends, len(body))
+    starts = np.concatenate(([0], ends[:-1]))
+    sizes = ends - starts
+    if len(body) < 2**31 and not (sizes > max_line).any():
+        return _table_of_buffer(body, ends, first)
+    return _table_blanking_long(body, starts, ends, first, max_line, too_long)
+
+
+def _table_blanking_long(body: bytes, starts: np.ndarray, ends: np.ndarray, first: int,
+                         max_line: int, too_long: list[tuple[int, int]]) -> pa.Table:
+    """The slow path of :func:`_body_table`: lines copied one by one, too-long ones blanked."""
+    lines: list[bytes] = []
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        if e - s > max_line:
+            too_long.append((first + len(lines) + 1, e - s))
+            lines.append(b"")
+        else:
+            lines.append(body[s:e])
+    return _table(lines, first)
 
 
 def _empty(first: int) -> pa.Table:
@@ -169,30 +179,45 @@ def _sql(only_valid: bool) -> str:
     fields = _all_fields()
     names = ["v", "type", *fields]
     raw_struct = "{" + ", ".join(f'"{n}": "JSON"' for n in names) + "}"
-    per_type = []
-    for etype, cls in EVENT_TYPES.items():
-        specs = field_specs(etype)
-        known = ["v", "type", *(n for n, _ in _COMMON), *(n for n, _, _ in specs)]
-        given = " + ".join(f'("r_{n}" IS NOT NULL)::INT' for n in known)
-        conds = [f"nkeys = {given}"]
-        for name, _, required in specs:
-            conds.append(f'"{name}" IS NOT NULL' if required
-                         else f'("r_{name}" IS NULL OR "{name}" IS NOT NULL)')
-        if etype == "gift":
-            conds.append("coins >= 0 AND repeat_count >= 1")
-        for name in ("count", "current", "total"):
-            if any(n == name for n, _, _ in specs):
-                conds.append(f'coalesce("{name}", 0) >= 0')
-        per_type.append(f"WHEN '\"{cls.TYPE}\"' THEN ({' AND '.join(conds)})")
+    ok = _ok_condition()
+    raws = ", ".join(f'r."{n}"::VARCHAR AS "r_{n}"' for n in names)
+    values = ", ".join(f'{_value(n, k)} AS "{n}"' for n, k in fields.items())
+    columns = _output_columns()
+    if only_valid:
+        return _valid_query(raw_struct, raws, values, ok, columns)
+    return _staging_query(raw_struct, raws, values, ok, columns)
+
+
+def _type_condition(etype: str, type_name: str) -> str:
+    """SQL: the ``CASE r_type`` branch telling whether a line of type ``etype`` is plainly valid
+    (exactly its known keys, required fields present, optional ones valid where given, counts
+    and amounts in range)."""
+    specs = field_specs(etype)
+    known = ["v", "type", *(n for n, _ in _COMMON), *(n for n, _, _ in specs)]
+    given = " + ".join(f'("r_{n}" IS NOT NULL)::INT' for n in known)
+    conds = [f"nkeys = {given}"]
+    for name, _, required in specs:
+        conds.append(f'"{name}" IS NOT NULL' if required
+                     else f'("r_{name}" IS NULL OR "{name}" IS NOT NULL)')
+    if etype == "gift":
+        conds.append("coins >= 0 AND repeat_count >= 1")
+    for name in ("count", "current", "total"):
+        if any(n == name for n, _, _ in specs):
+            conds.append(f'coalesce("{name}", 0) >= 0')
+    return f"WHEN '\"{type_name}\"' THEN ({' AND '.join(conds)})"
+
+
+def _ok_condition() -> str:
+    """SQL: whether a parsed line is a plainly valid event (never NULL)."""
+    per_type = [_type_condition(etype, cls.TYPE) for etype, cls in EVENT_TYPES.items()]
     checks = [f"(r_v IS NULL OR r_v = '{FORMAT_VERSION}')",
               "ts >= 0 AND room_id <> '' AND msg_id <> ''",
               f"(CASE r_type {' '.join(per_type)} ELSE false END)"]
-    ok = " AND ".join(f"coalesce({c}, false)" for c in checks)
-    raws = ", ".join(f'r."{n}"::VARCHAR AS "r_{n}"' for n in names)
-    values = ", ".join(f'{_value(n, k)} AS "{n}"' for n, k in fields.items())
-    parsed = (f"SELECT line_no, line, json_transform(line, '{raw_struct}') AS r, "
-              "len(json_keys(line)) AS nkeys FROM _lines "
-              "WHERE json_valid(line) AND starts_with(ltrim(line), '{')")
+    return " AND ".join(f"coalesce({c}, false)" for c in checks)
+
+
+def _output_columns() -> str:
+    """SQL: the event columns, in store order, as selected from the typed values."""
     columns = []
     for name, _, _ in EVENT_COLUMNS:
         if name == "extra":
@@ -201,13 +226,24 @@ def _sql(only_valid: bool) -> str:
             columns.append('r_type[2:-2] AS "type"')
         else:
             columns.append(f'"{name}"')
-    if only_valid:
-        return f"""
+    return ", ".join(columns)
+
+
+def _valid_query(raw_struct: str, raws: str, values: str, ok: str, columns: str) -> str:
+    """SQL: ``line_no`` and the event columns of the plainly valid lines."""
+    parsed = (f"SELECT line_no, line, json_transform(line, '{raw_struct}') AS r, "
+              "len(json_keys(line)) AS nkeys FROM _lines "
+              "WHERE json_valid(line) AND starts_with(ltrim(line), '{')")
+    return f"""
             WITH p AS ({parsed}),
             w AS (SELECT line_no, nkeys, {raws} FROM p),
             v AS (SELECT *, {values} FROM w)
-            SELECT line_no, {", ".join(columns)} FROM v WHERE {ok}
+            SELECT line_no, {columns} FROM v WHERE {ok}
         """
+
+
+def _staging_query(raw_struct: str, raws: str, values: str, ok: str, columns: str) -> str:
+    """SQL: every non-blank line with ``ok`` and the event columns (NULL where not JSON)."""
     return f"""
         WITH p AS (
             SELECT line_no, line, json_transform(line, '{raw_struct}') AS r,
@@ -221,7 +257,7 @@ def _sql(only_valid: bool) -> str:
         bad AS (SELECT line_no, line FROM _lines
                 WHERE trim(line, ' \t\r\n') <> '' AND NOT (json_valid(line)
                                                 AND starts_with(ltrim(line), '{{')))
-        SELECT line_no, line, ok, {", ".join(columns)} FROM c
+        SELECT line_no, line, ok, {columns} FROM c
         UNION ALL
         SELECT line_no, line, false, {", ".join(f"NULL AS {chr(34)}{n}{chr(34)}"
                                                 for n, _, _ in EVENT_COLUMNS)} FROM bad
