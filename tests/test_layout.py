@@ -232,3 +232,25 @@ def test_old_names_from_the_docs_resolve() -> None:
 
     assert all(callable(x) for x in (analyze, to_arrow, record, recover, simulate, FlakySource,
                                       Store, ModelParams))
+
+
+def test_every_data_file_ships_in_the_package() -> None:
+    """A data file the code reads (rate card, catalogues, templates) must be named in
+    pyproject's package-data, or a wheel install lacks it (the tests run from the sources)."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped = config["tool"]["setuptools"]["package-data"]
+    missing = []
+    for path in PACKAGE.rglob("*"):
+        if path.is_dir() or path.suffix in (".py", ".pyc") or "__pycache__" in path.parts:
+            continue
+        rel = path.relative_to(PACKAGE.parent)
+        owners = [(pkg, pats) for pkg, pats in shipped.items()
+                  if rel.parts[: len(pkg.split("."))] == tuple(pkg.split("."))]
+        ok = any(fnmatch.fnmatch("/".join(rel.parts[len(pkg.split(".")):]), pat)
+                 for pkg, pats in owners for pat in pats)
+        if not ok:
+            missing.append(str(rel))
+    assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
