@@ -14,7 +14,7 @@ from liveworth.analysis.advice import signed_usd
 from liveworth.analysis.analytics import Analysis
 from liveworth.analysis.drivers import LEVEL, Driver
 from liveworth.economy.money import usd
-from liveworth.render.report_html import CSP, bar_chart, line_chart
+from liveworth.render.report_html import CSP, bar_chart, card_row, line_chart
 
 _STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -71,8 +71,7 @@ def _cards(a: Analysis) -> str:
         ("–" if per_hour is None else usd(per_hour), "per hour live"),
         ("too few" if e.effect is None else f"{e.effect:.2f}", "elasticity to viewers"),
     ]
-    return "".join(f"<div class='card'><b>{_e(v)}</b><span>{_e(k)}</span></div>"
-                   for v, k in cards)
+    return card_row(cards)
 
 
 def _driver_rows(a: Analysis) -> str:

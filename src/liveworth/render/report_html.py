@@ -87,6 +87,12 @@ def line_chart(points: Sequence[tuple[int, float]], title: str, unit: str,
     )
 
 
+def card_row(cards: list[tuple[str, str]]) -> str:
+    """Headline figures as a row of cards: (value, label) pairs, escaped."""
+    return "".join(f"<div class='card'><b>{_e(v)}</b><span>{_e(k)}</span></div>"
+                   for v, k in cards)
+
+
 def _cards(rep: SessionReport) -> str:
     """The headline figures as a row of cards."""
     m = rep.money
@@ -98,8 +104,7 @@ def _cards(rep: SessionReport) -> str:
         (f"{rep.unique_gifters:,}", "gifters"),
         ("-" if rep.peak_viewers is None else f"{rep.peak_viewers:,}", "peak viewers"),
     ]
-    return "".join(f"<div class='card'><b>{_e(v)}</b><span>{_e(k)}</span></div>"
-                   for v, k in cards)
+    return card_row(cards)
 
 
 def _gifter_rows(rep: SessionReport) -> str:
