@@ -78,3 +78,19 @@ def test_an_import_cut_short_is_completed_by_importing_again(
     fresh = _run(tmp_path / "fresh.duckdb", path)
     assert again[1] == fresh[1] and again[2] == fresh[2]
     assert again[0]["accepted"] == 2000 - kept
+
+
+@pytest.mark.parametrize("block", [7, 1 << 20])
+def test_a_byte_order_mark_is_no_part_of_the_first_line(tmp_path: Path, block: int,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some editors start a UTF-8 file with a BOM: the file is still event JSONL (sniffed as
+    such) and its first line is an event, not a reject, whatever the block size."""
+    monkeypatch.setattr(eventsql, "BLOCK_BYTES", block)
+    lines = [json.dumps({**GIFT, "ts": 1_700_000_000_000 + i, "msg_id": f"b{i}"})
+             for i in range(5)]
+    plain, marked = tmp_path / "plain.jsonl", tmp_path / "bom.jsonl"
+    plain.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    got, want = _run(tmp_path / "b.duckdb", marked), _run(tmp_path / "p.duckdb", plain)
+    assert got == want
+    assert got[0]["rejected"] == 0

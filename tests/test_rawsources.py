@@ -446,6 +446,44 @@ def test_sniff_format(tmp_path: Path) -> None:
     assert sniff_format(gz) == "journal"
 
 
+@pytest.mark.parametrize("damage", ["torn", "garbage", "bom", "blank-lines", "gzip-torn"])
+@pytest.mark.parametrize("kind", ["journal", "events"])
+def test_sniff_format_skips_a_damaged_first_line(tmp_path: Path, kind: str, damage: str) -> None:
+    """A torn first line (a big first message and a full disk), a damaged one or a UTF-8 BOM
+    must not hide the format of the good lines after it (issue #14)."""
+    good = write_inputs(tmp_path)[kind].read_bytes()
+    first = good.splitlines(keepends=True)[0]
+    content = {"torn": first[: len(first) // 2] + b"\n" + good,
+               "garbage": b"{not json at all\n" + good,
+               "bom": b"\xef\xbb\xbf" + good,
+               "blank-lines": b"\n  \n" + good,
+               "gzip-torn": first[: len(first) // 3] + b"\n" + good}[damage]
+    path = tmp_path / f"damaged.{kind}"
+    path.write_bytes(gzip.compress(content) if damage == "gzip-torn" else content)
+    assert sniff_format(path) == kind
+
+
+def test_sniff_reads_a_bounded_prefix(tmp_path: Path) -> None:
+    """A first line of many megabytes is not read whole to tell the format."""
+    journal = write_inputs(tmp_path)["journal"].read_bytes()
+    path = tmp_path / "huge-first-line.jsonl"
+    path.write_bytes(b'{"v":1,"method":"x","payload":"' + b"A" * (32 << 20) + b'"}\n' + journal)
+    with pytest.raises(InputFormatError):  # the long line is no evidence; nothing else fits
+        sniff_format(path)
+    assert rawsources._SNIFF_LIMIT < 32 << 20
+
+
+def test_an_explicit_format_is_not_sniffed_again(tmp_path: Path) -> None:
+    journal = write_inputs(tmp_path)["journal"].read_bytes().splitlines(keepends=True)
+    path = tmp_path / "only-damage-first.jsonl"
+    path.write_bytes(b"torn\n" * 30 + b"".join(journal))  # beyond what the sniffer tries
+    with pytest.raises(InputFormatError):
+        sniff_format(path)
+    items = list(iter_raw(path, "journal"))
+    assert sum(isinstance(i, rawsources.RawReject) for i in items) == 30
+    assert sum(isinstance(i, RawMessage) for i in items) == len(journal)
+
+
 @pytest.mark.parametrize(
     "content",
     [b"", b"hello world\n", b'{"name": "x"}\n', b"\x00\x01\x02", b"[1, 2]", b"\x1f\x8b\x08"],

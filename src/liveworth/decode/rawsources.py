@@ -60,6 +60,10 @@ JOURNAL_VERSION: Final = 1
 
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _SNIFF_BYTES: Final = 64 * 1024
+#: Lines and bytes the sniffer tries (a damaged first line is skipped, not trusted).
+_SNIFF_LINES: Final = 20
+_SNIFF_LIMIT: Final = 4 << 20
+_BOM: Final = b"\xef\xbb\xbf"
 
 StrPath = str | os.PathLike[str]
 
@@ -478,25 +482,42 @@ def iter_response_file(path: StrPath) -> Iterator[RawMessage]:
 _DUMP_START: Final = re.compile(rb'\s*\{\s*"[^"\\]*"\s*:\s*\[')
 
 
-def _first_line(path: Path) -> bytes:
-    """The first non-blank line of the (decompressed) content, read whole however long."""
+def _first_lines(path: Path) -> Iterator[bytes]:
+    """The first non-blank lines of the (decompressed) content, at most :data:`_SNIFF_LINES`
+    of them within the first :data:`_SNIFF_LIMIT` bytes (memory stays bounded whatever the
+    input; a line longer than that is not a candidate)."""
     with _reading(path) as f:
-        return next((line for line in f if line.strip()), b"")
+        head = f.read(_SNIFF_LIMIT)
+        whole = not f.read(1)
+    lines = head.removeprefix(_BOM).split(b"\n")
+    if not whole:
+        lines.pop()  # cut by the limit
+    yield from [line for line in lines if line.strip()][:_SNIFF_LINES]
+
+
+def _line_kind(line: bytes) -> str | None:
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if "type" in obj and ("v" in obj or "msg_id" in obj):
+        return "events"
+    if "v" in obj and "method" in obj and "payload" in obj:
+        return "journal"
+    if obj and all(isinstance(v, list) for v in obj.values()):
+        return "webcast-dump"
+    return None
 
 
 def _sniff_json(path: Path, head: bytes) -> str | None:
-    """The format of a file that starts with ``{``: told by its first line, else a dump."""
-    try:
-        obj = json.loads(_first_line(path))
-    except (ValueError, RecursionError):
-        obj = None
-    if isinstance(obj, dict):
-        if "type" in obj and "v" in obj:
-            return "events"
-        if "v" in obj and "method" in obj and "payload" in obj:
-            return "journal"
-        if obj and all(isinstance(v, list) for v in obj.values()):
-            return "webcast-dump"
+    """The format of a file that starts with ``{``: told by its first line that reads as one
+    of the line formats (a torn or damaged first line is skipped), else a dump."""
+    for line in _first_lines(path):
+        kind = _line_kind(line)
+        if kind is not None:
+            return kind
     return "webcast-dump" if _DUMP_START.match(head) else None
 
 
@@ -514,7 +535,7 @@ def sniff_format(path: StrPath) -> str:
     v1 JSONL) or ``"webcast-response"``. Raises :class:`InputFormatError` when none fits."""
     path = Path(path)
     with _reading(path) as f:
-        head = f.read(_SNIFF_BYTES)
+        head = f.read(_SNIFF_BYTES).removeprefix(_BOM)
     if head.lstrip().startswith(b"{"):
         kind = _sniff_json(path, head)
         if kind is not None:
@@ -528,10 +549,10 @@ def sniff_format(path: StrPath) -> str:
     )
 
 
-def iter_raw(path: StrPath) -> Iterator[RawItem]:
-    """Raw messages of any raw input, its format sniffed. Event JSONL is not raw: it raises
-    :class:`InputFormatError` (read it with the event importer)."""
-    kind = sniff_format(path)
+def iter_raw(path: StrPath, kind: str | None = None) -> Iterator[RawItem]:
+    """Raw messages of a raw input in format ``kind`` (sniffed when not given). Event JSONL is
+    not raw: it raises :class:`InputFormatError` (read it with the event importer)."""
+    kind = kind or sniff_format(path)
     if kind == "webcast-dump":
         return iter_dump(path)
     if kind == "journal":

@@ -109,13 +109,13 @@ def rejects_path_for(db_path: str) -> str | None:
 
 
 def read_raw_events(
-    path: Path, hosts: dict[str, str | None], progress: Progress | None = None
+    path: Path, hosts: dict[str, str | None], progress: Progress | None = None,
+    kind: str | None = None,
 ) -> Iterator[Event | Reject]:
-    """Decoded events of a raw input (dump, journal, response frame), rejects for bad messages.
-
-    ``hosts`` collects room → host unique id where the raw input names it.
-    """
-    for item in iter_raw(path):
+    """Decoded events of a raw input (dump, journal, response frame; ``kind``, else sniffed),
+    rejects for bad messages. ``hosts`` collects room → host unique id where the input names
+    it."""
+    for item in iter_raw(path, kind):
         if progress:
             progress(1)
         if isinstance(item, RawReject):
@@ -237,13 +237,13 @@ def _is_json(line: str) -> bool:
 
 
 def _import_raw_file(
-    store: Store, path: Path, hosts: dict[str, str | None],
+    store: Store, path: Path, kind: str, hosts: dict[str, str | None],
     report: Callable[[list[Reject]], None], progress: Progress | None, flush: Callable[[], None],
 ) -> None:
     """Stage the decoded events of one raw input (dump, journal, response frame)."""
     events: list[Event] = []
     rejects: list[Reject] = []
-    for item in read_raw_events(path, hosts, progress):
+    for item in read_raw_events(path, hosts, progress, kind):
         if isinstance(item, Reject):
             rejects.append(item)
         else:
@@ -291,7 +291,8 @@ class _Importing:
         if fr.format == "events":
             _import_events_file(store, path, self.hosts, report, self.progress, self.flush)
         else:
-            _import_raw_file(store, path, self.hosts, report, self.progress, self.flush)
+            _import_raw_file(store, path, fr.format, self.hosts, report, self.progress,
+                             self.flush)
         staged, inserted, staged_rooms = store.stage_commit()
         fr.accepted, fr.duplicates = inserted, staged - inserted
         self.rooms.update(staged_rooms)
@@ -323,9 +324,10 @@ def import_paths(
     Events are stored block by block (about 32 MiB of input, or 50,000 raw messages, at a time)
     and, unless ``strict``, committed block by block, so memory stays flat whatever the input's
     size; the ledger is recomputed once at the end. An import cut short (killed, crashed, an
-    error) keeps the blocks it committed, without their ledger credits: importing the same
-    files again adds nothing twice and completes it. With ``strict`` the whole import is one
-    transaction.
+    error) keeps the blocks it committed, their rooms marked as pending in the store: the next
+    writer — any import, any recorder start — brings their credits up to date, and importing
+    the same files again adds nothing twice and completes it. With ``strict`` the whole import
+    is one transaction.
     """
     files = _input_files(paths, fmt)
     result = ImportResult(rejects_path=rejects_path_for(store.path))
@@ -345,7 +347,8 @@ def import_paths(
             result.committed = False
             return result
         store.note_rooms(state.hosts, "import")
-        ledger.recompute(store.con, sorted(state.rooms))
+        # every room it touched, and any an earlier writer left with credits lagging
+        ledger.recompute(store.con, sorted(state.rooms | set(ledger.pending(store.con))))
         store.commit()
     except BaseException:
         store.rollback()

@@ -128,6 +128,18 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        3,
+        "rooms whose credits lag their events; journals known by their content",
+        # Every room counts as pending once: a database written before this migration may hold
+        # credits a killed recorder left behind (issue #14); the next writer settles them.
+        """
+        CREATE TABLE ledger_pending (room_id VARCHAR PRIMARY KEY);
+        INSERT INTO ledger_pending SELECT DISTINCT room_id FROM events;
+        ALTER TABLE journal_files ADD COLUMN head_bytes BIGINT;
+        ALTER TABLE journal_files ADD COLUMN head_sha256 VARCHAR;
+        """,
+    ),
 )
 
 
@@ -306,6 +318,11 @@ class Store:
             return
         self._staged += staged
         self._staged_rooms.update(r[0] for r in self._run("SELECT DISTINCT room_id FROM _stage"))
+        # The rooms' credits lag their events until the ledger runs (store.ledger clears the
+        # mark in its own transaction): marked first, so that no kill leaves a room with new
+        # events and no mark, whatever the caller's transactions.
+        self._run("INSERT INTO ledger_pending SELECT DISTINCT room_id FROM _stage "
+                  "ON CONFLICT DO NOTHING")
         before = self._count_events()
         self._run(f"""
             INSERT INTO events ({_QUOTED})

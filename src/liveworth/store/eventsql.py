@@ -26,6 +26,10 @@ BLOCK_BYTES = 32 << 20
 _COMMON = (("room_id", "str"), ("ts", "int"), ("msg_id", "str"))
 
 
+#: A UTF-8 byte order mark, which some editors write at the start of a file.
+_BOM = b"\xef\xbb\xbf"
+
+
 def line_blocks(
     f: IO[bytes], max_line: int, block: int = BLOCK_BYTES,
     cut_short: Callable[[], bool] | None = None,
@@ -43,12 +47,15 @@ def line_blocks(
     line_no = 0
     carry = b""
     skipping = 0  # > 0 while inside a too-long line: its length so far
+    bom = 0
     while True:
         data = f.read(block)
+        if line_no == 0 and not carry and not skipping and data.startswith(_BOM):
+            bom, data = len(_BOM), data[len(_BOM):]  # a byte order mark is no part of a line
         if not data and not carry and not skipping:
             return
         too_long: list[tuple[int, int]] = []
-        consumed = len(data)
+        consumed, bom = len(data) + bom, 0
         if skipping:
             nl = data.find(b"\n")
             if nl < 0 and data:

@@ -249,7 +249,28 @@ def recompute(con: Any, rooms: Sequence[str],
         for table in tables:
             with registered(con, "_credits", table):
                 made += _insert_credits(con, "SELECT * FROM _credits")
+    _settled(con, rooms)
     return made
+
+
+def _settled(con: Any, rooms: Sequence[str]) -> None:
+    """The credits of ``rooms`` now follow from their events (in the caller's transaction)."""
+    run(con, f"DELETE FROM ledger_pending WHERE room_id IN {_ROOMS}", [list(rooms)])
+
+
+def pending(con: Any) -> list[str]:
+    """The rooms whose credits lag their stored events: events were stored and the ledger has
+    not run since (a recorder or an import killed between the two)."""
+    return [str(r[0]) for r in con.execute(
+        "SELECT room_id FROM ledger_pending ORDER BY room_id").fetchall()]
+
+
+def settle(con: Any) -> list[str]:
+    """Recompute the credits of every pending room (what every writer does at start); returns
+    the rooms. The caller holds the transaction."""
+    rooms = pending(con)
+    recompute(con, rooms)
+    return rooms
 
 
 StreakGroup = tuple[str, str, int | None, str]  # room, user_id, gift_id, group_id (NULL → '')
@@ -301,6 +322,7 @@ class LiveLedger:
         groups = [g for g in self._groups if g[0] in wanted]
         one_shots = [(r, m, t) for r in sorted(wanted) for m, t in self._one_shots.get(r, ())]
         made += _update_parts(con, groups, one_shots, hosts)
+        _settled(con, rooms)
         self.hosts.update(hosts)
         self._groups = {g for g in self._groups if g[0] not in rooms}
         for r in rooms:
