@@ -20,6 +20,7 @@ from liveworth.cli.options import (
 )
 from liveworth.economy.money import fmt, usd
 from liveworth.errors import UsageError
+from liveworth.render.terminal import term
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,7 +62,7 @@ def _effect(value: float | None, unit: str) -> str:
 
 def _print_headline(a: Analysis, console: Console) -> None:
     """Who, how many sessions and hours, and what the creator received."""
-    who = f"@{a.host}" if a.host else "unknown creator"
+    who = f"@{term(a.host)}" if a.host else "unknown creator"
     since = f" since {a.since}" if a.since else ""
     console.print(f"[bold]{who}[/bold]: {len(a.sessions):,} session(s){since}, "
                   f"{duration(a.hours * 3600)} live, {a.coins:,} coins")
@@ -141,7 +142,8 @@ def _print_top_gifters(a: Analysis, console: Console) -> None:
         t = Table("#", "gifter", "coins", "share", "sessions", title="top gifters",
                   title_justify="left")
         for g in a.top_gifters:
-            t.add_row(str(g.rank), g.user or g.user_id or "?", f"{g.coins:,}", f"{g.share:.1%}",
+            t.add_row(str(g.rank), term(g.user or g.user_id or "?"), f"{g.coins:,}",
+                      f"{g.share:.1%}",
                       str(g.sessions))
         console.print(t)
 
@@ -208,7 +210,7 @@ def cmd_gifters(args: argparse.Namespace, console: Console) -> int:
               "last", title=f"{len(board):,} gifter(s) over {len(chosen):,} session(s)",
               title_justify="left")
     for g in shown:
-        t.add_row(str(g.rank), g.user or g.user_id or "?", g.nickname, f"{g.coins:,}",
+        t.add_row(str(g.rank), term(g.user or g.user_id or "?"), term(g.nickname), f"{g.coins:,}",
                   usd(g.creator_usd), f"{g.share:.1%}", str(g.sessions), when(g.first_ts)[:10],
                   when(g.last_ts)[:10])
     console.print(t)
@@ -249,7 +251,7 @@ def render_roster(r: Roster, console: Console) -> None:
                 if p.hours_to_next:
                     parts.append(f"{p.hours_to_next:.1f} h")
                 needs = f"{p.next_tier}: " + ", ".join(parts)
-            t.add_row("@" + row.host if row.host else "?", str(row.sessions),
+            t.add_row("@" + term(row.host) if row.host else "?", str(row.sessions),
                       f"{row.hours:.1f}", f"{row.coins:,}", fmt(row.diamonds),
                       usd(row.creator_usd), str(row.active_days),
                       "–" if p is None else p.tier or "none",

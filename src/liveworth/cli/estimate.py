@@ -38,6 +38,7 @@ from liveworth.model.inputs import (
     MAX_VIEWERS,
     Inputs,
 )
+from liveworth.render.terminal import term
 
 if TYPE_CHECKING:
     import numpy as np
@@ -310,7 +311,7 @@ def print_calibration(console: Console, cal: Calibration) -> None:
 
     from liveworth.model.calibrate import PRIOR_SESSIONS
 
-    who = f"@{cal.host}" if cal.host else "this creator"
+    who = f"@{term(cal.host)}" if cal.host else "this creator"
     console.print(f"[bold]Calibrated to {cal.sessions} recorded session(s)[/bold] of {who} "
                   f"({when(cal.first_ts)[:10]} … {when(cal.last_ts)[:10]})")
     t = Table("", "public prior", "fitted to you", title_justify="left",

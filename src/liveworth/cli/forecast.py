@@ -24,6 +24,7 @@ from liveworth.cli.options import (
 from liveworth.economy.money import usd
 from liveworth.errors import UsageError
 from liveworth.model.inputs import DEFAULT_SESSIONS
+from liveworth.render.terminal import term
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -87,7 +88,7 @@ def _print_forecast(console: Console, f: Forecast) -> None:
 
     from rich.table import Table
 
-    who = f"@{f.host}" if f.host else "this creator"
+    who = f"@{term(f.host)}" if f.host else "this creator"
     m = f.month_to_date
     console.print(f"[bold]Forecast for {f.month}[/bold] — {who}, as of the end of "
                   f"{f.as_of.isoformat()} (UTC): {f.days_in_month - f.days_remaining} of "

@@ -21,6 +21,7 @@ from liveworth.cli.options import (
 from liveworth.economy.money import creator_usd, usd
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
+from liveworth.render.terminal import term
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -87,10 +88,10 @@ def view(states: dict[str, CreatorState], card: RateCard, quota: Quota | None) -
               "top gifters", "msgs", title="liveworth record — Ctrl-C stops and reports",
               title_justify="left")
     for st in states.values():
-        t.add_row(f"@{st.host}", st.state, st.room_id or "-", f"{st.coins:,}",
+        t.add_row(f"@{term(st.host)}", st.state, term(st.room_id or "-"), f"{st.coins:,}",
                   usd(creator_usd(st.coins, card)), "-" if st.viewers is None else
                   f"{st.viewers:,}", str(st.gifts_last_minute),
-                  ", ".join(f"{u} {c:,}" for u, c in st.top_gifters) or "-",
+                  ", ".join(f"{term(u)} {c:,}" for u, c in st.top_gifters) or "-",
                   f"{st.messages:,}" + (f" ({st.reconnects} reconnects)" if st.reconnects else ""))
     if quota is not None:
         left = quota.left()
@@ -272,12 +273,14 @@ def _final_report(args: argparse.Namespace, console: Console, db: str, journal: 
                              "sessions": [r.as_dict() for r in reports]})
         return 0
     if outcome["recovered"]:
-        console.print(f"recovered after a crash: {', '.join(outcome['recovered'])}")
+        console.print(f"recovered after a crash: {term(', '.join(outcome['recovered']))}")
     for rep in reports:
-        console.print(f"session {rep.room_id} (@{rep.host or '?'}): {rep.coins:,} coins "
+        console.print(f"session {term(rep.room_id)} (@{term(rep.host or '?')}): "
+                      f"{rep.coins:,} coins "
                       f"({rep.coins_unconfirmed:,} unconfirmed) → creator receives "
                       f"{usd(rep.money.creator_usd)}; {rep.events:,} events")
-    console.print(f"journal: {journal}/ · database: {db} · details: liveworth report ROOM_ID")
+    console.print(f"journal: {term(journal)}/ · database: {term(db)} · details: liveworth report "
+                  "ROOM_ID")
     return 0
 
 

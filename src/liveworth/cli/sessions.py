@@ -21,6 +21,7 @@ from liveworth.cli.options import (
 from liveworth.decode.formats import EXPORT_FORMATS, FORMATS
 from liveworth.economy.money import fmt, usd
 from liveworth.errors import UsageError
+from liveworth.render.terminal import term
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -76,14 +77,15 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
     else:
         t = Table("file", "format", "accepted", "duplicates", "rejected")
         for f in result.files:
-            t.add_row(f.path, f.format, f"{f.accepted:,}", f"{f.duplicates:,}", f"{f.rejected:,}")
+            t.add_row(term(f.path), f.format, f"{f.accepted:,}", f"{f.duplicates:,}",
+                      f"{f.rejected:,}")
         console.print(t)
         verb = "imported" if result.committed else "NOT imported (--strict)"
         console.print(f"{result.accepted:,} new event(s) {verb}; {result.duplicates:,} "
                       f"duplicate(s); {result.rejected:,} rejected; "
                       f"{len(result.rooms)} session(s) touched.")
         if result.rejected and result.rejects_path:
-            console.print(f"Rejected lines are kept in {result.rejects_path}")
+            console.print(f"Rejected lines are kept in {term(result.rejects_path)}")
     return 0 if result.committed else 1
 
 
@@ -105,7 +107,7 @@ def cmd_sessions(args: argparse.Namespace, console: Console) -> int:
     t = Table("room_id", "host", "start", "duration", "coins", "creator USD", "gifters",
               title=f"{len(rows)} session(s)", title_justify="left")
     for r in rows:
-        t.add_row(r.room_id, r.host or "?", when(r.start_ts), duration(r.duration_s),
+        t.add_row(term(r.room_id), term(r.host or "?"), when(r.start_ts), duration(r.duration_s),
                   f"{r.coins:,}", usd(r.creator_usd), f"{r.gifters:,}")
     console.print(t)
     return 0
@@ -118,7 +120,7 @@ def render_report(rep: SessionReport, console: Console) -> None:
     from rich.table import Table
 
     m = rep.money
-    console.print(f"[bold]Session {rep.room_id}[/bold] — host {rep.host or '?'}")
+    console.print(f"[bold]Session {term(rep.room_id)}[/bold] — host {term(rep.host or '?')}")
     console.print(f"{when(rep.start_ts)} → {when(rep.end_ts)} ({duration(rep.duration_s)}), "
                   f"{rep.events:,} events")
     console.print(f"[bold]This LIVE earned the creator {usd(m.creator_usd)}[/bold] "
@@ -142,7 +144,7 @@ def render_report(rep: SessionReport, console: Console) -> None:
     if rep.top_gifters:
         t = Table("#", "gifter", "coins", "gifts", title="top gifters", title_justify="left")
         for i, g in enumerate(rep.top_gifters, 1):
-            t.add_row(str(i), g.user or g.user_id, f"{g.coins:,}", f"{g.gifts:,}")
+            t.add_row(str(i), term(g.user or g.user_id), f"{g.coins:,}", f"{g.gifts:,}")
         console.print(t)
     t = Table("price tier (coins)", "gifts", "coins", "share of coins", title="gift tiers",
               title_justify="left")
@@ -156,7 +158,7 @@ def render_report(rep: SessionReport, console: Console) -> None:
     console.print("per minute: " + ", ".join(
         f"{k} {rep.per_minute(k):.2f}" for k in rep.engagement))
     for f in rep.flags:
-        console.print(f"[yellow]flag[/yellow] {f['flag']}: {f['message']}")
+        console.print(f"[yellow]flag[/yellow] {f['flag']}: {term(f['message'])}")
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
@@ -178,7 +180,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     else:
         render_report(rep, console)
         if args.html:
-            console.print(f"HTML report written to {args.html}")
+            console.print(f"HTML report written to {term(args.html)}")
     return 0
 
 
@@ -204,7 +206,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     not_the_database(args.out, args.db, "--out")
     with Store.open(args.db, read_only=True) as store:
         n = export_events(store, None if args.all else args.room_id, args.format, Path(args.out))
-    console.print(f"{n:,} event(s) written to {args.out} ({args.format})")
+    console.print(f"{n:,} event(s) written to {term(args.out)} ({args.format})")
     return 0
 
 

@@ -258,7 +258,37 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
     return EVENT_TYPES[etype](**kwargs)
 
 
+#: A UTF-16 surrogate on its own (JSON's ``"\\ud800"``): no character, and no UTF-8 for it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: The longest integer a line may hold: every count and price is at most 2^53 (16 digits);
+#: thousands of digits would only cost time (and Python refuses over 4,300).
+MAX_DIGITS = 32
+
+
+def _text(value: Any) -> Any:
+    """``value`` with lone surrogates in its strings replaced by U+FFFD, as invalid UTF-8 is."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [_text(v) for v in value]
+    return value
+
+
+def _whole_number(text: str) -> int:
+    digits = len(text) - text.startswith("-")
+    if digits > MAX_DIGITS:
+        raise _TooLong(digits)
+    return int(text)
+
+
+class _TooLong(ValueError):
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    pairs = [(_text(k), _text(v)) for k, v in pairs]
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
@@ -276,7 +306,8 @@ class _DuplicateKey(ValueError):
 
 
 def loads_line(line: str | bytes, where: str = "") -> Any:
-    """One JSONL line decoded as JSON, refusing an object that gives a key twice.
+    """One JSONL line decoded as JSON, refusing an object that gives a key twice or an integer
+    of more than :data:`MAX_DIGITS` digits; a lone surrogate in a string becomes U+FFFD.
 
     ``{"coins": 5, "coins": -7}`` is valid JSON whose meaning readers disagree on (DuckDB keeps the
     first value, Python's ``json`` the last), so format v1 rejects it: :class:`InputFormatError`
@@ -284,9 +315,12 @@ def loads_line(line: str | bytes, where: str = "") -> Any:
     ``RecursionError`` when nested too deep), as :func:`json.loads` does.
     """
     try:
-        return json.loads(line, object_pairs_hook=_no_duplicate_keys)
+        return json.loads(line, object_pairs_hook=_no_duplicate_keys, parse_int=_whole_number)
     except _DuplicateKey as exc:
         raise InputFormatError("key given twice", where=where, field=exc.key) from None
+    except _TooLong as exc:
+        raise InputFormatError(f"a number of {exc.digits:,} digits (at most {MAX_DIGITS})",
+                               where=where) from None
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

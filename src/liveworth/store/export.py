@@ -37,6 +37,23 @@ def row_to_event_dict(row: tuple[Any, ...], room_host: str | None = None) -> dic
     return out
 
 
+#: A CSV cell a spreadsheet would run as a formula starts with one of these.
+_FORMULA_START = "^[=+@\\t\\r-]"
+
+
+def _csv_columns() -> str:
+    """The events' columns for CSV: a text cell that a spreadsheet would read as a formula
+    (``=HYPERLINK(...)`` as a nickname) gets a leading ``'``, which spreadsheets show as text."""
+    out = []
+    for name, _, sql in EVENT_COLUMNS:
+        col = f'"{name}"'
+        if sql.split()[0].upper() == "VARCHAR":
+            col = (f"CASE WHEN regexp_matches({col}, '{_FORMULA_START}') "
+                   f"THEN chr(39) || {col} ELSE {col} END AS {col}")
+        out.append(col)
+    return ", ".join(out)
+
+
 def export_events(store: Store, room_id: str | None, fmt: str, out: Path) -> int:
     """Write the events of ``room_id`` (or all, if None) to ``out``; returns the count."""
     if fmt not in EXPORT_FORMATS:
@@ -61,6 +78,8 @@ def export_events(store: Store, room_id: str | None, fmt: str, out: Path) -> int
                                        separators=(",", ":")))
                     f.write("\n")
         return n
+    if fmt == "csv":
+        select = f"SELECT {_csv_columns()} FROM events {where} ORDER BY room_id, ts, msg_id"
     target = str(out).replace("'", "''")
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
     # COPY cannot bind parameters: the room id is inlined only after being quoted the same way.
