@@ -30,7 +30,7 @@ from faults.common import PY, Ctx, Figure, cli_env, corpus, one_clear_line  # no
 from faults.simraw import common, f_bytes, f_int, user  # noqa: E402
 
 from liveworth.decode import webcast  # noqa: E402
-from liveworth.decode.events import MAX_INT  # noqa: E402
+from liveworth.decode.events import MAX_TS  # noqa: E402
 from liveworth.decode.rawsources import RawMessage, iter_journal  # noqa: E402
 from liveworth.economy.ratecard import read_config  # noqa: E402
 from liveworth.errors import LiveworthError, StoreError  # noqa: E402
@@ -186,7 +186,7 @@ def test_bug_decoder_keeps_ts_within_event_format_v1() -> None:
         events = webcast.decode_message("WebcastGiftMessage", payload)
     except LiveworthError:
         return
-    assert all(0 <= e.ts <= MAX_INT for e in events)
+    assert all(0 <= e.ts <= MAX_TS for e in events)
 
 
 @pytest.mark.parametrize("toml", [

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from liveworth.decode import rawsources
 from liveworth.decode.events import Gift, dumps
+from liveworth.decode.formats import MAX_TS
 from liveworth.decode.rawsources import (
     JournalWriter,
     RawMessage,
@@ -175,7 +176,7 @@ raw_messages = st.builds(
     method=st.text(min_size=1, max_size=40),
     payload=st.binary(max_size=300),
     room_id=st.none() | st.text(max_size=20),
-    arrival_ms=st.integers(min_value=0, max_value=2**53),
+    arrival_ms=st.integers(min_value=0, max_value=MAX_TS),
     host=st.none() | st.text(max_size=20),
 )
 
@@ -263,14 +264,15 @@ def test_bad_journal_lines_are_rejected_and_reading_goes_on(tmp_path: Path) -> N
     ]
 
 
-def test_journal_arrival_beyond_2_53_is_one_reject(tmp_path: Path) -> None:
+def test_journal_arrival_beyond_the_year_9999_is_one_reject(tmp_path: Path) -> None:
     good = {"v": 1, "arrival_ms": 5, "room_id": None, "host": None, "method": "M", "payload": ""}
     path = tmp_path / "j.jsonl"
     path.write_text("".join(json.dumps({**good, "arrival_ms": a}) + "\n"
-                            for a in (2**70, 2**53 + 1, 2**53)))
+                            for a in (2**70, 2**53, MAX_TS + 1, MAX_TS)))
     items = list(iter_journal(path))
-    assert [type(i) for i in items] == [RawReject, RawReject, RawMessage]
-    assert items[0].reason == f"arrival_ms out of range: {2**70} (at most 2**53)"  # type: ignore
+    assert [type(i) for i in items] == [RawReject, RawReject, RawReject, RawMessage]
+    assert items[0].reason == (f"arrival_ms out of range: {2**70} (at most {MAX_TS}, "  # type: ignore
+                               "9999-12-31)")
 
 
 def _gz_read(data: bytes, tmp_path: Path) -> tuple[bytes, str | None]:

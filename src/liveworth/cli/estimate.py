@@ -28,7 +28,7 @@ from liveworth.cli.options import (
     when,
     writable_file,
 )
-from liveworth.decode.formats import MAX_INT
+from liveworth.decode.formats import MAX_TS
 from liveworth.economy.money import usd
 from liveworth.errors import UsageError
 from liveworth.model.inputs import (
@@ -61,7 +61,7 @@ LIMITS: dict[str, float] = {
     "--per-week": 7 * 24,
     "--sessions": MAX_SESSIONS,
     "--seed": 2**63 - 1,
-    "--start-ts": float(MAX_INT),
+    "--start-ts": float(MAX_TS),
 }
 
 

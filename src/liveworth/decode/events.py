@@ -16,6 +16,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import IO, Any, ClassVar, TypeAlias
 
 from liveworth.decode.formats import MAX_INT as MAX_INT
+from liveworth.decode.formats import MAX_TS as MAX_TS
 from liveworth.errors import InputFormatError
 
 FORMAT_VERSION = 1
@@ -230,8 +231,9 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
     kwargs["room_id"] = _str(obj["room_id"], "room_id", where)
     kwargs["msg_id"] = _str(obj["msg_id"], "msg_id", where)
     kwargs["ts"] = _int(obj["ts"], "ts", where)
-    if kwargs["ts"] < 0:
-        raise InputFormatError("must not be negative", where=where, field="ts")
+    if not 0 <= kwargs["ts"] <= MAX_TS:
+        raise InputFormatError(f"must lie between 0 and {MAX_TS} (9999-12-31 UTC), got "
+                               f"{kwargs['ts']}", where=where, field="ts")
     if not kwargs["room_id"] or not kwargs["msg_id"]:
         raise InputFormatError("must not be empty", where=where,
                                field="room_id" if not kwargs["room_id"] else "msg_id")
@@ -246,6 +248,9 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
         for name in ("coins", "repeat_count"):
             if kwargs[name] < (1 if name == "repeat_count" else 0):
                 raise InputFormatError(f"out of range: {kwargs[name]}", where=where, field=name)
+        if kwargs["coins"] * kwargs["repeat_count"] > MAX_INT:  # what the ledger credits
+            raise InputFormatError(f"coins × repeat_count is above 2^53: {kwargs['coins']} × "
+                                   f"{kwargs['repeat_count']}", where=where, field="coins")
     elif etype in ("like", "viewers"):
         for name in ("count", "current", "total"):
             if kwargs.get(name, 0) < 0:

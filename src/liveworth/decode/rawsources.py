@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import IO, Any, Final
 
 from liveworth.decode import webcast
-from liveworth.decode.events import MAX_INT, Event
+from liveworth.decode.events import MAX_TS, Event
 from liveworth.errors import DecodeError, InputFormatError
 
 __all__ = [
@@ -350,8 +350,8 @@ def _journal_record(line: bytes) -> RawMessage:
     arrival = record.get("arrival_ms")
     if isinstance(arrival, bool) or not isinstance(arrival, int) or arrival < 0:
         raise ValueError("arrival_ms is not a non-negative integer")
-    if arrival > MAX_INT:
-        raise ValueError(f"arrival_ms out of range: {arrival} (at most 2**53)")
+    if arrival > MAX_TS:
+        raise ValueError(f"arrival_ms out of range: {arrival} (at most {MAX_TS}, 9999-12-31)")
     method = record.get("method")
     if not isinstance(method, str) or not method:
         raise ValueError("method is missing or empty")

@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 
 from liveworth.decode.events import (
     MAX_INT,
+    MAX_TS,
     Battle,
     Comment,
     Event,
@@ -253,13 +254,14 @@ def normalise_ms(value: int) -> int | None:
 
     Real dumps carry ``createTime`` in milliseconds for most message types but in seconds for
     some (``WebcastRoomMessage``): values below 10**11 (before 1973 as milliseconds) are seconds.
-    A time beyond what event format v1 holds (``MAX_INT`` ms) counts as absent too, so the
+    A time beyond what event format v1 holds (``MAX_TS``, 9999-12-31) counts as absent too, so the
     message keeps its data and takes the caller's fallback time (its arrival), as a message
     without ``createTime`` does.
     """
-    if value <= 0 or value > MAX_INT:
+    if value <= 0:
         return None
-    return value * 1000 if value < _MS_THRESHOLD else value
+    ms = value * 1000 if value < _MS_THRESHOLD else value
+    return ms if ms <= MAX_TS else None
 
 
 @dataclass(frozen=True, slots=True)

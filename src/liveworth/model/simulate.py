@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from liveworth.decode.events import (
-    MAX_INT,
+    MAX_TS,
     Event,
 )
 from liveworth.errors import UsageError
@@ -266,7 +266,7 @@ def _check(params: ModelParams, followers: int, viewers: float | None, minutes: 
     if not (math.isfinite(engagement) and 0 < engagement <= MAX_ENGAGEMENT):
         raise UsageError(f"engagement must lie between 0 and {MAX_ENGAGEMENT:g}, got "
                          f"{engagement:g}")
-    last_ts = MAX_INT - (24 * 60 + 60) * 60_000  # the session, streak finals and resends
+    last_ts = MAX_TS - (24 * 60 + 60) * 60_000  # the session, streak finals and resends
     if not 0 <= start_ts <= last_ts:
         raise UsageError(f"start time must lie between 0 and {last_ts:,} ms, got {start_ts}")
     base = viewers if viewers is not None else median_viewers(params, followers)

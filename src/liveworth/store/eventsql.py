@@ -19,7 +19,7 @@ from typing import IO
 import numpy as np
 import pyarrow as pa
 
-from liveworth.decode.events import EVENT_TYPES, FORMAT_VERSION, MAX_INT, field_specs
+from liveworth.decode.events import EVENT_TYPES, FORMAT_VERSION, MAX_INT, MAX_TS, field_specs
 from liveworth.store.database import EVENT_COLUMNS
 
 BLOCK_BYTES = 32 << 20
@@ -207,7 +207,8 @@ def _type_condition(etype: str, type_name: str) -> str:
         conds.append(f'"{name}" IS NOT NULL' if required
                      else f'("r_{name}" IS NULL OR "{name}" IS NOT NULL)')
     if etype == "gift":
-        conds.append("coins >= 0 AND repeat_count >= 1")
+        conds.append(f"coins >= 0 AND repeat_count >= 1 AND "
+                     f"coins::HUGEINT * repeat_count <= {MAX_INT}")
     for name in ("count", "current", "total"):
         if any(n == name for n, _, _ in specs):
             conds.append(f'coalesce("{name}", 0) >= 0')
@@ -218,7 +219,7 @@ def _ok_condition() -> str:
     """SQL: whether a parsed line is a plainly valid event (never NULL)."""
     per_type = [_type_condition(etype, cls.TYPE) for etype, cls in EVENT_TYPES.items()]
     checks = [f"(r_v IS NULL OR r_v = '{FORMAT_VERSION}')",
-              "ts >= 0 AND room_id <> '' AND msg_id <> ''",
+              f"ts BETWEEN 0 AND {MAX_TS} AND room_id <> '' AND msg_id <> ''",
               f"(CASE r_type {' '.join(per_type)} ELSE false END)"]
     return " AND ".join(f"coalesce({c}, false)" for c in checks)
 

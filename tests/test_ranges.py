@@ -1,0 +1,94 @@
+"""Values at the edge of event format v1's ranges (issue #14, item 4): the range is decided once,
+at the door, and everything after it works with every value inside — a time of 9999-12-31 23:59:59
+in every output, and sums of many maximal gifts exact beyond 64 bits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from liveworth.web.app import create_app
+
+from conftest import Result
+
+Run = Callable[..., Result]
+#: The rule (event format v1): times up to 9999-12-31 23:59:59.999 UTC, a gift worth at most 2^53.
+MAX_TS = 253_402_300_799_999
+MAX_INT = 2**53
+
+GIFT = {"v": 1, "type": "gift", "user_id": "1", "user": "a", "nickname": "a", "gift_id": 5655,
+        "gift_name": "Rose", "gift_type": 2, "repeat_end": True, "group_id": "g"}
+
+
+def _line(extra: bool, **fields: Any) -> str:
+    """A gift line; with ``extra`` an unknown key sends it to the exact Python judge instead of
+    the SQL fast path, so that both readers are tried."""
+    obj = {**GIFT, **fields}
+    if extra:
+        obj["note"] = "judged in Python"
+    return json.dumps(obj)
+
+
+@pytest.fixture(params=[False, True], ids=["sql-fast-path", "python-judge"])
+def edge_db(request: pytest.FixtureRequest, tmp_path: Path, cli: Run) -> str:
+    extra = request.param
+    lines = [_line(extra, room_id="big", ts=1_700_000_000_000 + i, msg_id=f"m{i}",
+                   coins=2**43, repeat_count=2**10) for i in range(2000)]  # each 2^53 coins
+    lines += [
+        _line(extra, room_id="edge", ts=MAX_TS, msg_id="last", coins=1, repeat_count=1),
+        _line(extra, room_id="late", ts=MAX_TS + 1, msg_id="late", coins=1, repeat_count=1),
+        _line(extra, room_id="big", ts=1, msg_id="over", coins=2**43, repeat_count=2**11),
+        _line(extra, room_id="huge", ts=1, msg_id="h", coins=MAX_INT, repeat_count=MAX_INT),
+    ]
+    path = tmp_path / "edge.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    db = str(tmp_path / "edge.duckdb")
+    r = cli("import", "--db", db, str(path), "--json")
+    assert r.code == 0, r.err
+    assert (r.json()["accepted"], r.json()["rejected"]) == (2001, 3)
+    assert "field 'ts': must lie between 0 and 253402300799999 (9999-12-31 UTC)" in r.err
+    assert r.err.count("coins × repeat_count is above 2^53") == 2
+    return db
+
+
+def test_the_latest_time_works_in_every_output(edge_db: str, cli: Run, tmp_path: Path) -> None:
+    listed = cli("sessions", "--db", edge_db, "--json")
+    assert listed.code == 0, listed.err
+    assert {r["room_id"] for r in listed.json()} == {"big", "edge"}
+    for argv in (["sessions"], ["report", "edge"], ["report", "edge", "--json"],
+                 ["report", "edge", "--html", str(tmp_path / "e.html")], ["gifters"],
+                 ["roster", "--as-of", "9999-12-31"], ["analyze", "--host", "nobody"]):
+        r = cli(*argv, "--db", edge_db)
+        assert r.code in (0, 2), (argv, r.err)  # analyze of nobody: a clear usage error
+        assert "internal error" not in r.err, (argv, r.err)
+    assert "9999-12-31 23:59:59 UTC" in cli("report", "edge", "--db", edge_db).out
+    export = tmp_path / "e.jsonl"
+    assert cli("export", "edge", "--db", edge_db, "--out", str(export)).code == 0
+    assert json.loads(export.read_text().splitlines()[0])["ts"] == MAX_TS
+
+
+def test_the_dashboard_lists_the_latest_time(edge_db: str) -> None:
+    from starlette.testclient import TestClient
+
+    with TestClient(create_app(edge_db), base_url="http://127.0.0.1:8000") as c:
+        for url in ("/sessions", "/api/sessions", "/sessions/edge", "/api/sessions/edge",
+                    "/gifters", "/roster?as_of=9999-12-31"):
+            assert c.get(url).status_code == 200, url
+
+
+def test_the_rule_is_the_formats_own() -> None:
+    from liveworth.decode import formats
+
+    assert (formats.MAX_TS, formats.MAX_INT) == (MAX_TS, MAX_INT)
+
+
+def test_sums_beyond_64_bits_are_exact(edge_db: str, cli: Run) -> None:
+    rep = cli("report", "big", "--db", edge_db, "--json").json()
+    assert rep["coins"] == 2000 * 2**53 > 2**63
+    rows = {r["room_id"]: r for r in cli("sessions", "--db", edge_db, "--json").json()}
+    assert rows["big"]["coins"] == 2000 * 2**53
+    assert rows["big"]["creator_usd"] == str(2000 * 2**53 * 5 // 1000)  # $0.005 a coin
