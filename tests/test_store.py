@@ -262,3 +262,16 @@ def test_a_bad_lock_timeout_is_one_line(value: str, tmp_path: Path,
     monkeypatch.setenv("LIVEWORTH_LOCK_TIMEOUT", value)
     with pytest.raises(StoreError, match="LIVEWORTH_LOCK_TIMEOUT: not a number of seconds"):
         Store.open(str(tmp_path / "x.duckdb"))
+
+
+@pytest.mark.parametrize("name, content", [("events.jsonl", b'{"v":1}\n'), ("t.csv", b"a,b\n1,2\n"),
+                                           ("x.parquet", b"PAR1" + b"\0" * 64)])
+def test_a_db_that_is_another_kind_of_file_is_refused(tmp_path: Path, name: str,
+                                                      content: bytes) -> None:
+    """``--db events.jsonl`` by mistake: DuckDB would open it as an in-memory view and an import
+    would store nothing; the file is left as it was (issue #14, item 7)."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match="not a DuckDB database"):
+        Store.open(str(path))
+    assert path.read_bytes() == content

@@ -195,6 +195,7 @@ class Store:
             parent = Path(db).parent
             if not parent.exists():
                 raise StoreError(f"{db}: directory {parent} does not exist")
+            _refuse_other_files(db)
         timeout = 0.0 if read_only else _lock_timeout(lock_timeout_s)
         con = _connect(db, read_only, timeout)
         store = cls(con, db, read_only)
@@ -509,6 +510,20 @@ def _lock_timeout(given: float | None) -> float:
         raise StoreError(f"LIVEWORTH_LOCK_TIMEOUT: not a number of seconds (0 to 86400): "
                          f"{text!r}")
     return value
+
+
+def _refuse_other_files(db: str) -> None:
+    """An existing file that is not a DuckDB database (an events ``.jsonl``, a ``.csv``, a
+    ``.parquet`` given to ``--db`` by mistake): DuckDB would open it as a view over that file in
+    an in-memory database, and an import would say "imported" and store nothing."""
+    path = Path(db)
+    if not path.is_file() or path.stat().st_size == 0:
+        return  # absent (created) or empty (told apart when connecting)
+    with path.open("rb") as f:
+        head = f.read(12)
+    if head[8:12] != b"DUCK":
+        raise StoreError(f"{db}: not a DuckDB database (is it an input file? give it to "
+                         "`liveworth import`, and --db the database to write)")
 
 
 def _connect(db: str, read_only: bool, timeout_s: float) -> duckdb.DuckDBPyConnection:
