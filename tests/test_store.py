@@ -275,3 +275,22 @@ def test_a_db_that_is_another_kind_of_file_is_refused(tmp_path: Path, name: str,
     with pytest.raises(StoreError, match="not a DuckDB database"):
         Store.open(str(path))
     assert path.read_bytes() == content
+
+
+def test_a_planted_symlink_for_the_rejects_file_is_not_followed(tmp_path: Path) -> None:
+    """``<db>.rejects.jsonl`` as a symlink to another file: hostile rejected lines must not land
+    there (issue #14, item 11); the valid lines are still imported and the error says so."""
+    from liveworth.ingest.importer import import_paths
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    db = tmp_path / "s.duckdb"
+    (tmp_path / "s.duckdb.rejects.jsonl").symlink_to(victim)
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"v":1,"type":"join","room_id":"r","ts":1,"msg_id":"a","user_id":"1",'
+                   '"user":"u","nickname":"n"}\nnot json: $(rm -rf ~)\n')
+    with Store.open(str(db)) as store, pytest.raises(StoreError, match="symbolic link"):
+        import_paths(store, [src])
+    assert victim.read_text() == "precious\n"
+    with Store.open(str(db), read_only=True) as store:
+        assert store.query("SELECT count(*) FROM events")[0][0] == 1

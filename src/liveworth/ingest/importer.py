@@ -17,9 +17,11 @@ import contextlib
 import datetime as dt
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pyarrow as pa
 
@@ -362,8 +364,27 @@ def import_paths(
     return result
 
 
+def _open_rejects(path: str) -> IO[str]:
+    """The rejects file, opened to append without following a symlink (a planted link would
+    send hostile rejected lines into any file the user can write) and only if it is a regular
+    file; a clear error otherwise."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError:
+        if os.path.islink(path):
+            raise StoreError(f"{path}: the rejects file is a symbolic link; not written "
+                             "(remove it); everything valid was imported") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise StoreError(f"{path}: the rejects file is not a regular file; not written "
+                         "(everything valid was imported)")
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
 def _keep_rejects(path: str, rejects: Sequence[Reject]) -> None:
     at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    with open(path, "a", encoding="utf-8") as f:
+    with _open_rejects(path) as f:
         for r in rejects:
             f.write(json.dumps({"at": at, **r.as_dict()}, ensure_ascii=False) + "\n")
