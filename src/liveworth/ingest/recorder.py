@@ -419,8 +419,8 @@ def _stored_already(path: Path, size: int, mark: tuple[int, int | None, str | No
     if mark is None:
         return False
     done, head_bytes, head_sha = mark
-    if head_bytes is None or head_sha is None or size != done or head_bytes > size:
-        return False
+    if head_bytes is None or head_sha is None or size != done:
+        return False  # a checkpoint from before content identity, or the file changed size
     return _head(path, head_bytes) == (head_bytes, head_sha)
 
 
