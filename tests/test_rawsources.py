@@ -448,7 +448,8 @@ def test_sniff_format(tmp_path: Path) -> None:
     assert sniff_format(gz) == "journal"
 
 
-@pytest.mark.parametrize("damage", ["torn", "garbage", "bom", "blank-lines", "gzip-torn"])
+@pytest.mark.parametrize("damage", ["torn", "garbage", "bom", "blank-lines", "gzip-torn",
+                                    "json-array", "json-array-of-lines", "json-scalar"])
 @pytest.mark.parametrize("kind", ["journal", "events"])
 def test_sniff_format_skips_a_damaged_first_line(tmp_path: Path, kind: str, damage: str) -> None:
     """A torn first line (a big first message and a full disk), a damaged one or a UTF-8 BOM
@@ -459,10 +460,23 @@ def test_sniff_format_skips_a_damaged_first_line(tmp_path: Path, kind: str, dama
                "garbage": b"{not json at all\n" + good,
                "bom": b"\xef\xbb\xbf" + good,
                "blank-lines": b"\n  \n" + good,
-               "gzip-torn": first[: len(first) // 3] + b"\n" + good}[damage]
+               "gzip-torn": first[: len(first) // 3] + b"\n" + good,
+               "json-array": b"[1, 2]\n" + good,
+               "json-array-of-lines": b"[" + first.rstrip() + b"]\n" + good,
+               "json-scalar": b'"hello"\n' + good}[damage]
     path = tmp_path / f"damaged.{kind}"
     path.write_bytes(gzip.compress(content) if damage == "gzip-torn" else content)
     assert sniff_format(path) == kind
+
+
+def test_event_lines_without_v_are_events(tmp_path: Path) -> None:
+    """``v`` may be left out on import (docs/EVENTS.md): such lines still read as events."""
+    lines = write_inputs(tmp_path)["events"].read_text().split("\n")
+    bare = [json.dumps({k: v for k, v in json.loads(line).items() if k != "v"})
+            for line in lines if line]
+    path = tmp_path / "no-v.jsonl"
+    path.write_text("\n".join(bare) + "\n")
+    assert sniff_format(path) == "events"
 
 
 def test_sniff_reads_a_bounded_prefix(tmp_path: Path) -> None:
@@ -531,3 +545,28 @@ def test_public_api_is_pinned() -> None:
         "parse_dump_ts",
         "sniff_format",
     ]
+
+
+def test_a_huge_input_is_never_read_whole_to_tell_its_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small gzip can hold gigabytes: neither sniffing nor the WebcastResponse reader reads
+    more than MAX_FRAME of it (issue #14, item 10)."""
+    monkeypatch.setattr(rawsources, "MAX_FRAME", 1 << 16)
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip.compress(b"\x08" * (32 << 20)))
+    seen = [0]
+    real = rawsources.GzipStream.readinto
+
+    def counting(self: Any, b: Any) -> int:
+        n: int = real(self, b)
+        seen[0] += n
+        return n
+
+    monkeypatch.setattr(rawsources.GzipStream, "readinto", counting)
+    with pytest.raises(InputFormatError, match="unknown input format"):
+        sniff_format(path)
+    with pytest.raises(InputFormatError, match="more than 65,536 bytes"):
+        list(iter_raw(path, "webcast-response"))
+    # the line sniffer's bound, the frame's, and the read-ahead of each read: never all 32 MiB
+    assert 0 < seen[0] <= rawsources._SNIFF_LIMIT + (4 << 20)

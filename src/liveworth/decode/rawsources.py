@@ -64,6 +64,8 @@ _SNIFF_BYTES: Final = 64 * 1024
 _SNIFF_LINES: Final = 20
 _SNIFF_LIMIT: Final = 4 << 20
 _BOM: Final = b"\xef\xbb\xbf"
+#: The largest WebcastResponse file read (TikTok's frames are kilobytes; more is no frame).
+MAX_FRAME: Final = 64 << 20
 
 StrPath = str | os.PathLike[str]
 
@@ -198,10 +200,14 @@ def _reading(path: Path) -> Iterator[io.BufferedReader]:
         raise InputFormatError(f"cannot read ({exc.strerror or exc})", where=str(path)) from None
 
 
-def _read_all(path: Path) -> bytes:
-    """The whole (decompressed) content of ``path``; damaged gzip raises InputFormatError."""
+def _read_all(path: Path, limit: int | None = None) -> bytes:
+    """The whole (decompressed) content of ``path``; damaged gzip, or content longer than
+    ``limit`` bytes (never read whole), raises InputFormatError."""
     with _reading(path) as f:
-        data = f.read()
+        data = f.read() if limit is None else f.read(limit + 1)
+        if limit is not None and len(data) > limit:
+            raise InputFormatError(f"more than {limit:,} bytes: not one WebcastResponse "
+                                   "frame", where=str(path))
         damage = gzip_damage(f)
     if damage:
         raise InputFormatError(damage, where=str(path))
@@ -467,7 +473,7 @@ def iter_response_file(path: StrPath) -> Iterator[RawMessage]:
     """
     path = Path(path)
     try:
-        messages, now_ms = webcast.split_response(_read_all(path))
+        messages, now_ms = webcast.split_response(_read_all(path, MAX_FRAME))
     except DecodeError as exc:
         raise InputFormatError(exc.reason, where=str(path)) from None
     arrival_ms = now_ms if now_ms is not None else path.stat().st_mtime_ns // 1_000_000
@@ -482,17 +488,26 @@ def iter_response_file(path: StrPath) -> Iterator[RawMessage]:
 _DUMP_START: Final = re.compile(rb'\s*\{\s*"[^"\\]*"\s*:\s*\[')
 
 
-def _first_lines(path: Path) -> Iterator[bytes]:
+def _first_lines(path: Path) -> list[bytes]:
     """The first non-blank lines of the (decompressed) content, at most :data:`_SNIFF_LINES`
-    of them within the first :data:`_SNIFF_LIMIT` bytes (memory stays bounded whatever the
-    input; a line longer than that is not a candidate)."""
+    of them within the first :data:`_SNIFF_LIMIT` bytes, read one at a time (memory stays
+    bounded by the longest of them whatever the input; a line cut by the limit is not a
+    candidate)."""
+    lines: list[bytes] = []
+    budget = _SNIFF_LIMIT
     with _reading(path) as f:
-        head = f.read(_SNIFF_LIMIT)
-        whole = not f.read(1)
-    lines = head.removeprefix(_BOM).split(b"\n")
-    if not whole:
-        lines.pop()  # cut by the limit
-    yield from [line for line in lines if line.strip()][:_SNIFF_LINES]
+        while budget > 0 and len(lines) < _SNIFF_LINES:
+            line = f.readline(budget)
+            if not line:
+                break
+            budget -= len(line)
+            if not line.endswith(b"\n") and budget <= 0:
+                break  # cut by the limit
+            if budget + len(line) == _SNIFF_LIMIT:
+                line = line.removeprefix(_BOM)
+            if line.strip():
+                lines.append(line)
+    return lines
 
 
 def _line_kind(line: bytes) -> str | None:
@@ -511,20 +526,20 @@ def _line_kind(line: bytes) -> str | None:
     return None
 
 
-def _sniff_json(path: Path, head: bytes) -> str | None:
-    """The format of a file that starts with ``{``: told by its first line that reads as one
-    of the line formats (a torn or damaged first line is skipped), else a dump."""
+def _sniff_lines(path: Path) -> str | None:
+    """The format told by the first line that reads as one of the line formats: a torn,
+    damaged or foreign first line (text, a JSON array or scalar) is skipped, not trusted."""
     for line in _first_lines(path):
         kind = _line_kind(line)
         if kind is not None:
             return kind
-    return "webcast-dump" if _DUMP_START.match(head) else None
+    return None
 
 
 def _is_response(path: Path) -> bool:
     """Whether the file is one WebcastResponse frame holding messages with method names."""
     try:
-        messages, _ = webcast.split_response(_read_all(path))
+        messages, _ = webcast.split_response(_read_all(path, MAX_FRAME))
     except InputFormatError:
         return False
     return bool(messages) and all(m.method.isascii() and m.method.isidentifier() for m in messages)
@@ -536,11 +551,12 @@ def sniff_format(path: StrPath) -> str:
     path = Path(path)
     with _reading(path) as f:
         head = f.read(_SNIFF_BYTES).removeprefix(_BOM)
-    if head.lstrip().startswith(b"{"):
-        kind = _sniff_json(path, head)
-        if kind is not None:
-            return kind
-    elif head and _is_response(path):
+    kind = _sniff_lines(path) if head.strip() else None
+    if kind is not None:
+        return kind
+    if _DUMP_START.match(head):
+        return "webcast-dump"
+    if head and not head.lstrip().startswith((b"{", b"[")) and _is_response(path):
         return "webcast-response"
     raise InputFormatError(
         "unknown input format (expected a webcast dump, raw journal, events JSONL "

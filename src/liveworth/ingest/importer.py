@@ -14,14 +14,11 @@ touched.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
-import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import pyarrow as pa
 
@@ -37,6 +34,9 @@ from liveworth.decode.rawsources import (
     sniff_format,
 )
 from liveworth.errors import InputFormatError, StoreError, UsageError
+from liveworth.ingest.rejects import MAX_KEPT_RAW, RejectSpool
+from liveworth.ingest.rejects import Reject as Reject
+from liveworth.ingest.rejects import rejects_path_for as rejects_path_for
 from liveworth.store import eventsql, ledger
 from liveworth.store.database import EVENT_COLUMNS, Store, events_table, registered, run
 
@@ -44,18 +44,6 @@ BATCH = 50_000
 #: The write-ahead log an import may grow before DuckDB checkpoints (at the end, in practice).
 IMPORT_CHECKPOINT = "64GB"
 MAX_LINE = 1 << 20  # 1 MiB: longer lines are rejected unread
-
-
-@dataclass(frozen=True, slots=True)
-class Reject:
-    """One input line or message that was not imported, and why."""
-
-    where: str
-    reason: str
-    raw: str | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        return {"where": self.where, "reason": self.reason, "raw": self.raw}
 
 
 @dataclass(slots=True)
@@ -77,6 +65,8 @@ class ImportResult:
     rooms: list[str] = field(default_factory=list)
     committed: bool = True
     rejects_path: str | None = None
+    rejects_kept: int = 0  # how many of this import's rejects the rejects file holds
+    rejects_error: str | None = None  # why the others are not kept (e.g. a full disk)
 
     @property
     def accepted(self) -> int:
@@ -98,16 +88,13 @@ class ImportResult:
             "committed": self.committed,
             "rooms": self.rooms,
             "rejects_file": self.rejects_path,
+            "rejects_kept": self.rejects_kept,
+            "rejects_error": self.rejects_error,
             "files": [f.as_dict() for f in self.files],
         }
 
 
 Progress = Callable[[int], None]  # called with bytes (or items) consumed since the last call
-
-
-def rejects_path_for(db_path: str) -> str | None:
-    """The rejects file kept next to the database (none for an in-memory database)."""
-    return None if db_path == ":memory:" else db_path + ".rejects.jsonl"
 
 
 def read_raw_events(
@@ -213,11 +200,11 @@ def _judge_in_python(store: Store, path: Path, rows: Sequence[tuple[int, str]],
         except (json.JSONDecodeError, RecursionError) as exc:
             reason = ("not UTF-8 text" if "\ufffd" in line and not _is_json(line)
                       else f"not JSON ({exc.__class__.__name__})")
-            rejects.append(Reject(where, reason, line[:10_000].rstrip("\n")))
+            rejects.append(Reject(where, reason, line[:MAX_KEPT_RAW].rstrip("\n")))
             continue
         except InputFormatError as exc:
             rejects.append(Reject(where, str(exc).removeprefix(where + ": "),
-                                  line[:10_000].rstrip("\n")))
+                                  line[:MAX_KEPT_RAW].rstrip("\n")))
             continue
         host = ev.extra.get("host")
         if isinstance(host, str) and host and hosts.get(ev.room_id) is None:
@@ -244,10 +231,9 @@ def _import_raw_file(
 ) -> None:
     """Stage the decoded events of one raw input (dump, journal, response frame)."""
     events: list[Event] = []
-    rejects: list[Reject] = []
     for item in read_raw_events(path, hosts, progress, kind):
         if isinstance(item, Reject):
-            rejects.append(item)
+            report([item])
         else:
             events.append(item)
         if len(events) >= BATCH:
@@ -256,48 +242,63 @@ def _import_raw_file(
             events = []
     if events:
         store.stage_arrow(events_table(events))
-    report(rejects)
 
 
 @dataclass(slots=True)
 class _Importing:
-    """What one import shares across its files: the rooms and hosts seen, the rejects kept."""
+    """What one import shares across its files: the rooms and hosts seen, the rejects."""
 
     store: Store
     strict: bool
     on_reject: Callable[[Reject], None] | None
     progress: Progress | None
+    rejects: RejectSpool
     rooms: set[str] = field(default_factory=set)
     hosts: dict[str, str | None] = field(default_factory=dict)
-    rejects: list[Reject] = field(default_factory=list)
+    _file: tuple[Path, FileResult] | None = None
+
+    def report(self, rejects: list[Reject]) -> None:
+        """Count and keep the rejects of the file being imported."""
+        assert self._file is not None
+        self._file[1].rejected += len(rejects)
+        for r in rejects:
+            self.rejects.add(r)
+            if self.on_reject:
+                self.on_reject(r)
 
     def flush(self) -> None:
-        """Store what is staged; unless strict, commit it (memory stays flat; see import_paths)."""
-        self.store.stage_flush()
+        """Store what is staged; unless strict, commit it (memory stays flat; see import_paths).
+        A conflict (a key kept already, other content) is a reject of the file."""
+        assert self._file is not None
+        path, fr = self._file
+        conflicts = self.store.stage_flush()
+        self.report([Reject(f"{path}:{c.line_no}" if fr.format == "events" else str(path),
+                            f"conflicts with the event already kept for msg_id {c.msg_id!r} "
+                            f"of room {c.room_id!r}: different content (the first copy is "
+                            "kept)", json.dumps({k: v for k, v in c.event.items()
+                                                 if v is not None}, ensure_ascii=False))
+                     for c in conflicts])
         if not self.strict:
             self.store.commit()
             self.store.begin()
 
     def import_file(self, path: Path, fr: FileResult) -> None:
         """Stage and store one file, counting its events and rejects in ``fr``."""
-
-        def report(rejects: list[Reject]) -> None:
-            fr.rejected += len(rejects)
-            self.rejects.extend(rejects)
-            if self.on_reject:
-                for r in rejects:
-                    self.on_reject(r)
-
         store = self.store
+        self._file = (path, fr)
         store.stage_begin()
         if fr.format == "events":
-            _import_events_file(store, path, self.hosts, report, self.progress, self.flush)
+            _import_events_file(store, path, self.hosts, self.report, self.progress,
+                                self.flush)
         else:
-            _import_raw_file(store, path, fr.format, self.hosts, report, self.progress,
+            _import_raw_file(store, path, fr.format, self.hosts, self.report, self.progress,
                              self.flush)
-        staged, inserted, staged_rooms = store.stage_commit()
-        fr.accepted, fr.duplicates = inserted, staged - inserted
-        self.rooms.update(staged_rooms)
+        self.flush()
+        staged = store.stage_commit()
+        # a conflict is neither new nor a duplicate: it is one of the file's rejects
+        fr.accepted, fr.duplicates = staged.inserted, staged.staged - staged.inserted - (
+            staged.conflicts)
+        self.rooms.update(staged.rooms)
         store.log_import(str(path), fr.format, fr.accepted, fr.duplicates, fr.rejected)
 
 
@@ -334,7 +335,9 @@ def import_paths(
     files = _input_files(paths, fmt)
     result = ImportResult(rejects_path=rejects_path_for(store.path))
     kinds = [sniff_format(p) if fmt == "auto" else fmt for p in files]  # refuse before writing
-    state = _Importing(store, strict, on_reject, progress)
+    spool = RejectSpool(None if strict or result.rejects_path is None
+                        else os.path.dirname(os.path.abspath(result.rejects_path)))
+    state = _Importing(store, strict, on_reject, progress, spool)
     # Checkpoint once, at the end, not each time the write-ahead log passes 16 MiB (a block's
     # commit each): per-block checkpoints cost a third of a large import's time.
     run(store.con, f"SET checkpoint_threshold = '{IMPORT_CHECKPOINT}'")
@@ -344,7 +347,7 @@ def import_paths(
             fr = FileResult(str(path), kind)
             result.files.append(fr)
             state.import_file(path, fr)
-        if strict and state.rejects:
+        if strict and spool.count:
             store.rollback()
             result.committed = False
             return result
@@ -354,37 +357,13 @@ def import_paths(
         store.commit()
     except BaseException:
         store.rollback()
+        spool.close()
         raise
     finally:
         with contextlib.suppress(StoreError):
             run(store.con, "RESET checkpoint_threshold")
     result.rooms = sorted(state.rooms)
-    if state.rejects and result.rejects_path:
-        _keep_rejects(result.rejects_path, state.rejects)
+    if result.rejects_path:
+        spool.keep(result.rejects_path)
+    result.rejects_kept, result.rejects_error = spool.kept, spool.error
     return result
-
-
-def _open_rejects(path: str) -> IO[str]:
-    """The rejects file, opened to append without following a symlink (a planted link would
-    send hostile rejected lines into any file the user can write) and only if it is a regular
-    file; a clear error otherwise."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags, 0o644)
-    except OSError:
-        if os.path.islink(path):
-            raise StoreError(f"{path}: the rejects file is a symbolic link; not written "
-                             "(remove it); everything valid was imported") from None
-        raise
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise StoreError(f"{path}: the rejects file is not a regular file; not written "
-                         "(everything valid was imported)")
-    return os.fdopen(fd, "a", encoding="utf-8")
-
-
-def _keep_rejects(path: str, rejects: Sequence[Reject]) -> None:
-    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    with _open_rejects(path) as f:
-        for r in rejects:
-            f.write(json.dumps({"at": at, **r.as_dict()}, ensure_ascii=False) + "\n")

@@ -302,7 +302,7 @@ class Writer(threading.Thread):
         try:
             store.stage_begin()
             store.stage_arrow(table)
-            _, _, rooms = store.stage_commit()
+            rooms = store.stage_commit().rooms
             for gap in gaps:
                 with self.lock:
                     room = (gap.room_id or last_room.get(gap.host)

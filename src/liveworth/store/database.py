@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from liveworth.decode.events import Event
 from liveworth.errors import StoreError
+from liveworth.store.staging import Conflict, Staged, judge_stage_sql
 
 DEFAULT_DB = "liveworth.duckdb"
 #: DuckDB's memory budget (it spills to disk beyond it), so that imports stay in bounded memory.
@@ -68,6 +69,7 @@ EVENT_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
 EVENT_SCHEMA = pa.schema([(name, typ) for name, typ, _ in EVENT_COLUMNS])
 _COLUMN_NAMES = [name for name, _, _ in EVENT_COLUMNS]
 _QUOTED = ", ".join(f'"{c}"' for c in _COLUMN_NAMES)
+_JUDGE_STAGE = judge_stage_sql(_COLUMN_NAMES)
 
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (
@@ -294,29 +296,33 @@ class Store:
         self._new_stage()
         self._staged = 0
         self._inserted = 0
+        self._sequence = 0  # the staging order of events without an input line
         self._staged_rooms: set[str] = set()
+        self._conflicts = 0
 
     def stage_arrow(self, table: pa.Table) -> None:
-        """Stage events given as an Arrow table of :data:`EVENT_SCHEMA` (plus ``line_no``)."""
+        """Stage events given as an Arrow table of :data:`EVENT_SCHEMA` (plus ``line_no``).
+        Events without a line number are numbered in the order they are staged."""
         if table.num_rows == 0:
             return
         if "line_no" not in table.column_names:
-            table = table.append_column("line_no", pa.nulls(table.num_rows, pa.int64()))
+            start = self._sequence + 1
+            self._sequence += table.num_rows
+            table = table.append_column("line_no", pa.array(range(start, start + table.num_rows),
+                                                            pa.int64()))
         with registered(self.con, "_batch", table):
             self._run(f"INSERT INTO _stage (line_no, {_QUOTED}) "
                       f"SELECT line_no, {_QUOTED} FROM _batch")
 
-    def stage_flush(self) -> None:
+    def stage_flush(self) -> list[Conflict]:
         """Store the staged events that are new and empty the stage, so that an input of any
-        size is stored in bounded memory, one block at a time.
+        size is stored in bounded memory, one block at a time. Returns the conflicts.
 
-        Repeats of one ``(room_id, msg_id)`` within the stage keep the earliest copy (by event
-        time, then input line); an event already stored — by an earlier block, input or import
-        — is never replaced.
+        Of the copies of one ``(room_id, msg_id)`` the first is kept (:mod:`.staging`).
         """
         staged = int(self._run("SELECT count(*) FROM _stage")[0][0])
         if not staged:
-            return
+            return []
         self._staged += staged
         self._staged_rooms.update(r[0] for r in self._run("SELECT DISTINCT room_id FROM _stage"))
         # The rooms' credits lag their events until the ledger runs (store.ledger clears the
@@ -324,35 +330,36 @@ class Store:
         # events and no mark, whatever the caller's transactions.
         self._run("INSERT INTO ledger_pending SELECT DISTINCT room_id FROM _stage "
                   "ON CONFLICT DO NOTHING")
+        self._run(_JUDGE_STAGE)
         before = self._count_events()
-        self._run(f"""
-            INSERT INTO events ({_QUOTED})
-            SELECT {_QUOTED} FROM _stage s
-            WHERE NOT EXISTS (SELECT 1 FROM events e
-                              WHERE e.room_id = s.room_id AND e.msg_id = s.msg_id)
-            QUALIFY row_number() OVER (
-                PARTITION BY room_id, msg_id
-                ORDER BY ts, type, line_no, user_id, repeat_count, extra) = 1
-            """)
+        self._run(f"INSERT INTO events ({_QUOTED}) SELECT {_QUOTED} FROM _judged "
+                  "WHERE NOT stored AND rank = 1")
         self._inserted += self._count_events() - before
+        conflicts = [Conflict(int(row[0]), row[1], row[2], dict(zip(_COLUMN_NAMES, row[1:],
+                                                                     strict=True)))
+                     for row in self._run(f"SELECT line_no, {_QUOTED} FROM _judged "
+                                          "WHERE differs ORDER BY line_no")]
+        self._conflicts += len(conflicts)
+        self._run("DROP TABLE _judged")
         self._new_stage()  # not DELETE: a temporary table keeps deleted rows, scans slow down
+        return conflicts
 
     def _new_stage(self) -> None:
         self._run(f"CREATE OR REPLACE TEMP TABLE _stage (line_no BIGINT, "
                   f"{', '.join(f'{chr(34)}{n}{chr(34)} {sql}' for n, _, sql in EVENT_COLUMNS)})")
 
-    def stage_commit(self) -> tuple[int, int, list[str]]:
-        """Flush what is still staged and end staging: ``(staged, inserted, rooms staged)``
-        over the whole input."""
+    def stage_commit(self) -> Staged:
+        """Flush what is still staged and end staging: what the whole input staged (flush
+        first to see the last conflicts)."""
         self.stage_flush()
         self._run("DROP TABLE _stage")
-        return self._staged, self._inserted, sorted(self._staged_rooms)
+        return Staged(self._staged, self._inserted, sorted(self._staged_rooms), self._conflicts)
 
     def insert_events(self, table: pa.Table) -> int:
         """Insert events not yet stored; returns how many were new."""
         self.stage_begin()
         self.stage_arrow(table)
-        return self.stage_commit()[1]
+        return self.stage_commit().inserted
 
     def _count_events(self) -> int:
         row = self.con.execute("SELECT count(*) FROM events").fetchall()[0]
