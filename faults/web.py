@@ -11,7 +11,8 @@ cheap enough for 200 concurrent clients on two cores, and it sends paths exactly
    for writing, or any number hold it for reading, never both: we count the writers refused
    with a lock error, the answers 503 (busy), any 500, and reads that saw half an import.
 6. **Load and abuse** — 200 concurrent keep-alive clients for 60 s (10 s in --short) over the
-   pages and their JSON twins: errors and latency percentiles; schemathesis against
+   pages and their JSON twins: errors and latency percentiles; a slow-client flood (half-open
+   connections and heads that never end) against real requests; schemathesis against
    ``/openapi.json`` (every check, server errors counted apart); an XSS corpus in nicknames,
    user names, comments, gift names, host names and room ids, loaded in Chromium (with the CSP
    and with the CSP switched off, to test the escaping alone), including a live page that
@@ -54,6 +55,7 @@ from faults.common import (
     wait_until,
     zero,
 )
+from faults.webserver import slow_clients
 
 HOW5 = """.
 
@@ -69,7 +71,11 @@ HOW6 = """.
 
 200 concurrent keep-alive clients for 60 s (10 s with --short) over the pages and their JSON
 twins, on loopback, through a small HTTP/1.1 client over raw sockets: errors and latency
-percentiles. Schemathesis against `/openapi.json` (every check; server errors counted apart).
+percentiles. Slow clients: 2,000 connections that send half a request head and stall (more
+than the server keeps open) and 20 heads that never end (up to 5 MB each) while real requests
+come: their latency, the server's memory growth, and that the stalled ones are closed once the
+head timeout has passed. Schemathesis against `/openapi.json` (every check; server errors
+counted apart).
 An XSS corpus of 31 payloads in nicknames, user names, comments, gift names, host names, room
 ids and reflected query values, loaded in Chromium with the CSP and again with the CSP switched
 off (the escaping alone), including a live page that receives hostile gifts while open. Bound
@@ -1092,11 +1098,12 @@ def run_web(ctx: Ctx) -> list[Figure]:
     reason = web_missing()
     if reason:
         return [skip(SC6, name, reason) for name in (
-            "200 concurrent clients, p99", "schemathesis against /openapi.json",
+            "200 concurrent clients, p99", "slow clients",
+            "schemathesis against /openapi.json",
             "XSS corpus in Chromium", "token beyond loopback", "path traversal")]
     site = _site(ctx)
     out: list[Figure] = []
-    for part in (load, schemathesis, xss, token_beyond_loopback, traversal):
+    for part in (load, slow_clients, schemathesis, xss, token_beyond_loopback, traversal):
         with timed(ctx, part.__name__):
             try:
                 out += part(ctx, site)

@@ -771,8 +771,13 @@ def test_serve_prints_the_token_and_serves_the_app(db: str, monkeypatch: pytest.
     import uvicorn
     from rich.console import Console
 
+    from liveworth.web import server as web_server
+
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setattr(web_server, "listen",
+                        lambda host, port, **kw: seen.update(host=host, port=port) or [])
+    monkeypatch.setattr(uvicorn.Server, "run",
+                        lambda self, sockets=None: seen.update(app=self.config.app))
     monkeypatch.delenv("LIVEWORTH_TOKEN", raising=False)
     args = serve_parser().parse_args(["serve", "--db", db, "--host", "0.0.0.0", "--port", "8123"])
     assert args.handler(args, Console(width=200)) == 0
@@ -787,7 +792,7 @@ def test_serve_prints_the_token_and_serves_the_app(db: str, monkeypatch: pytest.
     assert args.handler(args, Console(width=200)) == 0
     assert json.loads(capsys.readouterr().out) == {
         "url": "http://127.0.0.1:8000/sessions", "db": db, "host": "127.0.0.1", "port": 8000,
-        "token": TOKEN, "token_generated": False}
+        "token": None, "token_required": True, "token_generated": False}  # not repeated
     with pytest.raises(SystemExit):
         serve_parser().parse_args(["serve", "--help"])
     help_text = capsys.readouterr().out

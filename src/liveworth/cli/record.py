@@ -108,17 +108,23 @@ class InProcessServer:
     a connection of their own to the writer's database (:class:`SharedConnection`) and see every
     committed batch within a second. Loopback only.
 
-    :meth:`start` is the recorder's ``on_open``; the final report reads through the pages'
-    connection (:meth:`reader`); :meth:`stop` (after it) stops accepting, lets the requests in
-    flight finish, ends live streams and only then closes that connection, so that every request
-    made while the process serves is answered.
+    The port is bound when this is made, before anything is recorded: a busy port is a
+    :class:`UsageError` that names it. :meth:`start` is the recorder's ``on_open``; the final
+    report reads through the pages' connection (:meth:`reader`); :meth:`stop` (after it) stops
+    accepting, lets the requests in flight finish, ends live streams and only then closes that
+    connection, so that every request made while the process serves is answered.
     """
 
     #: How long :meth:`stop` waits for requests in flight (live streams end at once).
     GRACE_S = 5
 
     def __init__(self, db: str, port: int, card: RateCard, console: Console) -> None:
+        try:
+            from liveworth.web.server import listen
+        except ImportError as exc:  # the web extra is not installed
+            raise UsageError(f"--serve needs fastapi, uvicorn and jinja2 ({exc})") from None
         self.db, self.port, self.card, self.console = db, port, card, console
+        self._sockets: list[Any] = listen("127.0.0.1", port, option="--serve PORT")
         self._lock = threading.Lock()
         self._stopped = False
         self._server: Any = None
@@ -127,21 +133,18 @@ class InProcessServer:
         self._app: Any = None
 
     def start(self, store: Store) -> None:
-        import uvicorn
-
         from liveworth.web import create_app
         from liveworth.web.db import SharedConnection
+        from liveworth.web.server import Limits, make_server
 
         with self._lock:
             if self._stopped:
                 return
             self._shared = SharedConnection(store.con, self.db)
             self._app = create_app(self.db, card=self.card, opener=self._shared)
-            self._server = uvicorn.Server(uvicorn.Config(
-                self._app, host="127.0.0.1", port=self.port, log_level="warning",
-                timeout_graceful_shutdown=self.GRACE_S))
+            self._server = make_server(self._app, limits=Limits(grace_s=self.GRACE_S))
             self._thread = threading.Thread(target=self._server.run, name="liveworth-web",
-                                            daemon=True)
+                                            kwargs={"sockets": self._sockets}, daemon=True)
             self._thread.start()
         self.console.print(f"dashboard: http://127.0.0.1:{self.port}/sessions · overlay: "
                            f"http://127.0.0.1:{self.port}/overlay/HOST")
@@ -157,6 +160,8 @@ class InProcessServer:
             self._stopped = True
             server, thread, shared, app = self._server, self._thread, self._shared, self._app
         if server is None or thread is None:
+            for sock in self._sockets:  # never served: let the port go
+                sock.close()
             return
         app.state.web.closing.set()  # live streams end
         server.should_exit = True  # stop accepting; requests in flight finish

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import os
 import secrets
@@ -58,46 +59,56 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+def mask(token: str) -> str:
+    """A token given to us, as printed: enough to tell which one, not enough to use."""
+    return f"{token[:2]}…"
+
+
 def cmd_serve(args: argparse.Namespace, console: Console) -> int:
-
-
     from liveworth.store.database import resolve_db_path
 
     try:
-        import uvicorn
-
         from liveworth.web import create_app
+        from liveworth.web.server import listen, make_server
     except ImportError as exc:  # the web extra is not installed
         raise UsageError(f"the web dashboard needs fastapi, uvicorn and jinja2 ({exc})") from None
     card = card_from_args(args)
     db = resolve_db_path(args.db)
     token, generated = resolve_token(args.host, args.token or os.environ.get(TOKEN_ENV))
     app = create_app(db, token=token, card=card)
+    sockets = listen(args.host, args.port)  # before anything is printed: a busy port is one line
+    server = make_server(app, log_level=args.log_level)
     base = _url(args.host, args.port)
-    if args.json:
+    if args.json:  # a given token is the caller's own: it is not repeated
         print_json(console, {"url": f"{base}/sessions", "db": db, "host": args.host,
-                             "port": args.port, "token": token,
+                             "port": args.port, "token": token if generated else None,
+                             "token_required": token is not None,
                              "token_generated": generated})
     else:
         _print_start(console, db, base, token, generated)
     _warn_if_busy(db)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                server_header=False, proxy_headers=False)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises Ctrl-C again once stopped
+        server.run(sockets=sockets)
     return 0
 
 
 def _print_start(console: Console, db: str, base: str, token: str | None,
                  generated: bool) -> None:
-
-
+    """The address and, when one is needed, the token: in full when generated here (the user
+    needs it), masked when given (it is in the environment or on the command line already, and
+    a terminal is often shared or on stream)."""
     from rich.markup import escape
 
     console.print(f"liveworth serving {escape(db)} at [bold]{base}/sessions[/bold]")
-    if token:
-        how = "generated" if generated else "given"
-        console.print(f"token ({how}; every request needs it): [bold]{token}[/bold]")
+    if token and generated:
+        console.print(f"token (generated; every request needs it): [bold]{token}[/bold]")
         console.print(f"  open {base}/sessions?token={token}")
         console.print(f"  OBS browser source: {base}/overlay/HOST?token={quote(token)}&goal=10000")
+    elif token:
+        console.print(f"token (given; every request needs it): {escape(mask(token))} (not shown; "
+                      f"put it in place of TOKEN)")
+        console.print(f"  open {base}/sessions?token=TOKEN")
+        console.print(f"  OBS browser source: {base}/overlay/HOST?token=TOKEN&goal=10000")
     else:
         console.print(f"OBS browser source: {base}/overlay/HOST?goal=10000")
 

@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveworth import __version__
 from liveworth.economy.ratecard import RateCard, load_rate_card
@@ -144,6 +145,35 @@ def _described(app: FastAPI, card: RateCard) -> dict[str, Any]:
     return spec
 
 
+# ---------------------------------------------------------------------------- HEAD
+
+
+class HeadAsGet:
+    """HEAD answered like GET, without the body, on every route (FastAPI routes declare GET
+    only, so HEAD was 405). The body never leaves: the answer ends with its first part, which
+    also ends a stream at once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        ended = False
+
+        async def headers_only(message: Message) -> None:
+            nonlocal ended
+            if ended:
+                return
+            if message["type"] == "http.response.body":
+                ended = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 # ---------------------------------------------------------------------------- the factory
 
 
@@ -188,4 +218,5 @@ def create_app(
     hosts = allowed_hosts if allowed_hosts is not None else (
         LOOPBACK_HOSTS if token is None else None)
     app.add_middleware(Guard, token=token, allowed_hosts=hosts)
+    app.add_middleware(HeadAsGet)  # outermost: the guard sees a GET
     return app

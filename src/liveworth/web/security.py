@@ -4,8 +4,10 @@
   or ``?token=T`` (for OBS browser sources, which cannot send headers; the answer then sets an
   HttpOnly, SameSite=Strict cookie so the page's own requests carry it), or that cookie.
   Anything else gets 401.
-- **Host.** Without a token the app only answers requests addressed to a loopback name
-  (``127.0.0.1``, ``localhost``, ``::1``), so a web page cannot reach it through DNS rebinding.
+- **Host.** The Host header must be a name, an IPv4 address or a bracketed IPv6 address with an
+  optional ``:port`` (anything else is 400). Without a token the app only answers requests
+  addressed to a loopback name (``127.0.0.1``, ``localhost``, ``::1``), so a web page cannot
+  reach it through DNS rebinding.
 - **Headers.** Every answer gets a strict Content-Security-Policy (scripts and styles only from
   the app itself, no inline script), ``X-Content-Type-Options: nosniff``, no referrer (tokens in
   URLs stay put) and ``Cache-Control: no-store`` outside ``/static``.
@@ -13,6 +15,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import secrets
@@ -45,12 +48,24 @@ def check_token(token: str) -> str:
     return token
 
 
-def _hostname(host_header: str) -> str:
-    """The name part of a Host header: ``[::1]:8000`` → ``::1``, ``a:80`` → ``a``."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        return host[1:].partition("]")[0]
-    return host.rpartition(":")[0] if host.count(":") == 1 else host
+#: A Host header (RFC 9110 7.2): a name, an IPv4 address or a bracketed IPv6 address, then an
+#: optional ``:port`` — nothing else.
+_HOST_RE = re.compile(r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9_-]+(?:\.[a-z0-9_-]+)*))"
+                      r"(?::(?P<port>[0-9]{1,5}))?")
+
+
+def parse_host(host_header: str) -> str | None:
+    """The host of a Host header, lower case (``[::1]:8000`` → ``::1``, ``a:80`` → ``a``), or
+    None when the header is not one: ``[::1]evil.example``, ``localhost:evil``, ``a:1:2``, …"""
+    m = _HOST_RE.fullmatch(host_header.strip().lower())
+    if m is None or (m["port"] is not None and int(m["port"]) > 65535):
+        return None
+    if m["v6"] is None:
+        return m["name"]
+    try:
+        return str(ipaddress.IPv6Address(m["v6"]))  # one spelling: [0:0::1] is ::1
+    except ValueError:
+        return None
 
 
 def security_headers(path: str) -> list[tuple[str, str]]:
@@ -81,7 +96,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
-        path = conn.url.path
+        path: str = scope["path"]  # not conn.url: that parses the Host header, checked below
         extra = security_headers(path)
 
         async def send_secured(message: Message) -> None:
@@ -92,8 +107,13 @@ class Guard:
                         headers[name] = value
             await send(message)
 
-        if self.allowed_hosts is not None and \
-                _hostname(conn.headers.get("host", "")) not in self.allowed_hosts:
+        given = conn.headers.get("host")  # HTTP/1.0 may leave it out; h11 requires it in 1.1
+        host = "" if given is None else parse_host(given)
+        if host is None:
+            await _refuse(send_secured, path, 400, "the Host header is not a host name or "
+                          "address with an optional :port")
+            return
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
             await _refuse(send_secured, path, 400, "this server answers only on loopback "
                           "addresses (127.0.0.1, localhost, ::1)")
             return
