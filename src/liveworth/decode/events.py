@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import IO, Any, ClassVar, TypeAlias
 
+from liveworth.decode.formats import MAX_HOST, MAX_ROOM_ID
 from liveworth.decode.formats import MAX_INT as MAX_INT
 from liveworth.decode.formats import MAX_TS as MAX_TS
 from liveworth.errors import InputFormatError
@@ -143,7 +144,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 _COMMON = ("room_id", "ts", "msg_id")
-_RESERVED = frozenset({"v", "type", *_COMMON, "extra"})
+_RESERVED = frozenset({"v", "type", *_COMMON, "extra"})  # no type-specific field
+_KNOWN = frozenset({"v", "type", *_COMMON})  # keys of every line read into fields
 
 
 def _field_specs(cls: type[Event]) -> list[tuple[str, str, bool]]:
@@ -219,7 +221,7 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
     if not isinstance(obj, dict):
         raise InputFormatError("expected a JSON object", where=where)
     v = obj.get("v")
-    if v is not None and v != FORMAT_VERSION:
+    if v is not None and (type(v) is not int or v != FORMAT_VERSION):  # not true, not 1.0
         raise InputFormatError(f"unsupported format version {_short(v)}", where=where, field="v")
     etype = obj.get("type")
     if not isinstance(etype, str) or etype not in EVENT_TYPES:
@@ -237,6 +239,7 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
     if not kwargs["room_id"] or not kwargs["msg_id"]:
         raise InputFormatError("must not be empty", where=where,
                                field="room_id" if not kwargs["room_id"] else "msg_id")
+    _no_longer(kwargs["room_id"], MAX_ROOM_ID, "room_id", where)
     for name, kind, required in _SPECS[etype]:
         value = obj.get(name)
         if value is None:
@@ -256,11 +259,20 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
             if kwargs.get(name, 0) < 0:
                 raise InputFormatError(f"must not be negative: {kwargs[name]}", where=where,
                                        field=name)
-    known = _RESERVED | {n for n, _, _ in _SPECS[etype]}
-    extra = {k: val for k, val in obj.items() if k not in known}
+    known = _KNOWN | {n for n, _, _ in _SPECS[etype]}
+    extra = {k: val for k, val in obj.items() if k not in known}  # an input key "extra" too
+    for host in (kwargs.get("host"), extra.get("host")):
+        if isinstance(host, str):
+            _no_longer(host, MAX_HOST, "host", where)
     if extra:
         kwargs["extra"] = extra
     return EVENT_TYPES[etype](**kwargs)
+
+
+def _no_longer(text: str, limit: int, name: str, where: str) -> None:
+    if len(text) > limit:
+        raise InputFormatError(f"longer than {limit} characters ({len(text):,})", where=where,
+                               field=name)
 
 
 #: A UTF-16 surrogate on its own (JSON's ``"\\ud800"``): no character, and no UTF-8 for it.

@@ -9,6 +9,13 @@ MAX_INT = 2**53
 #: beyond it in any input is refused at the door, not left to break a report later.
 MAX_TS = 253_402_300_799_999
 
+#: The longest room id and host (@unique id) accepted, in characters. TikTok's are far shorter
+#: (a room id is a 19-digit number, a unique id at most 24 characters); the limit is one for the
+#: door (every importer and the recorder) and the pages (their paths), so that what is stored
+#: can always be shown.
+MAX_ROOM_ID = 200
+MAX_HOST = 100
+
 #: What ``liveworth import --format`` reads: ``auto`` sniffs each file; the others name one
 #: (event format v1 JSONL, collector dumps, the raw journal, WebcastResponse frames).
 FORMATS = ("auto", "events", "webcast-dump", "journal", "webcast-response")

@@ -35,6 +35,7 @@ from typing import IO, Any, Final
 
 from liveworth.decode import webcast
 from liveworth.decode.events import MAX_TS, Event
+from liveworth.decode.formats import MAX_HOST, MAX_ROOM_ID
 from liveworth.errors import DecodeError, InputFormatError
 
 __all__ = [
@@ -274,7 +275,8 @@ def _dump_entry(method: str, entry: object) -> RawMessage:
     if arrival_ms < 0:
         raise ValueError(f"ts before 1970 {ts[:40]!r}")
     host = entry.get("uniqueId")
-    return RawMessage(method, payload, None, arrival_ms, host if isinstance(host, str) else None)
+    return RawMessage(method, payload, None, arrival_ms,
+                      _checked_id(host, "host") if isinstance(host, str) else None)
 
 
 def _load_dump(path: Path) -> dict[str, list[Any]]:
@@ -340,6 +342,14 @@ def _optional_str(record: dict[str, Any], key: str) -> str | None:
     value = record.get(key)
     if value is not None and not isinstance(value, str):
         raise ValueError(f"{key} is not a string or null")
+    return _checked_id(value, key)
+
+
+def _checked_id(value: str | None, key: str) -> str | None:
+    """A room id or host within the one limit of every input (``decode.formats``)."""
+    limit = MAX_ROOM_ID if key == "room_id" else MAX_HOST
+    if value is not None and len(value) > limit:
+        raise ValueError(f"{key} longer than {limit} characters ({len(value):,})")
     return value
 
 
@@ -351,7 +361,7 @@ def _journal_record(line: bytes) -> RawMessage:
         raise ValueError("not JSON") from None
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
-    if record.get("v") != JOURNAL_VERSION:
+    if type(record.get("v")) is not int or record["v"] != JOURNAL_VERSION:  # not true, 1.0
         raise ValueError(f"unsupported journal version {record.get('v')!r}")
     arrival = record.get("arrival_ms")
     if isinstance(arrival, bool) or not isinstance(arrival, int) or arrival < 0:

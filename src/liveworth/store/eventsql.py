@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from liveworth.decode.events import EVENT_TYPES, FORMAT_VERSION, MAX_INT, MAX_TS, field_specs
+from liveworth.decode.formats import MAX_HOST, MAX_ROOM_ID
 from liveworth.store.database import EVENT_COLUMNS
 
 BLOCK_BYTES = 32 << 20
@@ -220,6 +221,7 @@ def _ok_condition() -> str:
     per_type = [_type_condition(etype, cls.TYPE) for etype, cls in EVENT_TYPES.items()]
     checks = [f"(r_v IS NULL OR r_v = '{FORMAT_VERSION}')",
               f"ts BETWEEN 0 AND {MAX_TS} AND room_id <> '' AND msg_id <> ''",
+              f"length(room_id) <= {MAX_ROOM_ID} AND coalesce(length(host), 0) <= {MAX_HOST}",
               f"(CASE r_type {' '.join(per_type)} ELSE false END)"]
     return " AND ".join(f"coalesce({c}, false)" for c in checks)
 

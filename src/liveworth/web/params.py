@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import Path, Query
 
+from liveworth.decode.formats import MAX_HOST, MAX_ROOM_ID
 from liveworth.web.live import (
     MAX_LIST,
 )
@@ -15,8 +16,10 @@ from liveworth.web.models import (
     ErrorOut,
 )
 
-RoomId = Annotated[str, Path(min_length=1, max_length=200, description="the session's room id")]
-Host = Annotated[str, Path(min_length=1, max_length=100,
+# The limits of the door (decode.formats): whatever was imported has its pages.
+RoomId = Annotated[str, Path(min_length=1, max_length=MAX_ROOM_ID,
+                             description="the session's room id")]
+Host = Annotated[str, Path(min_length=1, max_length=MAX_HOST + 1,  # "@" + the longest
                            description="the host's TikTok unique id (with or without @)")]
 Top = Annotated[int, Query(ge=0, le=MAX_LIST, description="how many top gifters to list")]
 Recent = Annotated[int, Query(ge=0, le=MAX_LIST, description="how many latest gifts to list")]

@@ -14,6 +14,7 @@ from liveworth.analysis.roster import (
     check_tiers,
     parse_tier,
 )
+from liveworth.decode.formats import MAX_HOST
 from liveworth.errors import UsageError
 from liveworth.web.context import Ctx
 from liveworth.web.models import (
@@ -35,7 +36,7 @@ from liveworth.web.params import (
 router = APIRouter()
 
 
-GifterHost = Annotated[str | None, Query(max_length=100, description="only this creator's "
+GifterHost = Annotated[str | None, Query(max_length=MAX_HOST + 1, description="only this creator's "
                                          "sessions (default: every creator)")]
 
 
