@@ -385,7 +385,7 @@ def test_estimate_from_history_json_and_table(run: Run, db: str) -> None:
     t = run("estimate", "--from-history", "--db", db, "--host", "@test_creator", "--seed", "2",
             "--sessions", "2000", "--what-if", "minutes=40", "--followers", "9000")
     assert t.code == 0, t.err
-    assert "Calibrated to 20 recorded session(s)" in t.out and "leave-one-out" in t.out
+    assert "Calibrated to 20 recorded sessions" in t.out and "leave-one-out" in t.out
     assert "minutes=40" in t.out and "9,000 followers" in t.out
 
 

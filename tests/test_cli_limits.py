@@ -145,3 +145,59 @@ def test_estimate_at_the_top_of_every_range_answers(cli: Run) -> None:
                                   ("record", "--replay", "x.json.gz", "--serve", "70000")])
 def test_ports_out_of_range_are_one_clear_error(cli: Run, argv: tuple[str, ...]) -> None:
     clear_error(cli(*argv), "a port lies between 1 and 65535")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (("convert", "--coins", "0_0_1"), "not a whole number: '0_0_1'"),
+        (("convert", "--coins", "1,00"), "not a whole number: '1,00'"),
+        (("convert", "--coins", "1_000,000"), "not a whole number"),
+        (("convert", "--coins", "\u0661\u0662"), "not a whole number"),
+        (("convert", "--coins", "+5"), "not a whole number"),
+        (("convert", "--usd", "0_0_1"), "not a number: '0_0_1'"),
+        (("convert", "--usd", "1,0.5"), "not a number"),
+        (("convert", "--coins", "5", "--reward-rate", "0.4_6"), "not a number"),
+        (("convert", "--coins", "5", "--set", "payout_processing_days=0_0_1"),
+         "command line: payout_processing_days must be a whole number"),
+        (("convert", "--coins", "5", "--set", "reward_rate=0_0_1"),
+         "command line: reward_rate must be a decimal number"),
+        (("estimate", "--followers", "0_0_1"), "--followers: not a number: '0_0_1'"),
+        (("estimate", "--followers", "100", "--what-if", "followers=0_0_1"),
+         "what-if followers: not a number: '0_0_1'"),
+        (("simulate", "--followers", "10", "--minutes", "3_0", "--out", "-"), "--minutes"),
+    ],
+)
+def test_non_canonical_numbers_are_one_clear_error(cli: Run, argv: tuple[str, ...],
+                                                   needle: str) -> None:
+    clear_error(cli(*argv), needle)
+
+
+@pytest.mark.parametrize(("text", "coins"), [("1,000", 1000), ("1_000_000", 1_000_000),
+                                             ("0", 0), ("007", 7), (" 42 ", 42)])
+def test_grouped_thousands_are_still_accepted(cli: Run, text: str, coins: int) -> None:
+    r = cli("convert", "--coins", text, "--json")
+    assert r.code == 0 and r.json()["coins"] == coins, r.err
+    r = cli("convert", "--usd", "$1,000.50", "--json")
+    assert r.code == 0 and r.json()["input_usd"] == "1000.5", r.err
+
+
+@pytest.mark.parametrize("text", ["8_0_8_0", "\uff18\uff10\uff18\uff10", "+80", "80.0"])
+def test_non_canonical_ports_are_refused(text: str) -> None:
+    import argparse
+
+    from liveworth.cli.options import port_number
+
+    with pytest.raises(argparse.ArgumentTypeError, match="not a port number"):
+        port_number(text)
+    assert port_number("8080") == 8080
+
+
+@pytest.mark.parametrize("text", ["gold:0_0_1", "gold:1,00", "gold:5:1_2", "gold:5:\u0663"])
+def test_non_canonical_tier_numbers_are_refused(text: str) -> None:
+    from liveworth.analysis.roster import parse_tier
+    from liveworth.errors import UsageError
+
+    with pytest.raises(UsageError, match="whole numbers"):
+        parse_tier(text)
+    assert parse_tier("gold:50,000:12:25").diamonds == 50_000

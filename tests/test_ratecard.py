@@ -126,3 +126,67 @@ def test_values_at_the_limits_are_accepted() -> None:
                      "y": {"pack_usd": "0.01", "pack_coins": "70"}}})
     assert card.diamonds_per_coin == 1000 and card.payout_processing_days == 365
     assert card.channel("y").pack_coins == 70
+
+
+@pytest.mark.parametrize(
+    ("config", "keys"),
+    [
+        # $0.02 a coin to the creator; viewers pay $0.0106–0.0152 a coin on the bundled channels
+        ({"rates": {"reward_rate": "1", "usd_per_diamond": "0.02"}},
+         ("reward_rate=1", "usd_per_diamond=0.02")),
+        ({"rates": {"diamonds_per_coin": "3"}}, ("diamonds_per_coin=3",)),
+        ({"channels": {"cheap": {"pack_usd": "0.01", "pack_coins": 100}}},
+         ("channels.cheap.pack_usd",)),
+    ],
+)
+def test_a_creator_share_above_what_viewers_pay_is_refused(
+    config: dict[str, object], keys: tuple[str, ...]
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_rate_card(config=config, config_name="my.toml")
+    message = str(raised.value)
+    assert message.startswith("my.toml: ") and "\n" not in message, message
+    assert "negative" in message and "channel" in message
+    for key in keys:
+        assert key in message
+
+
+def test_the_command_line_share_above_viewers_names_the_command_line() -> None:
+    with pytest.raises(ConfigError, match=r"^command line: usd_per_diamond=0\.05"):
+        load_rate_card(overrides={"usd_per_diamond": "0.05"})
+    card = load_rate_card(overrides={"reward_rate": "1"})  # $0.01 a coin: below every channel
+    assert card.reward_rate == 1
+
+
+@pytest.mark.parametrize(
+    ("rates", "message"),
+    [
+        ({"payout_processing_days": "0_0_1"}, "payout_processing_days must be a whole number"),
+        ({"payout_processing_days": "+5"}, "payout_processing_days must be a whole number"),
+        ({"payout_processing_days": "\u0663"}, "payout_processing_days must be a whole number"),
+        ({"usd_per_diamond": "0_0_1"}, "usd_per_diamond must be a decimal number"),
+        ({"reward_rate": "0.4_6"}, "reward_rate must be a decimal number"),
+        ({"reward_rate": "\u0660.5"}, "reward_rate must be a decimal number"),
+    ],
+)
+def test_non_canonical_number_text_is_refused(rates: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_rate_card(config={"rates": rates}, config_name="my.toml")
+    assert str(raised.value).startswith("my.toml: ")
+
+
+@pytest.mark.parametrize("coins", ["0_0_1", "1_000", "\u00b2", "\u0663", "+70", " 7 0"])
+def test_non_canonical_pack_coins_text_is_refused(coins: str) -> None:
+    with pytest.raises(ConfigError, match=r"channels\.x\.pack_coins must be a whole number"):
+        load_rate_card(config={"channels": {"x": {"pack_usd": "9.99", "pack_coins": coins}}},
+                       config_name="my.toml")
+
+
+def test_canonical_number_text_is_accepted() -> None:
+    card = load_rate_card(config={
+        "rates": {"payout_processing_days": "007", "reward_rate": " 0.46 ",
+                  "usd_per_diamond": "1E-2", "tax_rate": ".25", "agency_cut": "0."},
+        "channels": {"x": {"pack_usd": "9.99", "pack_coins": " 1000 "}}})
+    assert card.payout_processing_days == 7 and card.reward_rate == Decimal("0.46")
+    assert card.usd_per_diamond == Decimal("0.01") and card.tax_rate == Decimal("0.25")
+    assert card.channel("x").pack_coins == 1000

@@ -202,6 +202,18 @@ def test_roster_file(tmp_path: Path, cli: Run) -> None:
     assert r.code == 2 and f"{roster}:2" in r.err
 
 
+@pytest.mark.parametrize("name", ["a" * 101, "@" + "b" * 101, "bad name", "@", "x\x1b[2J"])
+def test_a_creator_is_a_tiktok_unique_id_within_the_limit(name: str, tmp_path: Path,
+                                                          cli: Run) -> None:
+    """Whoever is recorded must fit what the journal and every import accept (a host of at
+    most 100 characters): refused before anything is written, in one line."""
+    journal = tmp_path / "j"
+    r = cli("record", name, "--replay", str(DUMP), "--db", str(tmp_path / "d.duckdb"),
+            "--journal", str(journal))
+    assert r.code == 2 and "not a TikTok @unique_id" in r.err and len(r.err.splitlines()) == 1
+    assert not journal.exists() or not any(journal.iterdir())
+
+
 def test_tiktoklive_parsing_path_hands_over_the_raw_bytes(messages: list[RawMessage]) -> None:
     pytest.importorskip("TikTokLive", reason="the optional TikTokLive extra is not installed")
     from TikTokLive.proto import ProtoMessageFetchResult

@@ -15,6 +15,7 @@ from typing import Any
 
 from liveworth.economy.gifts import PRICE_TIERS
 from liveworth.economy.money import Earnings, earnings, fmt
+from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import NotFoundError
 from liveworth.store.database import Store
@@ -343,8 +344,8 @@ def _flags(store: Store, room_id: str, gaps: list[Gap], started: Any, ended: Any
     flags: list[dict[str, Any]] = []
     if gaps:
         flags.append({"flag": "gaps", "count": len(gaps),
-                      "message": f"{len(gaps)} gap(s) of more than {GAP_MS // 1000} s with no "
-                                 "event: the stream may have been disconnected",
+                      "message": f"{count(len(gaps), 'gap')} of more than {GAP_MS // 1000} s "
+                                 "with no event: the stream may have been disconnected",
                       "gaps": [{"from_ts": int(a), "to_ts": int(b), "seconds": float(s)}
                                for a, b, s in gaps[:100]]})
     recorded_gaps = store.query("""
@@ -353,16 +354,19 @@ def _flags(store: Store, room_id: str, gaps: list[Gap], started: Any, ended: Any
     if recorded_gaps:
         lost = sum(b - a for a, b, _ in recorded_gaps) / 1000
         flags.append({"flag": "disconnected", "count": len(recorded_gaps),
-                      "message": f"the recorder was disconnected {len(recorded_gaps)} time(s), "
-                                 f"{lost:,.0f} s in all; messages TikTok replayed after each "
-                                 "reconnect were counted once",
+                      "message": "the recorder was disconnected "
+                                 f"{count(len(recorded_gaps), 'time')}, {lost:,.0f} s in all; "
+                                 "messages TikTok replayed after each reconnect were counted "
+                                 "once",
                       "gaps": [{"from_ts": int(a), "to_ts": int(b), "reason": r}
                                for a, b, r in recorded_gaps[:100]]})
     if unconfirmed_n:
         flags.append({"flag": "unconfirmed_streaks", "count": unconfirmed_n,
                       "coins": unconfirmed_coins,
-                      "message": f"{unconfirmed_n} gift streak(s) never got their final frame; "
-                                 f"{unconfirmed_coins:,} coins counted at their highest repeat "
+                      "message": f"{count(unconfirmed_n, 'gift streak')} never got "
+                                 f"{'its' if unconfirmed_n == 1 else 'their'} final frame; "
+                                 f"{count(unconfirmed_coins, 'coin')} counted at "
+                                 f"{'its' if unconfirmed_n == 1 else 'their'} highest repeat "
                                  "count"})
     flags.append({"flag": "observed_counts",
                   "message": "likes and joins are observed counts: TikTok thins them on busy "

@@ -43,6 +43,7 @@ from liveworth.analysis.sessionstats import (
 )
 from liveworth.analysis.settings import PERIODS as PERIODS
 from liveworth.economy.money import fmt
+from liveworth.economy.numbers import plain_int, ungrouped
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
 from liveworth.store.database import Store
@@ -99,9 +100,9 @@ def parse_tier(text: str) -> Tier:
     if not 2 <= len(parts) <= 4 or not parts[0]:
         raise UsageError(f"--tier wants NAME:DIAMONDS[:ACTIVE_DAYS[:HOURS]], got {text!r}")
     try:
-        diamonds = int(parts[1].replace("_", "").replace(",", ""))
-        days = int(parts[2]) if len(parts) > 2 else 0
-        hours = float(parts[3]) if len(parts) > 3 else 0.0
+        diamonds = plain_int(parts[1])  # "50_000" and "50,000", not "0_0_1"
+        days = plain_int(parts[2]) if len(parts) > 2 else 0
+        hours = float(ungrouped(parts[3])) if len(parts) > 3 else 0.0
     except ValueError:
         raise UsageError(f"--tier {text!r}: diamonds and days must be whole numbers, hours a "
                          "number") from None

@@ -18,7 +18,8 @@ from liveworth.cli.options import (
     print_json,
     when,
 )
-from liveworth.economy.money import fmt, usd
+from liveworth.economy.money import usd
+from liveworth.economy.numbers import count, grouped
 from liveworth.errors import UsageError
 from liveworth.render.terminal import term
 
@@ -64,8 +65,8 @@ def _print_headline(a: Analysis, console: Console) -> None:
     """Who, how many sessions and hours, and what the creator received."""
     who = f"@{term(a.host)}" if a.host else "unknown creator"
     since = f" since {a.since}" if a.since else ""
-    console.print(f"[bold]{who}[/bold]: {len(a.sessions):,} session(s){since}, "
-                  f"{duration(a.hours * 3600)} live, {a.coins:,} coins")
+    console.print(f"[bold]{who}[/bold]: {count(len(a.sessions), 'session')}{since}, "
+                  f"{duration(a.hours * 3600)} live, {count(a.coins, 'coin')}")
     per_hour = a.usd_per_hour
     console.print(f"[bold]The creator received {usd(a.creator_usd)}[/bold]: "
                   f"{usd(a.usd_per_session)} per session"
@@ -108,11 +109,11 @@ def _print_elasticity_and_whales(a: Analysis, console: Console) -> None:
     e = a.elasticity_viewers
     console.print("elasticity of coins to viewers: " + (
         e.note if e.effect is None else
-        f"{e.effect:.2f} ({LEVEL:.0%} CI {e.ci_low:.2f} to {e.ci_high:.2f}, {e.n} sessions): "
-        f"1 % more viewers, {e.effect:.2f} % more coins"))
+        f"{e.effect:.2f} ({LEVEL:.0%} CI {e.ci_low:.2f} to {e.ci_high:.2f}, "
+        f"{count(e.n, 'session')}): 1 % more viewers, {e.effect:.2f} % more coins"))
     w = a.whales
     console.print(f"whale dependence: top gifter {w.top1_share:.0%} of coins, top 5 "
-                  f"{w.top5_share:.0%} ({w.gifters:,} gifters)" + (
+                  f"{w.top5_share:.0%} ({count(w.gifters, 'gifter')})" + (
                       "" if w.trend_top5 is None or w.trend_ci_low is None
                       or w.trend_ci_high is None else
                       f"; a session's top-5 share changes {w.trend_top5:+.1%} per 30 days "
@@ -144,7 +145,7 @@ def _print_top_gifters(a: Analysis, console: Console) -> None:
         for g in a.top_gifters:
             t.add_row(str(g.rank), term(g.user or g.user_id or "?"), f"{g.coins:,}",
                       f"{g.share:.1%}",
-                      str(g.sessions))
+                      f"{g.sessions:,}")
         console.print(t)
 
 
@@ -207,11 +208,11 @@ def cmd_gifters(args: argparse.Namespace, console: Console) -> int:
         return 0
     loyal = loyalty(board, chosen)
     t = Table("#", "gifter", "nickname", "coins", "creator USD", "share", "sessions", "first",
-              "last", title=f"{len(board):,} gifter(s) over {len(chosen):,} session(s)",
+              "last", title=f"{count(len(board), 'gifter')} over {count(len(chosen), 'session')}",
               title_justify="left")
     for g in shown:
         t.add_row(str(g.rank), term(g.user or g.user_id or "?"), term(g.nickname), f"{g.coins:,}",
-                  usd(g.creator_usd), f"{g.share:.1%}", str(g.sessions), when(g.first_ts)[:10],
+                  usd(g.creator_usd), f"{g.share:.1%}", f"{g.sessions:,}", when(g.first_ts)[:10],
                   when(g.last_ts)[:10])
     console.print(t)
     console.print(f"returning gifters (a gift in more than one session): {loyal.returning:,} "
@@ -245,25 +246,26 @@ def render_roster(r: Roster, console: Console) -> None:
             p = row.pace
             needs = "–"
             if p is not None and p.next_tier is not None:
-                parts = [f"{fmt(p.diamonds_to_next or Decimal(0))} diamonds"]
+                parts = [count(p.diamonds_to_next or Decimal(0), "diamond")]
                 if p.active_days_to_next:
-                    parts.append(f"{p.active_days_to_next} days")
+                    parts.append(count(p.active_days_to_next, "day"))
                 if p.hours_to_next:
                     parts.append(f"{p.hours_to_next:.1f} h")
                 needs = f"{p.next_tier}: " + ", ".join(parts)
-            t.add_row("@" + term(row.host) if row.host else "?", str(row.sessions),
-                      f"{row.hours:.1f}", f"{row.coins:,}", fmt(row.diamonds),
-                      usd(row.creator_usd), str(row.active_days),
+            t.add_row("@" + term(row.host) if row.host else "?", f"{row.sessions:,}",
+                      f"{row.hours:.1f}", f"{row.coins:,}", grouped(row.diamonds),
+                      usd(row.creator_usd), f"{row.active_days:,}",
                       "–" if p is None else p.tier or "none",
                       "–" if p is None else p.projected_tier or "none", needs)
-        t.add_row(f"[bold]all {total.creators}[/bold]", str(total.sessions),
-                  f"{total.hours:.1f}", f"{total.coins:,}", fmt(total.diamonds),
-                  usd(total.creator_usd), str(total.active_days), "", "", "")
+        t.add_row(f"[bold]all {total.creators:,}[/bold]", f"{total.sessions:,}",
+                  f"{total.hours:.1f}", f"{total.coins:,}", grouped(total.diamonds),
+                  usd(total.creator_usd), f"{total.active_days:,}", "", "", "")
         console.print(t)
     if not r.totals:
         console.print("no sessions")
-    console.print("tiers: " + ", ".join(f"{t.name} ≥ {t.diamonds:,} diamonds, "
-                                        f"{t.active_days} days, {t.hours:g} h" for t in r.tiers))
+    console.print("tiers: " + ", ".join(f"{t.name} ≥ {count(t.diamonds, 'diamond')}, "
+                                        f"{count(t.active_days, 'day')}, {t.hours:g} h"
+                                        for t in r.tiers))
     console.print(f"[yellow]note[/yellow] {r.note}")
 
 

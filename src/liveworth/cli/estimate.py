@@ -30,6 +30,7 @@ from liveworth.cli.options import (
 )
 from liveworth.decode.formats import MAX_TS
 from liveworth.economy.money import usd
+from liveworth.economy.numbers import count, ungrouped
 from liveworth.errors import UsageError
 from liveworth.model.inputs import (
     DEFAULT_SESSIONS,
@@ -66,13 +67,13 @@ LIMITS: dict[str, float] = {
 
 
 def _number(text: str | None, name: str, *, whole: bool = False) -> float:
-    """A non-negative number given on the command line (``1,000`` and ``1_000`` accepted), at
-    most ``LIMITS[name]``."""
+    """A non-negative number given on the command line (``1,000`` and ``1_000`` accepted, digits
+    grouped in threes; ``0_0_1`` refused), at most ``LIMITS[name]``."""
     if text is None:
         raise UsageError(f"{name} is required")
     shown = text if len(text) <= 40 else text[:40] + "…"
     try:
-        value = float(text.replace(",", "").replace("_", ""))
+        value = float(ungrouped(text))
     except ValueError:
         raise UsageError(f"{name}: not a number: {shown!r}") from None
     if not math.isfinite(value) or value < 0:
@@ -137,8 +138,9 @@ def _changes(items: Sequence[str]) -> list[dict[str, str]]:
 def _describe(inputs: Inputs, typical: float) -> str:
     viewers = (f"{inputs.viewers:,.0f} viewers" if inputs.viewers is not None
                else f"~{typical:,.0f} viewers (from followers)")
-    return (f"{inputs.followers:,} followers · {viewers} · {inputs.minutes:g}-minute sessions · "
-            f"{inputs.per_week:g} a week · engagement {inputs.engagement:g}")
+    return (f"{count(inputs.followers, 'follower')} · {viewers} · "
+            f"{inputs.minutes:g}-minute sessions · {inputs.per_week:g} a week · "
+            f"engagement {inputs.engagement:g}")
 
 
 # ---------------------------------------------------------------------------- simulate
@@ -312,7 +314,7 @@ def print_calibration(console: Console, cal: Calibration) -> None:
     from liveworth.model.calibrate import PRIOR_SESSIONS
 
     who = f"@{term(cal.host)}" if cal.host else "this creator"
-    console.print(f"[bold]Calibrated to {cal.sessions} recorded session(s)[/bold] of {who} "
+    console.print(f"[bold]Calibrated to {count(cal.sessions, 'recorded session')}[/bold] of {who} "
                   f"({when(cal.first_ts)[:10]} … {when(cal.last_ts)[:10]})")
     t = Table("", "public prior", "fitted to you", title_justify="left",
               title=f"prior strength {PRIOR_SESSIONS:g} pseudo-sessions; your history weighs "
@@ -329,13 +331,12 @@ def print_calibration(console: Console, cal: Calibration) -> None:
     console.print(f"from your history: typical viewers {viewers} ({cal.viewers_from}), "
                   f"{cal.minutes:.0f}-minute sessions, engagement {cal.engagement:.2g} "
                   f"({cal.engagement_from}), LIVE on {cal.frequency.live_days} of "
-                  f"{cal.frequency.observed_days} days ({cal.frequency.per_week:.1f} sessions a "
-                  "week); median session "
-                  f"{cal.median_coins:,} coins")
+                  f"{count(cal.frequency.observed_days, 'day')} ({cal.frequency.per_week:.1f} "
+                  f"sessions a week); median session {count(cal.median_coins, 'coin')}")
     loo = cal.loo
-    console.print(f"leave-one-out: {loo.inside} of {loo.sessions} past sessions inside their "
-                  f"80 % interval ({loo.coverage or 0:.0%}; {loo.below} below, {loo.above} "
-                  "above)")
+    console.print(f"leave-one-out: {loo.inside:,} of {count(loo.sessions, 'past session')} "
+                  f"inside their 80 % interval ({loo.coverage or 0:.0%}; {loo.below:,} below, "
+                  f"{loo.above:,} above)")
     console.print(f"[bold]Fit[/bold]: {cal.note}")
 
 
@@ -450,7 +451,7 @@ def _print_plan(console: Console, p: Plan) -> None:
     from rich.table import Table
 
     console.print(f"[bold]Goal[/bold]: {usd(p.target_usd_month)} a month as a creator "
-                  f"({p.target_coins or 0:,} coins of gifts).")
+                  f"({count(p.target_coins or 0, 'coin')} of gifts).")
     console.print(p.summary())
     if p.odds_now >= 0.5:
         console.print(f"now: {p.hours_now:,.0f} LIVE hours a month; {p.simulations:,} simulated "

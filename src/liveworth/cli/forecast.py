@@ -22,6 +22,7 @@ from liveworth.cli.options import (
     print_json,
 )
 from liveworth.economy.money import usd
+from liveworth.economy.numbers import count
 from liveworth.errors import UsageError
 from liveworth.model.inputs import DEFAULT_SESSIONS
 from liveworth.render.terminal import term
@@ -92,11 +93,12 @@ def _print_forecast(console: Console, f: Forecast) -> None:
     m = f.month_to_date
     console.print(f"[bold]Forecast for {f.month}[/bold] — {who}, as of the end of "
                   f"{f.as_of.isoformat()} (UTC): {f.days_in_month - f.days_remaining} of "
-                  f"{f.days_in_month} days done, {f.days_remaining} to go")
+                  f"{count(f.days_in_month, 'day')} done, {f.days_remaining} to go")
     console.print(f"[bold]Month to date[/bold]: {usd(m.creator_usd)} to the creator from "
-                  f"{m.sessions} session(s), {m.coins:,} coins ({m.diamonds:,} diamonds), "
-                  f"{m.hours:,.1f} h LIVE, {m.active_days} active day(s) "
-                  f"(≥ {f.active_day_minutes:g} min), LIVE on {m.live_days} day(s)")
+                  f"{count(m.sessions, 'session')}, {count(m.coins, 'coin')} "
+                  f"({count(m.diamonds, 'diamond')}), {m.hours:,.1f} h LIVE, "
+                  f"{count(m.active_days, 'active day')} (≥ {f.active_day_minutes:g} min), "
+                  f"LIVE on {count(m.live_days, 'day')}")
     t = Table("whole month", "p10", "p50", "p90", title_justify="left",
               title=f"Projection ({f.simulations:,} simulated months; rate card {f.rate_card})")
     t.add_row("creator receives", *(usd(v) for v in f.creator_usd.values), style="bold")

@@ -27,6 +27,7 @@ from liveworth.economy.money import (
     payout_plan,
     usd,
 )
+from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import PARAMETERS, preset_help
 
 if TYPE_CHECKING:
@@ -80,9 +81,9 @@ def cmd_rates(args: argparse.Namespace, console: Console) -> int:
         console.print(f"  [bold]{p['name']}[/bold] = {p['value']} {p['unit']}{set_by}")
         console.print(f"      {p['source']} ({p['date']}, confidence {p['confidence']})")
     console.print("[bold]Coin channels[/bold] (what viewers pay)")
-    for c in channels:
+    for c, ch in zip(channels, card.channels.values(), strict=True):
         mark = " (default)" if c["default"] else ""
-        console.print(f"  [bold]{c['name']}[/bold]{mark}: {c['pack_coins']} coins = "
+        console.print(f"  [bold]{c['name']}[/bold]{mark}: {count(ch.pack_coins, 'coin')} = "
                       f"${c['pack_usd']} (${c['usd_per_coin']} per coin)")
         console.print(f"      {c['source']} ({c['date']}, confidence {c['confidence']})")
     if rng:
@@ -110,17 +111,18 @@ def cmd_convert(args: argparse.Namespace, console: Console) -> int:
     if args.usd is not None:
         console.print(f"{usd(args.usd)} buys [bold]{coins:,}[/bold] coins on the {e.channel} "
                       "channel.")
-    t = Table("whose money", "figure", "amount", title=f"{coins:,} coins gifted "
-              f"({fmt(e.diamonds)} diamonds)", title_justify="left")
-    t.add_row("viewers", "paid for the coins", usd(e.viewer_usd))
+    s = e.shown()  # in cents, the parts adding up to the whole
+    t = Table("whose money", "figure", "amount", title=f"{count(coins, 'coin')} gifted "
+              f"({count(e.diamonds, 'diamond')})", title_justify="left")
+    t.add_row("viewers", "paid for the coins", usd(s.viewer_usd))
     t.add_row("creator", f"receives at a {fmt(e.reward_rate * 100)} % reward rate",
-              usd(e.creator_usd))
-    t.add_row("TikTok & stores", "kept", usd(e.platform_usd))
+              usd(s.creator_usd))
+    t.add_row("TikTok & stores", "kept", usd(s.platform_usd))
     if e.agency_usd:
-        t.add_row("agency", "cut", usd(e.agency_usd))
+        t.add_row("agency", "cut", usd(s.agency_usd))
     if e.tax_usd:
-        t.add_row("tax", "withheld", usd(e.tax_usd))
-    t.add_row("creator", "take-home", usd(e.take_home_usd))
+        t.add_row("tax", "withheld", usd(s.tax_usd))
+    t.add_row("creator", "take-home", usd(s.take_home_usd))
     console.print(t)
     console.print(f"exact: creator_usd={fmt(e.creator_usd)} viewer_usd={fmt(e.viewer_usd)}; "
                   f"channel {e.channel}; rate card {e.rate_card}")
@@ -141,7 +143,7 @@ def cmd_gifts(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         print_json(console, [g.as_dict() for g in rows])
         return 0
-    t = Table("id", "name", "coins", "streakable", "tier", title=f"{len(rows)} gift(s), "
+    t = Table("id", "name", "coins", "streakable", "tier", title=f"{count(len(rows), 'gift')}, "
               f"{cat.name} catalogue", title_justify="left")
     for g in rows:
         streak = {True: "yes", False: "no", None: "?"}[g.streakable]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from liveworth.economy.money import MAX_COINS, MAX_USD
+from liveworth.economy.numbers import INTEGER_TEXT, plain_int, ungrouped
 from liveworth.economy.ratecard import (
     PARAMETERS,
     PRESETS,
@@ -43,7 +44,7 @@ MAX_DIAMONDS = MAX_COINS * 1000
 
 def _whole(text: str, limit: int) -> int:
     try:
-        value = int(text.strip().replace("_", "").replace(",", ""))
+        value = plain_int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if not 0 <= value <= limit:
@@ -54,6 +55,8 @@ def _whole(text: str, limit: int) -> int:
 def port_number(text: str) -> int:
     """A TCP port to listen on, 1–65535."""
     try:
+        if not INTEGER_TEXT.fullmatch(text.strip()):  # int() reads "8_0_8_0" as 8080
+            raise ValueError(text)
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a port number: {text[:24]!r}") from None
@@ -63,14 +66,15 @@ def port_number(text: str) -> int:
 
 
 def whole_number(text: str) -> int:
-    """A whole number from 0 to 10^15 (``1,000`` and ``1_000`` accepted)."""
+    """A whole number from 0 to 10^15: ASCII digits, grouped in threes by ``,`` or ``_`` or not
+    (``1,000`` and ``1_000`` accepted, ``0_0_1`` refused)."""
     return _whole(text, MAX_COINS)
 
 
 def _decimal(text: str, limit: Decimal) -> Decimal:
     try:
-        value = Decimal(text.strip().replace("_", "").replace(",", "").lstrip("$"))
-    except InvalidOperation:
+        value = Decimal(ungrouped(text.strip().removeprefix("$")))
+    except (ValueError, InvalidOperation):
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value.is_finite() or not 0 <= value <= limit:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to {limit:,}: {text}")

@@ -18,7 +18,9 @@ from liveworth.cli.options import (
     port_number,
     print_json,
 )
+from liveworth.decode.formats import MAX_HOST
 from liveworth.economy.money import creator_usd, usd
+from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
 from liveworth.render.terminal import term
@@ -71,12 +73,21 @@ def read_roster(path: Path) -> list[str]:
     out = []
     for n, line in enumerate(lines, 1):
         name = line.split("#", 1)[0].strip()
-        if not name:
-            continue
-        if not all(c.isalnum() or c in "._-@" for c in name):
-            raise UsageError(f"{path}:{n}: not a TikTok @unique_id: {name!r}")
-        out.append(name.lstrip("@"))
+        if name:
+            out.append(unique_id(name, f"{path}:{n}: "))
     return out
+
+
+def unique_id(name: str, where: str = "") -> str:
+    """A creator's TikTok @unique_id as given (``@`` optional), without the ``@``; a usage
+    error for anything else, or one longer than every input allows (``MAX_HOST``)."""
+    bare = name.removeprefix("@")
+    if not bare or not all(c.isalnum() or c in "._-" for c in bare):
+        raise UsageError(f"{where}not a TikTok @unique_id: {name[:60]!r}")
+    if len(bare) > MAX_HOST:
+        raise UsageError(f"{where}not a TikTok @unique_id: longer than {MAX_HOST} characters "
+                         f"({len(bare):,})")
+    return bare
 
 
 def view(states: dict[str, CreatorState], card: RateCard, quota: Quota | None) -> Table:
@@ -90,9 +101,10 @@ def view(states: dict[str, CreatorState], card: RateCard, quota: Quota | None) -
     for st in states.values():
         t.add_row(f"@{term(st.host)}", st.state, term(st.room_id or "-"), f"{st.coins:,}",
                   usd(creator_usd(st.coins, card)), "-" if st.viewers is None else
-                  f"{st.viewers:,}", str(st.gifts_last_minute),
+                  f"{st.viewers:,}", f"{st.gifts_last_minute:,}",
                   ", ".join(f"{term(u)} {c:,}" for u, c in st.top_gifters) or "-",
-                  f"{st.messages:,}" + (f" ({st.reconnects} reconnects)" if st.reconnects else ""))
+                  f"{st.messages:,}" + (f" ({count(st.reconnects, 'reconnect')})" if st.reconnects
+                                        else ""))
     if quota is not None:
         left = quota.left()
         t.caption = (f"sign-server quota left: {left['minute']}/min, {left['hour']}/h, "
@@ -171,7 +183,7 @@ class InProcessServer:
 
 def _hosts(args: argparse.Namespace) -> list[str]:
     """The creators named on the command line, then those of the --roster file."""
-    hosts = [h.lstrip("@") for h in args.creators]
+    hosts = [unique_id(h) for h in args.creators]
     if args.roster:
         hosts += read_roster(Path(args.roster))
     return hosts
@@ -281,9 +293,9 @@ def _final_report(args: argparse.Namespace, console: Console, db: str, journal: 
         console.print(f"recovered after a crash: {term(', '.join(outcome['recovered']))}")
     for rep in reports:
         console.print(f"session {term(rep.room_id)} (@{term(rep.host or '?')}): "
-                      f"{rep.coins:,} coins "
+                      f"{count(rep.coins, 'coin')} "
                       f"({rep.coins_unconfirmed:,} unconfirmed) → creator receives "
-                      f"{usd(rep.money.creator_usd)}; {rep.events:,} events")
+                      f"{usd(rep.money.creator_usd)}; {count(rep.events, 'event')}")
     console.print(f"journal: {term(journal)}/ · database: {term(db)} · details: liveworth report "
                   "ROOM_ID")
     return 0

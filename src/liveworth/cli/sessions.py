@@ -19,7 +19,8 @@ from liveworth.cli.options import (
     writable_file,
 )
 from liveworth.decode.formats import EXPORT_FORMATS, FORMATS
-from liveworth.economy.money import fmt, usd
+from liveworth.economy.money import usd
+from liveworth.economy.numbers import count
 from liveworth.errors import UsageError
 from liveworth.render.terminal import term
 
@@ -33,6 +34,32 @@ PROGRESS_MIN_BYTES = 8 << 20
 
 
 # ---------------------------------------------------------------------------- import
+
+
+def check_input_file(path: Path) -> None:
+    """Refuse, in one line that says what is true, a path ``import`` cannot read as a file."""
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory; pass the files in it (e.g. "
+                         f"{path / ('*' + _common_suffix(path))})")
+    if not path.exists():
+        raise UsageError(f"{path}: no such file")
+    if not path.is_file():
+        raise UsageError(f"{path}: not a regular file")
+
+
+def _common_suffix(folder: Path, look: int = 200) -> str:
+    """The most common file ending (``.json.gz``) among the first ``look`` files of ``folder``,
+    else ``.jsonl``."""
+    seen: dict[str, int] = {}
+    try:
+        for i, entry in enumerate(folder.iterdir()):
+            if i >= look:
+                break
+            if entry.is_file() and (end := "".join(entry.suffixes[-2:])):
+                seen[end] = seen.get(end, 0) + 1
+    except OSError:
+        pass
+    return max(seen, key=lambda k: (seen[k], k)) if seen else ".jsonl"
 
 
 def cmd_import(args: argparse.Namespace, console: Console) -> int:
@@ -54,8 +81,7 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
 
     paths = [Path(p) for p in args.paths]
     for p in paths:
-        if not p.is_file():
-            raise UsageError(f"{p}: no such file")
+        check_input_file(p)
     total = sum(p.stat().st_size for p in paths)
     with Store.open(args.db) as store:
         if total >= PROGRESS_MIN_BYTES and not args.json:
@@ -70,8 +96,8 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
             result = import_paths(store, paths, args.format, strict=args.strict,
                                   on_reject=on_reject)
     if shown > MAX_REJECT_LINES:
-        sys.stderr.write(f"... and {shown - MAX_REJECT_LINES} more rejected line(s); all are "
-                         f"kept in {result.rejects_path}\n")
+        sys.stderr.write(f"... and {count(shown - MAX_REJECT_LINES, 'more rejected line')}; "
+                         f"all are kept in {result.rejects_path}\n")
     if args.json:
         print_json(console, result.as_dict())
     else:
@@ -81,9 +107,9 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
                       f"{f.rejected:,}")
         console.print(t)
         verb = "imported" if result.committed else "NOT imported (--strict)"
-        console.print(f"{result.accepted:,} new event(s) {verb}; {result.duplicates:,} "
-                      f"duplicate(s); {result.rejected:,} rejected; "
-                      f"{len(result.rooms)} session(s) touched.")
+        console.print(f"{count(result.accepted, 'new event')} {verb}; "
+                      f"{count(result.duplicates, 'duplicate')}; {result.rejected:,} rejected; "
+                      f"{count(len(result.rooms), 'session')} touched.")
         if result.rejected and result.rejects_path:
             console.print(f"Rejected lines are kept in {term(result.rejects_path)}")
     return 0 if result.committed else 1
@@ -105,7 +131,7 @@ def cmd_sessions(args: argparse.Namespace, console: Console) -> int:
         print_json(console, [r.as_dict() for r in rows])
         return 0
     t = Table("room_id", "host", "start", "duration", "coins", "creator USD", "gifters",
-              title=f"{len(rows)} session(s)", title_justify="left")
+              title=count(len(rows), "session"), title_justify="left")
     for r in rows:
         t.add_row(term(r.room_id), term(r.host or "?"), when(r.start_ts), duration(r.duration_s),
                   f"{r.coins:,}", usd(r.creator_usd), f"{r.gifters:,}")
@@ -119,28 +145,30 @@ def cmd_sessions(args: argparse.Namespace, console: Console) -> int:
 def render_report(rep: SessionReport, console: Console) -> None:
     from rich.table import Table
 
-    m = rep.money
+    m, s = rep.money, rep.money.shown()  # s: in cents, the parts adding up to the whole
     console.print(f"[bold]Session {term(rep.room_id)}[/bold] — host {term(rep.host or '?')}")
     console.print(f"{when(rep.start_ts)} → {when(rep.end_ts)} ({duration(rep.duration_s)}), "
-                  f"{rep.events:,} events")
-    console.print(f"[bold]This LIVE earned the creator {usd(m.creator_usd)}[/bold] "
-                  f"(viewers paid {usd(m.viewer_usd)}).")
-    console.print(f"{rep.coins:,} coins gifted to the host = {fmt(m.diamonds)} diamonds: "
-                  f"{rep.coins_confirmed:,} confirmed, {rep.coins_unconfirmed:,} unconfirmed")
+                  f"{count(rep.events, 'event')}")
+    console.print(f"[bold]This LIVE earned the creator {usd(s.creator_usd)}[/bold] "
+                  f"(viewers paid {usd(s.viewer_usd)}).")
+    console.print(f"{count(rep.coins, 'coin')} gifted to the host = "
+                  f"{count(m.diamonds, 'diamond')}: {rep.coins_confirmed:,} confirmed, "
+                  f"{rep.coins_unconfirmed:,} unconfirmed")
     t = Table("whose money", "figure", "amount")
-    t.add_row("viewers", f"paid ({m.channel} coins)", usd(m.viewer_usd))
-    t.add_row("creator", "receives", usd(m.creator_usd))
-    t.add_row("TikTok & stores", "kept", usd(m.platform_usd))
+    t.add_row("viewers", f"paid ({m.channel} coins)", usd(s.viewer_usd))
+    t.add_row("creator", "receives", usd(s.creator_usd))
+    t.add_row("TikTok & stores", "kept", usd(s.platform_usd))
     if m.take_home_usd != m.creator_usd:
-        t.add_row("creator", "take-home", usd(m.take_home_usd))
+        t.add_row("creator", "take-home", usd(s.take_home_usd))
     console.print(t)
     console.print(f"rate card {m.rate_card}")
-    console.print(f"{rep.gift_count:,} gifts in {rep.gift_sends:,} sends from "
-                  f"{rep.unique_gifters:,} gifters; top gifter {rep.top_gifter_share:.0%} of "
-                  f"coins, top 10 % of gifters {rep.top_10pct_share:.0%}")
+    console.print(f"{count(rep.gift_count, 'gift')} in {count(rep.gift_sends, 'send')} from "
+                  f"{count(rep.unique_gifters, 'gifter')}; top gifter "
+                  f"{rep.top_gifter_share:.0%} of coins, top 10 % of gifters "
+                  f"{rep.top_10pct_share:.0%}")
     if rep.guest_coins:
         console.print(f"guest gifts (to co-hosts, not the host's earnings): "
-                      f"{rep.guest_coins:,} coins")
+                      f"{count(rep.guest_coins, 'coin')}")
     if rep.top_gifters:
         t = Table("#", "gifter", "coins", "gifts", title="top gifters", title_justify="left")
         for i, g in enumerate(rep.top_gifters, 1):
@@ -203,10 +231,12 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 
     if not args.all and not args.room_id:
         raise UsageError("name a ROOM_ID or give --all")
+    if args.all and args.room_id:
+        raise UsageError(f"name a ROOM_ID ({args.room_id}) or give --all, not both")
     not_the_database(args.out, args.db, "--out")
     with Store.open(args.db, read_only=True) as store:
         n = export_events(store, None if args.all else args.room_id, args.format, Path(args.out))
-    console.print(f"{n:,} event(s) written to {term(args.out)} ({args.format})")
+    console.print(f"{count(n, 'event')} written to {term(args.out)} ({args.format})")
     return 0
 
 

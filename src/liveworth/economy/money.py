@@ -22,6 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal, localcontext
 
+from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
 
@@ -46,7 +47,44 @@ def fmt(value: Decimal) -> str:
 
 def usd(value: Decimal) -> str:
     """A dollar amount for people: ``$1,234.57`` (rounded half-even to the cent)."""
-    return f"${value.quantize(CENT, rounding=ROUND_HALF_EVEN, context=_CONTEXT):,}"
+    return f"${_cents(value):,}"
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_EVEN, context=_CONTEXT)
+
+
+def split_cents(*parts: Decimal) -> tuple[Decimal, ...]:
+    """The parts of a whole as shown in cents, so that the parts shown add up to the whole shown.
+
+    The one rounding rule for every split on screen (viewers = creator + TikTok, creator =
+    take-home + agency + tax): each running total is rounded half-even to the cent, as
+    :func:`usd` rounds, and each part is shown as the difference of two rounded running totals.
+    So the shown parts sum to the whole rounded on its own, the first part is itself rounded on
+    its own, and every part shown is within a cent of its exact value (and not negative when the
+    part is not). Only the exact values (``--json``) are exact.
+    """
+    shown: list[Decimal] = []
+    before = total = Decimal(0)
+    for part in parts:
+        total += part
+        rounded = _cents(total)
+        shown.append(rounded - before)
+        before = rounded
+    return tuple(shown)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """An :class:`Earnings` as shown in cents: ``viewer = creator + platform`` and
+    ``creator = take_home + agency + tax`` hold exactly (:func:`split_cents`)."""
+
+    viewer_usd: Decimal
+    creator_usd: Decimal
+    platform_usd: Decimal
+    agency_usd: Decimal
+    tax_usd: Decimal
+    take_home_usd: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +102,13 @@ class Earnings:
     take_home_usd: Decimal
     reward_rate: Decimal
     rate_card: str
+
+    def shown(self) -> Shown:
+        """The figures in cents as every renderer shows them: the parts add up to the whole."""
+        creator, platform = split_cents(self.creator_usd, self.platform_usd)
+        take_home, agency, tax = split_cents(self.take_home_usd, self.agency_usd, self.tax_usd)
+        return Shown(viewer_usd=creator + platform, creator_usd=creator, platform_usd=platform,
+                     agency_usd=agency, tax_usd=tax, take_home_usd=take_home)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready: integers stay integers, money becomes decimal strings."""
@@ -271,8 +316,8 @@ def payout_plan(balance_usd: Decimal, card: RateCard, start: dt.date) -> PayoutP
         note = f"below the minimum withdrawal of {usd(low)}: nothing can be withdrawn yet"
     else:
         note = (
-            f"{len(amounts)} withdrawal(s) of at most {usd(high)} a day; each arrives within "
-            f"{card.payout_processing_days} days"
+            f"{count(len(amounts), 'withdrawal')} of at most {usd(high)} a day; each arrives "
+            f"within {count(card.payout_processing_days, 'day')}"
         )
         if left > 0:
             note += f"; {usd(left)} stays in the wallet"

@@ -14,14 +14,16 @@ Each value remembers where it came from, so every report can say why a number is
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Context, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Context, Decimal, localcontext
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from liveworth.economy.numbers import DECIMAL_TEXT, INTEGER_TEXT
 from liveworth.errors import ConfigError, UsageError
 
 PRESETS = ("default", "us-scaled")
@@ -60,6 +62,8 @@ MAX_PLACES = 12
 MAX_PACK_USD = Decimal(1_000_000)
 MAX_PACK_COINS = 10**9
 _PLACES = Decimal(1).scaleb(-MAX_PLACES)
+#: What Decimal() reads as no finite number: refused as "must be a finite number".
+_NOT_FINITE = re.compile(r"[-+]?(?:s?nan|inf(?:inity)?)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +166,13 @@ def parse_parameter(key: str, raw: object, where: str) -> Decimal | int:
         raise ConfigError(f"{where}: {key} must be a number, got {raw!r}")
     low, high = LIMITS[key]
     if kind == "int":
-        try:
-            ivalue = int(str(raw).strip())
-        except ValueError:
-            raise ConfigError(f"{where}: {key} must be a whole number, got {raw!r}") from None
+        if isinstance(raw, int):
+            ivalue = raw
+        elif INTEGER_TEXT.fullmatch(text := str(raw).strip()):  # not int(): "0_0_1" is 1 to it
+            ivalue = int(text)
+        else:
+            raise ConfigError(f"{where}: {key} must be a whole number (plain digits), got "
+                              f"{raw!r}")
         if not low <= ivalue <= high:
             raise ConfigError(f"{where}: {key} must lie between {low} and {high}, got {ivalue}")
         return ivalue
@@ -177,10 +184,15 @@ def parse_parameter(key: str, raw: object, where: str) -> Decimal | int:
 
 def _decimal(raw: object, where: str, key: str) -> Decimal:
     """A finite decimal with at most :data:`MAX_PLACES` places, or a ConfigError naming it."""
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise ConfigError(f"{where}: {key} must be a decimal number, got {raw!r}") from None
+    if isinstance(raw, int | Decimal):
+        value = Decimal(raw)
+    else:
+        text = str(raw).strip()
+        # Decimal() alone would read "0_0_1" as 1 and "٠.5" (Arabic-Indic digits) as 0.5.
+        if not DECIMAL_TEXT.fullmatch(text) and not _NOT_FINITE.fullmatch(text):
+            raise ConfigError(f"{where}: {key} must be a decimal number (plain digits, e.g. "
+                              f"0.46), got {raw!r}")
+        value = Decimal(text)
     if not value.is_finite():
         raise ConfigError(f"{where}: {key} must be a finite number, got {raw!r}")
     exponent = value.as_tuple().exponent
@@ -224,7 +236,7 @@ def _channels(raw: Mapping[str, Any], where: str) -> dict[str, Channel]:
         coins = entry["pack_coins"]
         if isinstance(coins, float) and coins.is_integer():
             coins = int(coins)
-        if isinstance(coins, str) and coins.strip().isdigit():
+        if isinstance(coins, str) and INTEGER_TEXT.fullmatch(coins.strip()):
             coins = int(coins)
         if isinstance(coins, bool) or not isinstance(coins, int):
             raise ConfigError(f"{where}: channels.{name}.pack_coins must be a whole number, "
@@ -279,6 +291,7 @@ def load_rate_card(
     if overrides:
         card = card.with_overrides(overrides, "command line")
     _check_withdrawal_limits(card)
+    _check_creator_share(card, set(config.get("channels", {})), config_name)
     return card
 
 
@@ -360,6 +373,41 @@ def _check_withdrawal_limits(card: RateCard) -> None:
                         and not by.startswith("preset ")}) or ["rate card"]
         raise ConfigError(f"{' and '.join(where)}: min_withdrawal_usd ({low}) must not exceed "
                           f"max_withdrawal_per_day_usd ({high})")
+
+
+def _plain(value: Decimal | int) -> str:
+    """A number as plain digits, without exponent or trailing zeros."""
+    return format(Decimal(value).normalize(Context(prec=80)), "f")
+
+
+def _set_by_user(card: RateCard, key: str) -> str | None:
+    """Who set ``key`` if the user did (config file or command line), else None."""
+    by = card.provenance[key].set_by
+    return None if by == "rate card" or by.startswith("preset ") else by
+
+
+def _check_creator_share(card: RateCard, own_channels: set[str], config_name: str) -> None:
+    """Refuse a card under which the creator receives more for a coin than viewers pay for it on
+    some channel (TikTok's share would be negative), naming who set which values."""
+    share = ("diamonds_per_coin", "usd_per_diamond", "reward_rate")
+    with localcontext(Context(prec=80)):  # exact: 36 places × 10^9 coins a pack at most
+        per_coin = card.diamonds_per_coin * card.usd_per_diamond * card.reward_rate
+        over = [ch for ch in card.channels.values() if per_coin * ch.pack_coins > ch.pack_usd]
+    if not over:
+        return
+    ch = over[0]
+    named = [(by, f"{k}={_plain(card.value(k))}") for k in share
+             if (by := _set_by_user(card, k))]
+    if ch.name in own_channels:
+        named.append((config_name, f"channels.{ch.name}.pack_usd"))
+    where = " and ".join(sorted({by for by, _ in named})) or "rate card"
+    keys = ", ".join(k for _, k in named) or ", ".join(share)
+    price = Context(prec=6, rounding=ROUND_FLOOR).plus(ch.pack_usd / ch.pack_coins)
+    raise ConfigError(
+        f"{where}: {keys}: the creator would receive ${_plain(per_coin)} a coin, more than "
+        f"viewers pay on the {ch.name} channel (${_plain(price)} a coin); TikTok's share "
+        "cannot be negative"
+    )
 
 
 def preset_help() -> dict[str, str]:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from liveworth.economy.money import creator_usd, earnings, fmt
+from liveworth.economy.numbers import ungrouped
 from liveworth.economy.ratecard import RateCard, load_rate_card
 from liveworth.errors import UsageError
 from liveworth.model.generative import (
@@ -61,7 +62,7 @@ def parse_change(name: str, value: str | float) -> tuple[str, float | int]:
     if key == "engagement":
         return key, engagement_value(value)
     try:
-        number = float(str(value).replace(",", "").replace("_", ""))
+        number = float(ungrouped(str(value)))  # "10,000" and "10_000", not "0_0_1"
     except ValueError:
         raise UsageError(f"what-if {name}: not a number: {value!r}") from None
     if key == "followers":

@@ -22,6 +22,9 @@ MAX_SESSIONS = 5_000_000
 MAX_FOLLOWERS = 10**10
 MAX_VIEWERS = 10**8
 MAX_ENGAGEMENT = 100.0
+#: The longest session (a day) and the most sessions a week the model takes.
+MAX_MINUTES = 24 * 60
+MAX_PER_WEEK = 50
 #: Days in an average month.
 MONTH_DAYS = 365.25 / 12
 
@@ -37,9 +40,24 @@ LEVERS: Mapping[str, str] = MappingProxyType({
 
 
 def _shown(value: float) -> str:
-    """A number as the user gave it, shortened when it runs to hundreds of digits."""
-    text = str(value)
+    """A number as the user gave it (``51``, not ``51.0``), shortened when it runs to hundreds of
+    digits."""
+    whole = isinstance(value, float) and value.is_integer() and abs(value) < 1e16
+    text = str(int(value)) if whole else str(value)
     return text if len(text) <= 24 else f"{text[:12]}…({len(text)} digits)"
+
+
+def _bound(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def out_of_range(name: str, value: float, low: float, high: float, *,
+                 above_low: bool = False) -> UsageError:
+    """The error for ``value`` outside ``[low, high]`` (``(low, high]`` when ``above_low``),
+    stating the rule exactly: ``minutes must be more than 0 and at most 1,440, got 0``."""
+    rule = (f"must be more than {_bound(low)} and at most {_bound(high)}" if above_low
+            else f"must lie between {_bound(low)} and {_bound(high)}")
+    return UsageError(f"{name} {rule}, got {_shown(value)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +74,16 @@ class Inputs:
         if isinstance(self.followers, bool) or not isinstance(self.followers, int):
             raise UsageError(f"followers must be a whole number, got {self.followers!r}")
         if not 0 <= self.followers <= MAX_FOLLOWERS:
-            raise UsageError(f"followers must lie between 0 and {MAX_FOLLOWERS:,}, got "
-                             f"{_shown(self.followers)}")
+            raise out_of_range("followers", self.followers, 0, MAX_FOLLOWERS)
         if self.viewers is not None and not (math.isfinite(self.viewers)
                                              and 0 <= self.viewers <= MAX_VIEWERS):
-            raise UsageError(f"viewers must lie between 0 and {MAX_VIEWERS:,}, got "
-                             f"{_shown(self.viewers)}")
-        if not (math.isfinite(self.minutes) and 1 <= self.minutes <= 24 * 60):
-            raise UsageError(f"minutes must lie between 1 and 1440, got {_shown(self.minutes)}")
-        if not (math.isfinite(self.per_week) and 0 <= self.per_week <= 50):
-            raise UsageError(f"sessions per week must lie between 0 and 50, got "
-                             f"{_shown(self.per_week)}")
+            raise out_of_range("viewers", self.viewers, 0, MAX_VIEWERS)
+        if not (math.isfinite(self.minutes) and 1 <= self.minutes <= MAX_MINUTES):
+            raise out_of_range("minutes", self.minutes, 1, MAX_MINUTES)
+        if not (math.isfinite(self.per_week) and 0 <= self.per_week <= MAX_PER_WEEK):
+            raise out_of_range("sessions per week", self.per_week, 0, MAX_PER_WEEK)
         if not (math.isfinite(self.engagement) and 0 < self.engagement <= MAX_ENGAGEMENT):
-            raise UsageError(f"engagement must lie between 0 and {MAX_ENGAGEMENT:g}, got "
-                             f"{_shown(self.engagement)}")
+            raise out_of_range("engagement", self.engagement, 0, MAX_ENGAGEMENT, above_low=True)
 
     @property
     def sessions_per_month(self) -> float:

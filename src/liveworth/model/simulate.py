@@ -37,7 +37,13 @@ from liveworth.model.generative import (
     median_viewers,
     spend_table,
 )
-from liveworth.model.inputs import MAX_ENGAGEMENT, MAX_FOLLOWERS, MAX_VIEWERS
+from liveworth.model.inputs import (
+    MAX_ENGAGEMENT,
+    MAX_FOLLOWERS,
+    MAX_MINUTES,
+    MAX_VIEWERS,
+    out_of_range,
+)
 from liveworth.model.simulated import (
     BATTLE,
     COMMENT,
@@ -258,17 +264,17 @@ DRAW_HEADROOM = 5.0
 def _check(params: ModelParams, followers: int, viewers: float | None, minutes: float,
            engagement: float, start_ts: int) -> None:
     if not 0 <= followers <= MAX_FOLLOWERS:
-        raise UsageError(f"followers must lie between 0 and {MAX_FOLLOWERS:,}, got {followers}")
+        raise out_of_range("followers", followers, 0, MAX_FOLLOWERS)
     if viewers is not None and not (math.isfinite(viewers) and 0 <= viewers <= MAX_VIEWERS):
-        raise UsageError(f"viewers must lie between 0 and {MAX_VIEWERS:,}, got {viewers:g}")
-    if not (math.isfinite(minutes) and 0 < minutes <= 24 * 60):
-        raise UsageError(f"minutes must lie between 0 and 1440, got {minutes:g}")
+        raise out_of_range("viewers", viewers, 0, MAX_VIEWERS)
+    # Unlike an estimate's (at least a minute), a simulated session may be any length above 0.
+    if not (math.isfinite(minutes) and 0 < minutes <= MAX_MINUTES):
+        raise out_of_range("minutes", minutes, 0, MAX_MINUTES, above_low=True)
     if not (math.isfinite(engagement) and 0 < engagement <= MAX_ENGAGEMENT):
-        raise UsageError(f"engagement must lie between 0 and {MAX_ENGAGEMENT:g}, got "
-                         f"{engagement:g}")
-    last_ts = MAX_TS - (24 * 60 + 60) * 60_000  # the session, streak finals and resends
+        raise out_of_range("engagement", engagement, 0, MAX_ENGAGEMENT, above_low=True)
+    last_ts = MAX_TS - (MAX_MINUTES + 60) * 60_000  # the session, streak finals and resends
     if not 0 <= start_ts <= last_ts:
-        raise UsageError(f"start time must lie between 0 and {last_ts:,} ms, got {start_ts}")
+        raise UsageError(f"start time must lie between 0 and {last_ts:,} ms, got {start_ts:,}")
     base = viewers if viewers is not None else median_viewers(params, followers)
     size = base * minutes * max(engagement, 1.0)
     if size > MAX_VIEWER_MINUTES:

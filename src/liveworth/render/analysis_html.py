@@ -14,6 +14,7 @@ from liveworth.analysis.advice import signed_usd
 from liveworth.analysis.analytics import Analysis
 from liveworth.analysis.drivers import LEVEL, Driver
 from liveworth.economy.money import usd
+from liveworth.economy.numbers import count
 from liveworth.render.report_html import CSP, bar_chart, card_row, line_chart
 
 _STYLE = """
@@ -81,7 +82,7 @@ def _driver_rows(a: Analysis) -> str:
         f"<td class='n'>{_e(_num(d.effect))}</td>"
         f"<td class='n'>{'–' if d.ci_low is None else f'{d.ci_low:+.2f} … {d.ci_high:+.2f}'}"
         "</td>"
-        f"<td>{_e(d.unit)}</td><td class='n'>{d.n}</td><td>{_ci_bar(d)}</td>"
+        f"<td>{_e(d.unit)}</td><td class='n'>{d.n:,}</td><td>{_ci_bar(d)}</td>"
         f"<td class='note'>{_e(d.note)}</td></tr>" for d in a.drivers)
 
 
@@ -105,7 +106,7 @@ def _gifter_rows(a: Analysis) -> str:
     return "".join(
         f"<tr><td class='n'>{g.rank}</td><td>{_e(g.user or g.user_id or '?')}</td>"
         f"<td>{_e(g.nickname)}</td><td class='n'>{g.coins:,}</td>"
-        f"<td class='n'>{g.share:.1%}</td><td class='n'>{g.sessions}</td></tr>"
+        f"<td class='n'>{g.share:.1%}</td><td class='n'>{g.sessions:,}</td></tr>"
         for g in a.top_gifters)
 
 
@@ -116,7 +117,7 @@ def _session_rows(a: Analysis) -> str:
         f"<td class='n'>{s.minutes:,.0f}</td><td class='n'>{s.coins:,}</td>"
         f"<td class='n'>{_e(usd(s.creator_usd))}</td>"
         f"<td class='n'>{'–' if s.avg_viewers is None else f'{s.avg_viewers:,.0f}'}</td>"
-        f"<td class='n'>{s.gifters} ({s.new_gifters} new)</td></tr>"
+        f"<td class='n'>{s.gifters:,} ({s.new_gifters:,} new)</td></tr>"
         for s in reversed(a.sessions))
 
 
@@ -146,7 +147,7 @@ def _summary(a: Analysis, who: str) -> str:
     per_session = [(i, float(s.creator_usd)) for i, s in enumerate(a.sessions, 1)]
     weekly = [(i, float(w.usd_per_hour or 0)) for i, w in enumerate(a.trend, 1)]
     return f"""<h1>{_e(who)}: what drives the money</h1>
-<div class="sub">{len(a.sessions):,} sessions{_e(since)} · times in {_e(a.tz)} · rate card
+<div class="sub">{count(len(a.sessions), "session")}{_e(since)} · times in {_e(a.tz)} · rate card
 {_e(a.rate_card)} · effects with {LEVEL:.0%} intervals</div>
 <div class="cards">{_cards(a)}</div>
 <h2>Creator USD per session</h2>{line_chart(per_session, "creator USD per session", "USD")}
@@ -172,12 +173,12 @@ def _gifters_section(a: Analysis) -> str:
     top5 = [(i, 100 * t.top5_share) for i, t in enumerate(a.trend, 1)]
     return f"""<h2>Whale dependence</h2>
 <p>The top gifter gave {w.top1_share:.1%} of all coins, the top 5 gave {w.top5_share:.1%}
-({w.gifters:,} gifters). {_e(w.note)}{_e(_whale_trend(a))}</p>
+({count(w.gifters, "gifter")}). {_e(w.note)}{_e(_whale_trend(a))}</p>
 {line_chart(top5, "top-5 share of the week's coins", "%")}
 <h2>Top gifters</h2>
 <table><tr><th class='n'>#</th><th>gifter</th><th>nickname</th><th class='n'>coins</th>
 <th class='n'>share</th><th class='n'>sessions</th></tr>{_gifter_rows(a)}</table>
-<p>{a.loyalty.returning:,} of {a.loyalty.gifters:,} gifters came back; returning gifters gave
+<p>{a.loyalty.returning:,} of {count(a.loyalty.gifters, "gifter")} came back; returning gifters gave
 {a.loyalty.returning_coin_share:.1%} of coins; {a.loyalty.new_per_session:.1f} new gifters per
 session.</p>
 """

@@ -13,6 +13,7 @@ from html import escape
 
 from liveworth.analysis.report import SessionReport
 from liveworth.economy.money import fmt, usd
+from liveworth.economy.numbers import count
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -95,11 +96,11 @@ def card_row(cards: list[tuple[str, str]]) -> str:
 
 def _cards(rep: SessionReport) -> str:
     """The headline figures as a row of cards."""
-    m = rep.money
+    m, s = rep.money, rep.money.shown()  # s: in cents, the parts adding up to the whole
     cards = [
-        (usd(m.creator_usd), "creator receives"),
-        (usd(m.viewer_usd), f"viewers paid ({m.channel} coins)"),
-        (usd(m.platform_usd), "TikTok & stores kept"),
+        (usd(s.creator_usd), "creator receives"),
+        (usd(s.viewer_usd), f"viewers paid ({m.channel} coins)"),
+        (usd(s.platform_usd), "TikTok & stores kept"),
         (f"{rep.coins:,}", f"coins ({rep.coins_unconfirmed:,} unconfirmed)"),
         (f"{rep.unique_gifters:,}", "gifters"),
         ("-" if rep.peak_viewers is None else f"{rep.peak_viewers:,}", "peak viewers"),
@@ -156,13 +157,15 @@ def _summary(rep: SessionReport) -> str:
     m = rep.money
     return f"""<h1>Session {_e(rep.room_id)} — {_e(rep.host or "unknown host")}</h1>
 <div class="sub">{_e(_when(rep.start_ts))} → {_e(_when(rep.end_ts))}
-({rep.duration_s / 60:,.1f} min, {rep.events:,} events) · rate card {_e(m.rate_card)}</div>
+({rep.duration_s / 60:,.1f} min, {count(rep.events, "event")}) · rate card {_e(m.rate_card)}
+</div>
 <div class="cards">{_cards(rep)}</div>
-<p>{rep.coins:,} coins = {_e(fmt(m.diamonds))} diamonds: {rep.coins_confirmed:,} confirmed,
+<p>{count(rep.coins, "coin")} = {count(m.diamonds, "diamond")}: {rep.coins_confirmed:,} confirmed,
 {rep.coins_unconfirmed:,} unconfirmed. Exact: creator {_e(fmt(m.creator_usd))} USD, viewers
 {_e(fmt(m.viewer_usd))} USD, platform {_e(fmt(m.platform_usd))} USD. Guest gifts (not the host's):
-{rep.guest_coins:,} coins. {rep.gift_count:,} gifts in {rep.gift_sends:,} sends; the top gifter
-gave {rep.top_gifter_share:.0%} of coins, the top 10 % of gifters {rep.top_10pct_share:.0%}.</p>
+{count(rep.guest_coins, "coin")}. {count(rep.gift_count, "gift")} in
+{count(rep.gift_sends, "send")}; the top gifter gave {rep.top_gifter_share:.0%} of coins, the top
+10 % of gifters {rep.top_10pct_share:.0%}.</p>
 """
 
 
