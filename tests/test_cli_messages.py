@@ -146,3 +146,29 @@ def test_payout_and_gift_counts_are_plural_aware(cli: Run) -> None:
     assert "1 withdrawal of at most $1,000.00 a day; each arrives within 15 days" in r.out, r.out
     r = cli("gifts", "--id", "5655")
     assert "1 gift, official catalogue" in r.out, r.out
+
+
+def test_a_full_disk_while_keeping_rejects_says_what_is_kept(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rejects file cannot be written after the commit: the import says every valid event
+    was imported and how many rejects are not kept — not "run the command again" (item 9)."""
+    import errno
+
+    from liveworth.ingest import rejects
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rejects.shutil, "copyfileobj", full)
+    path = tmp_path / "e.jsonl"
+    good = ('{"v": 1, "type": "like", "room_id": "r", "ts": 1, "msg_id": "m", "user_id": "u", '
+            '"count": 1}')
+    path.write_text(good + "\nnot json\n{}\n")
+    db = tmp_path / "x.duckdb"
+    r = cli("import", "--db", str(db), str(path))
+    assert r.code == 0, r.err
+    assert (f"liveworth import: 2 rejected lines could not be kept in {db}.rejects.jsonl (No "
+            "space left on device); every valid event was imported") in r.err
+    assert "kept in" not in r.out and "run the command again" not in r.err + r.out
+    assert "1 new event imported" in r.out

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from liveworth.analysis.report import session_report
-from liveworth.decode.rawsources import JournalWriter, RawMessage, iter_journal
+from liveworth.decode.rawsources import JournalWriter, RawMessage, decode_raw, iter_journal
 from liveworth.economy.ratecard import load_rate_card
 from liveworth.ingest.importer import import_paths
 from liveworth.ingest.recorder import Backoff, Quota, record
 from liveworth.ingest.sources import FlakySource, ReplaySource, load_raw
-from liveworth.store.database import Store
+from liveworth.store.database import Store, events_table
 
 from conftest import DUMPS, Result
 
@@ -297,17 +297,61 @@ def test_store_failure_ends_with_a_clear_error_and_a_rerun_loses_nothing(
     db, journal = tmp_path / "f.duckdb", tmp_path / "journal"
     with monkeypatch.context() as m:
         m.setattr(Store, "stage_commit", failing)
-        with pytest.raises(StoreError, match=r"disk full \(simulated\).*journal.*keeps every "
-                                             r"message taken"):
+        with pytest.raises(StoreError, match=r"disk full \(simulated\); recording stopped\. "
+                           r"Every message taken is recorded: the last ([\d,]+) messages? taken "
+                           r"(is|are) in the journal only") as info:
             asyncio.run(record([ReplaySource(paced, "h", 1.0)], str(db), journal))
+    with Store.open(str(db), read_only=True) as store:
+        stored_events = store.query("SELECT count(*) FROM events")[0][0]
     # The rerun (no source left to record) loads the journal: the same as a clean import.
     result = asyncio.run(record([], str(db), journal))
     assert result.recovered
     journaled = sum(1 for _ in iter_journal(journal / "h.journal.jsonl"))
     assert 0 < journaled < len(messages)
+    only_journal = int(info.value.args[0].split("the last ")[1].split(" ")[0].replace(",", ""))
+    first = list(iter_journal(journal / "h.journal.jsonl"))[:journaled - only_journal]
+    with Store.open(str(tmp_path / "part.duckdb")) as store:  # what the message says is stored
+        store.insert_events(events_table([e for m in first for e in decode_raw(m)]))
+        assert store.query("SELECT count(*) FROM events")[0][0] == stored_events
     with Store.open(str(tmp_path / "fresh.duckdb")) as store:
         import_paths(store, [journal / "h.journal.jsonl"])
     assert event_keys(db) == event_keys(tmp_path / "fresh.duckdb")
+
+
+def test_a_full_journal_disk_says_what_is_lost(
+    tmp_path: Path, messages: list[RawMessage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal's disk fills: the error says how many messages are not stored, and that the
+    journal holds only part of them — never that it "keeps every message" (issue #14, item 9)."""
+    import errno
+
+    from liveworth.errors import StoreError
+
+    t0 = messages[0].arrival_ms
+    paced = [RawMessage(m.method, m.payload, m.room_id, t0 + i * 2, m.host)
+             for i, m in enumerate(messages)]
+    real, calls = JournalWriter.flush, [0]
+
+    def full(self: JournalWriter, durable: bool = False) -> None:
+        calls[0] += 1
+        if calls[0] >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, durable=durable)
+
+    db, journal = tmp_path / "f.duckdb", tmp_path / "journal"
+    with monkeypatch.context() as m:
+        m.setattr(JournalWriter, "flush", full)
+        with pytest.raises(StoreError) as info:
+            asyncio.run(record([ReplaySource(paced, "h", 1.0)], str(db), journal))
+    text = str(info.value)
+    assert "could not be written (No space left on device); recording stopped" in text
+    assert "keeps every message" not in text and "the rest is lost" in text
+    lost = int(text.split("before the last ")[1].split(" ")[0].replace(",", ""))
+    journaled = list(iter_journal(journal / "h.journal.jsonl"))
+    assert journaled and lost > 0 and len(journaled) + lost <= len(messages)
+    with Store.open(str(tmp_path / "j.duckdb")) as store:  # "every message before is stored"
+        store.insert_events(events_table([e for m in journaled for e in decode_raw(m)]))
+    assert event_keys(db) == event_keys(tmp_path / "j.duckdb")
 
 
 # ---------------------------------------------------------------------------- kills and archives

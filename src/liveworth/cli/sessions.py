@@ -95,9 +95,15 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
         else:
             result = import_paths(store, paths, args.format, strict=args.strict,
                                   on_reject=on_reject)
+    all_kept = result.rejects_kept == result.rejected and result.rejects_path
     if shown > MAX_REJECT_LINES:
-        sys.stderr.write(f"... and {count(shown - MAX_REJECT_LINES, 'more rejected line')}; "
-                         f"all are kept in {result.rejects_path}\n")
+        sys.stderr.write(f"... and {count(shown - MAX_REJECT_LINES, 'more rejected line')}"
+                         + (f"; all are kept in {result.rejects_path}\n" if all_kept else "\n"))
+    if result.rejects_error:  # after the commit: every valid event is stored
+        lost = result.rejected - result.rejects_kept
+        sys.stderr.write(f"liveworth import: {count(lost, 'rejected line')} could not be kept "
+                         f"in {result.rejects_path} ({result.rejects_error}); every valid event "
+                         "was imported\n")
     if args.json:
         print_json(console, result.as_dict())
     else:
@@ -110,8 +116,8 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{count(result.accepted, 'new event')} {verb}; "
                       f"{count(result.duplicates, 'duplicate')}; {result.rejected:,} rejected; "
                       f"{count(len(result.rooms), 'session')} touched.")
-        if result.rejected and result.rejects_path:
-            console.print(f"Rejected lines are kept in {term(result.rejects_path)}")
+        if result.rejected and all_kept:
+            console.print(f"Rejected lines are kept in {term(result.rejects_path or '')}")
     return 0 if result.committed else 1
 
 

@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from liveworth.decode.events import Event
 from liveworth.decode.rawsources import JournalWriter, RawMessage, decode_raw
+from liveworth.economy.numbers import count
 from liveworth.errors import InputFormatError, LiveworthError, StoreError
 from liveworth.ingest.importer import import_paths
 from liveworth.ingest.sources import Disconnected, LiveSource, NotLive
@@ -167,6 +168,7 @@ class Writer(threading.Thread):
         self.latency_s: list[float] = []
         self.on_open = on_open  # called in this thread with the open store (e.g. to serve it)
         self.stop_seen = False  # stop() was taken from the inbox (by the batch in hand)
+        self._unstored = 0  # messages of the batch in hand in the journal, not yet stored
 
     def put(self, host: str, msg: RawMessage) -> None:
         self.inbox.append((host, msg, time.monotonic()))
@@ -207,34 +209,51 @@ class Writer(threading.Thread):
                     j.close()
 
     def _journal_rest(self, exc: BaseException) -> BaseException:
-        """After a store failure: journal (durably) every message still queued or yet to come
-        until :meth:`stop`, so that every message taken from a connection is recorded; returns
-        the error the recording ends with."""
-        kept = 0
-        journal_error: OSError | None = None
+        """After a failure: journal (durably) every message still queued or yet to come until
+        :meth:`stop`, so that every message taken from a connection is recorded if the journal
+        can still be written; returns the error the recording ends with, which says where the
+        messages are (stored, in the journal only, or lost)."""
+        journal_only = self._unstored  # the failed batch, if it reached the journal
+        lost = exc.messages if isinstance(exc, _JournalFailed) else 0
+        journal_error = exc.error if isinstance(exc, _JournalFailed) else None
         done = self.stop_seen  # the failed batch may have carried stop(): none will come
         while not done:
             items, done = self._take(BATCH_MAX)
             batch = [b for b in items if not isinstance(b, Gap)]
             if not items and not done:
                 time.sleep(self.flush_s)
-            if journal_error is not None or not batch:
+            if journal_error is not None:
+                lost += len(batch)
                 continue
             try:
                 self._journal_durably(batch)
-                kept += len(batch)
+                journal_only += len(batch)
             except OSError as jexc:  # the journal's disk failed too: nothing more can be kept
-                journal_error = jexc
-        if not isinstance(exc, (LiveworthError, duckdb.Error, OSError)):
+                journal_error, lost = jexc, lost + len(batch)
+        if isinstance(exc, _JournalFailed):
+            exc = exc.error
+        elif not isinstance(exc, (LiveworthError, duckdb.Error, OSError)):
             return exc  # a bug, not a storage failure: keep its traceback
+        return StoreError(self._where_messages_are(exc, journal_error, journal_only, lost))
+
+    def _where_messages_are(self, exc: BaseException, journal_error: OSError | None,
+                            journal_only: int, lost: int) -> str:
         where = f"the journal in {self.journal_dir}"
+        loads = "the next `liveworth record` with this journal directory loads"
+        if journal_error is exc:  # the journal failed first
+            return (f"{where} could not be written ({_reason(exc)}); recording stopped. Every "
+                    f"message before the last {count(lost, 'message')} taken is stored; of "
+                    f"those, the journal holds only what it wrote before the failure ({loads} "
+                    "it) and the rest is lost")
+        kept = (f"the last {count(journal_only, 'message')} taken "
+                f"{'is' if journal_only == 1 else 'are'} in the journal only ({loads} them)")
         if journal_error is not None:
-            return StoreError(f"the store failed ({exc}) and so did {where} ({journal_error}); "
-                              "messages taken after that are lost")
-        return StoreError(
-            f"the store failed: {exc}; recording stopped. {where} keeps every message taken "
-            f"({kept} after the failure); the next `liveworth record` with this journal "
-            "directory loads it into the store first")
+            return (f"the store failed ({_reason(exc)}) and so did {where} "
+                    f"({_reason(journal_error)}); recording stopped. Before that, {kept}; the "
+                    f"{count(lost, 'message')} taken after that {'is' if lost == 1 else 'are'} "
+                    "lost, beyond what the journal wrote before it failed")
+        return (f"the store failed: {_reason(exc)}; recording stopped. Every message taken is "
+                f"recorded: {kept}, every one before them is stored")
 
     def _loop(self, store: Store) -> None:
         done = False
@@ -276,7 +295,11 @@ class Writer(threading.Thread):
         gaps = [b for b in batch if isinstance(b, Gap)]
         t0 = min((t for _, _, t in messages), default=time.monotonic())
         # 1. the journal, durably: from here on a message is recorded
-        used = self._journal_durably(messages)
+        try:
+            used = self._journal_durably(messages)
+        except OSError as exc:
+            raise _JournalFailed(exc, len(messages)) from exc
+        self._unstored = len(messages)
         # 2. decode with the same code as import
         table, made = _decode_chunk([m for _, m, _ in messages])
         rooms_of = table.column("room_id").to_pylist()
@@ -316,6 +339,7 @@ class Writer(threading.Thread):
         except BaseException:
             store.rollback()
             raise
+        self._unstored = 0
         self._dirty.update(rooms)
         self._ledger.note_table(table)
         with self.lock:
@@ -373,6 +397,20 @@ class Writer(threading.Thread):
                 st.viewers = None if v is None else int(v)
                 st.gifts_last_minute = int(last.get(room) or 0)
                 st.top_gifters = top.get(room, [])
+
+
+class _JournalFailed(Exception):
+    """The journal could not be written: the batch of ``messages`` in hand is not recorded."""
+
+    def __init__(self, error: OSError, messages: int) -> None:
+        super().__init__(str(error))
+        self.error, self.messages = error, messages
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
 
 
 def _decode_chunk(messages: Sequence[RawMessage]) -> tuple[pa.Table, list[int]]:
