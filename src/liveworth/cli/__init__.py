@@ -32,6 +32,7 @@ __all__ = ["CommandFactory", "Handler", "build_parser", "main"]
 _COMMAND_MODULES: tuple[str, ...] = (
     "liveworth.cli.money",
     "liveworth.cli.sessions",
+    "liveworth.cli.simulate",
     "liveworth.cli.estimate",
     "liveworth.cli.record",
     "liveworth.cli.forecast",

@@ -1,4 +1,5 @@
-"""Commands of the session model: ``simulate``, ``estimate`` (also ``--from-history``) and ``plan``.
+"""Commands of the session model: ``estimate`` (also ``--from-history``) and ``plan``
+(``simulate`` is :mod:`liveworth.cli.simulate`).
 
 Each parses its options, calls one library function (:mod:`liveworth.model.simulate`,
 :mod:`liveworth.model.estimate`, :mod:`liveworth.model.calibrate`, :mod:`liveworth.model.plan`)
@@ -10,12 +11,9 @@ the command that runs.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from liveworth.cli.options import (
     CommandFactory,
@@ -26,7 +24,6 @@ from liveworth.cli.options import (
     print_json,
     usd_amount,
     when,
-    writable_file,
 )
 from liveworth.decode.formats import MAX_TS
 from liveworth.economy.money import usd
@@ -141,66 +138,6 @@ def _describe(inputs: Inputs, typical: float) -> str:
     return (f"{count(inputs.followers, 'follower')} · {viewers} · "
             f"{inputs.minutes:g}-minute sessions · {inputs.per_week:g} a week · "
             f"engagement {inputs.engagement:g}")
-
-
-# ---------------------------------------------------------------------------- simulate
-
-
-def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
-
-
-    from rich.table import Table
-
-    from liveworth.model.generative import ModelParams, engagement_value
-    from liveworth.model.simulate import simulate
-
-    rng, seed = seeded_rng(args.seed)
-    followers = int(_number(args.followers, "--followers", whole=True))
-    session = simulate(
-        ModelParams.from_prior(),
-        followers=followers,
-        viewers=optional_number(args.viewers, "--viewers"),
-        minutes=_number(args.minutes, "--minutes"),
-        engagement=engagement_value(args.engagement),
-        rng=rng,
-        room_id=args.room_id or f"sim-{seed}",
-        start_ts=int(_number(args.start_ts, "--start-ts", whole=True)),
-    )
-    if args.out == "-":
-        session.write_jsonl(sys.stdout)
-    else:
-        _write(Path(args.out), session.write_jsonl)
-    truth = {**session.truth.as_dict(), "seed": seed}
-    if args.truth:
-        _write(Path(args.truth),
-               lambda f: f.write(json.dumps(truth, indent=2, ensure_ascii=False) + "\n"))
-    if args.out == "-":
-        return 0
-    if args.json:
-        print_json(console, truth)
-        return 0
-    t = Table("what", "simulated", title=f"Simulated session {truth['room_id']} "
-              f"(seed {seed}) → {args.out}", title_justify="left")
-    for key, label in (("events", "events written"), ("minutes", "minutes"),
-                       ("typical_viewers", "typical concurrent viewers"),
-                       ("unique_viewers", "unique viewers"), ("comments", "comments"),
-                       ("unique_gifters", "gifters"), ("gifts", "gifts (units)"),
-                       ("coins", "coins credited"), ("coins_unconfirmed", "of which unconfirmed"),
-                       ("missing_finals", "streaks without a final"),
-                       ("resent_finals", "resent finals")):
-        value = truth[key]
-        t.add_row(label, f"{value:,}" if isinstance(value, int) else f"{value:,.1f}")
-    console.print(t)
-    return 0
-
-
-def _write(path: Path, writer: Callable[[IO[str]], object]) -> None:
-    try:
-        with path.open("w", encoding="utf-8") as f:
-            writer(f)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write ({exc.strerror or exc.__class__.__name__})"
-                         ) from None
 
 
 # ---------------------------------------------------------------------------- estimate
@@ -500,22 +437,7 @@ def _mc_options(p: argparse.ArgumentParser) -> None:
 
 
 def register(command: CommandFactory) -> None:
-    """Add ``simulate``, ``estimate`` and ``plan``."""
-    p = command("simulate", cmd_simulate, "write a realistic simulated LIVE session as JSONL",
-                "Simulate one LIVE session with the model (viewers arrive and leave, chat, "
-                "likes, gifts in streaks, whales, battles) and write it in event format v1 — "
-                "streak frames and finals, occasional resent and missing finals — ready for "
-                "`liveworth import`. --truth writes the ground-truth totals.")
-    _creator_options(p, per_week=False)
-    p.add_argument("--out", type=writable_file, required=True, metavar="FILE.jsonl",
-                   help="where to write (- for stdout)")
-    p.add_argument("--truth", type=writable_file, metavar="FILE.json",
-                   help="also write the ground truth here")
-    p.add_argument("--room-id", help="room id of the session (default sim-SEED)")
-    p.add_argument("--start-ts", default="1700000000000", metavar="MS",
-                   help="start time, ms since the epoch (default 1700000000000)")
-    add_json(p)
-
+    """Add ``estimate`` and ``plan``."""
     p = command("estimate", cmd_estimate, "what you would earn on LIVE: p10/p50/p90 per "
                 "session and month",
                 "Estimate earnings per LIVE session and per month from what you know "

@@ -14,6 +14,7 @@ from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from liveworth.decode.formats import MAX_HOST
 from liveworth.economy.money import MAX_COINS, MAX_USD
 from liveworth.economy.numbers import INTEGER_TEXT, plain_int, ungrouped
 from liveworth.economy.ratecard import (
@@ -211,3 +212,15 @@ def duration(seconds: float) -> str:
     s = round(seconds)
     return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else \
         f"{s // 60}m{s % 60:02d}s"
+
+
+def unique_id(name: str, where: str = "") -> str:
+    """A creator's TikTok @unique_id as given (``@`` optional), without the ``@``; a usage
+    error for anything else, or one longer than every input allows (``MAX_HOST``)."""
+    bare = name.removeprefix("@")
+    if not bare or not all(c.isalnum() or c in "._-" for c in bare):
+        raise UsageError(f"{where}not a TikTok @unique_id: {name[:60]!r}")
+    if len(bare) > MAX_HOST:
+        raise UsageError(f"{where}not a TikTok @unique_id: longer than {MAX_HOST} characters "
+                         f"({len(bare):,})")
+    return bare

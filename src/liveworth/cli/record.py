@@ -17,8 +17,8 @@ from liveworth.cli.options import (
     card_from_args,
     port_number,
     print_json,
+    unique_id,
 )
-from liveworth.decode.formats import MAX_HOST
 from liveworth.economy.money import creator_usd, usd
 from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import RateCard
@@ -76,18 +76,6 @@ def read_roster(path: Path) -> list[str]:
         if name:
             out.append(unique_id(name, f"{path}:{n}: "))
     return out
-
-
-def unique_id(name: str, where: str = "") -> str:
-    """A creator's TikTok @unique_id as given (``@`` optional), without the ``@``; a usage
-    error for anything else, or one longer than every input allows (``MAX_HOST``)."""
-    bare = name.removeprefix("@")
-    if not bare or not all(c.isalnum() or c in "._-" for c in bare):
-        raise UsageError(f"{where}not a TikTok @unique_id: {name[:60]!r}")
-    if len(bare) > MAX_HOST:
-        raise UsageError(f"{where}not a TikTok @unique_id: longer than {MAX_HOST} characters "
-                         f"({len(bare):,})")
-    return bare
 
 
 def view(states: dict[str, CreatorState], card: RateCard, quota: Quota | None) -> Table:

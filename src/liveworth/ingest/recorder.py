@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import random
 import threading
 import time
@@ -35,7 +34,10 @@ from liveworth.decode.events import Event
 from liveworth.decode.rawsources import JournalWriter, RawMessage, decode_raw
 from liveworth.economy.numbers import count
 from liveworth.errors import InputFormatError, LiveworthError, StoreError
-from liveworth.ingest.importer import import_paths
+from liveworth.ingest.recovery import HEAD_BYTES as HEAD_BYTES
+from liveworth.ingest.recovery import JOURNAL_SUFFIX as JOURNAL_SUFFIX
+from liveworth.ingest.recovery import checkpoint, journal_path
+from liveworth.ingest.recovery import recover as recover
 from liveworth.ingest.sources import Disconnected, LiveSource, NotLive
 from liveworth.store import ledger
 from liveworth.store.database import Store, events_table, run
@@ -43,14 +45,6 @@ from liveworth.store.database import Store, events_table, run
 FLUSH_S = 0.1
 BATCH_MAX = 50_000  # messages per batch at most (under load a batch takes what came meanwhile)
 RECOMPUTE_S = 1.0
-JOURNAL_SUFFIX = ".journal.jsonl"
-
-
-def journal_path(journal_dir: Path, host: str) -> Path:
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in host.lstrip("@")) or "_"
-    return journal_dir / f"{safe}{JOURNAL_SUFFIX}"
-
-
 # ---------------------------------------------------------------------------- quota
 
 
@@ -290,16 +284,20 @@ class Writer(threading.Thread):
             self._journals[host].flush(durable=True)
         return used
 
-    def _write(self, store: Store, batch: Sequence[_Item | Gap]) -> None:
-        messages = [b for b in batch if not isinstance(b, Gap)]
-        gaps = [b for b in batch if isinstance(b, Gap)]
-        t0 = min((t for _, _, t in messages), default=time.monotonic())
-        # 1. the journal, durably: from here on a message is recorded
+    def _journal_batch(self, messages: Sequence[_Item]) -> set[str]:
+        """The journal, durably; a failure of its disk is a :class:`_JournalFailed`."""
         try:
             used = self._journal_durably(messages)
         except OSError as exc:
             raise _JournalFailed(exc, len(messages)) from exc
         self._unstored = len(messages)
+        return used
+
+    def _write(self, store: Store, batch: Sequence[_Item | Gap]) -> None:
+        messages = [b for b in batch if not isinstance(b, Gap)]
+        gaps = [b for b in batch if isinstance(b, Gap)]
+        t0 = min((t for _, _, t in messages), default=time.monotonic())
+        used = self._journal_batch(messages)  # 1. from here on a message is recorded
         # 2. decode with the same code as import
         table, made = _decode_chunk([m for _, m, _ in messages])
         rooms_of = table.column("room_id").to_pylist()
@@ -334,7 +332,7 @@ class Writer(threading.Thread):
                     [room, gap.host, gap.from_ms, gap.to_ms, gap.reason])
             for host in used:
                 j = self._journals[host]
-                _checkpoint(store, j.path, j.path.stat().st_size)
+                checkpoint(store, j.path, j.path.stat().st_size)
             store.commit()
         except BaseException:
             store.rollback()
@@ -426,65 +424,6 @@ def _decode_chunk(messages: Sequence[RawMessage]) -> tuple[pa.Table, list[int]]:
         made.append(len(decoded))
         events.extend(decoded)
     return events_table(events), made
-
-
-#: How much of a journal's beginning identifies it (its first lines: arrival times, room, host).
-HEAD_BYTES = 4096
-
-
-def _head(path: Path, size: int) -> tuple[int, str]:
-    """``(n, sha256 of the first n bytes)``, n = min(size, HEAD_BYTES): what tells this journal
-    from another one later found at the same path (an archived journal's successor)."""
-    n = min(size, HEAD_BYTES)
-    with path.open("rb") as f:
-        return n, hashlib.sha256(f.read(n)).hexdigest()
-
-
-def _checkpoint(store: Store, path: Path, size: int) -> None:
-    """Remember that ``path``'s first ``size`` bytes are stored, and which file that was."""
-    head_bytes, head_sha = _head(path, size)
-    run(store.con, """
-        INSERT INTO journal_files (path, bytes_done, head_bytes, head_sha256) VALUES (?, ?, ?, ?)
-        ON CONFLICT (path) DO UPDATE SET bytes_done = excluded.bytes_done,
-            head_bytes = excluded.head_bytes, head_sha256 = excluded.head_sha256""",
-        [str(path.resolve()), size, head_bytes, head_sha])
-
-
-def _stored_already(path: Path, size: int, mark: tuple[int, int | None, str | None] | None
-                    ) -> bool:
-    """Whether the checkpoint ``mark`` covers this very file up to ``size``: the same beginning
-    (a new journal at an archived one's path has another) and no byte beyond it."""
-    if mark is None:
-        return False
-    done, head_bytes, head_sha = mark
-    if head_bytes is None or head_sha is None or size != done:
-        return False  # a checkpoint from before content identity, or the file changed size
-    return _head(path, head_bytes) == (head_bytes, head_sha)
-
-
-def recover(db: str, journal_dir: Path) -> list[str]:
-    """What every recorder start does first: bring the credits of rooms a killed writer left
-    behind up to date (:func:`liveworth.store.ledger.settle`), then import every journal of
-    ``journal_dir`` its checkpoint does not cover — one that grew, or a new file at a known path.
-    Returns the journals imported."""
-    done: list[str] = []
-    with Store.open(db) as store:
-        store.begin()
-        ledger.settle(store.con)
-        store.commit()
-        if not journal_dir.is_dir():
-            return done
-        marks = {str(r[0]): (int(r[1]), r[2], r[3]) for r in store.query(
-            "SELECT path, bytes_done, head_bytes, head_sha256 FROM journal_files")}
-        for path in sorted(journal_dir.glob(f"*{JOURNAL_SUFFIX}")):
-            size = path.stat().st_size
-            if not _stored_already(path, size, marks.get(str(path.resolve()))):
-                import_paths(store, [path], "journal")
-                store.begin()
-                _checkpoint(store, path, size)
-                store.commit()
-                done.append(str(path))
-    return done
 
 
 # ---------------------------------------------------------------------------- per creator

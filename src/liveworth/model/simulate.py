@@ -307,11 +307,15 @@ def simulate(
     start_ts: int = 1_700_000_000_000,
     host: str = "sim_creator",
     menu: GiftMenu | None = None,
+    user_base: int | None = None,
 ) -> SimulatedSession:
-    """Simulate one LIVE session; see the module docstring. ``viewers`` overrides followers."""
+    """Simulate one LIVE session; see the module docstring. ``viewers`` overrides followers.
+    ``user_base`` (the creator's id is one less; viewers' ids follow) is drawn when not given:
+    the sessions of one creator's history share it."""
     _check(params, followers, viewers, minutes, engagement, int(start_ts))
     menu = menu or GiftMenu.from_catalogue()
-    user_base = int(rng.integers(10**17, 9 * 10**17))
+    drawn = int(rng.integers(10**17, 9 * 10**17))
+    user_base = drawn if user_base is None else user_base
     group_base = int(start_ts) * 1000
     typical = _session_viewers(params, followers, viewers, rng)
     _check_draw(typical, minutes, engagement)

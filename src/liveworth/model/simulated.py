@@ -145,6 +145,13 @@ class SimulatedSession:
     tables: dict[int, Columns]
     truth: Truth
     credited: CreditedGifts
+    #: Each session viewer's number across the creator's history (their id is ``user_base`` +
+    #: it): a returning viewer keeps theirs. None: the session's own viewer index.
+    viewer_no: IntArray | None = None
+
+    def viewer_numbers(self, idx: IntArray) -> IntArray:
+        """The viewer numbers of session viewer indices ``idx``."""
+        return idx if self.viewer_no is None else self.viewer_no[idx]
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
@@ -174,8 +181,9 @@ class SimulatedSession:
             yield self._event(kind, ref, ts, self.msg_id(pos))
 
     def _user(self, idx: int) -> dict[str, Any]:
-        return {"user_id": str(self.user_base + idx), "user": f"user{idx}",
-                "nickname": f"Viewer {idx}"}
+        no = idx if self.viewer_no is None else int(self.viewer_no[idx])
+        return {"user_id": str(self.user_base + no), "user": f"user{no}",
+                "nickname": f"Viewer {no}"}
 
     def _event(self, kind: int, ref: int, ts: int, msg_id: str) -> Event:
         common: dict[str, Any] = {"room_id": self.room_id, "ts": ts, "msg_id": msg_id}
@@ -263,7 +271,7 @@ class _Lines:
         return (pos + _MSG_BASE).tolist()  # type: ignore[no-any-return]
 
     def users(self, t: Columns, r: IntArray) -> tuple[list[int], list[int]]:
-        u = t["user"][r]
+        u = self.s.viewer_numbers(t["user"][r])
         return (u + self.s.user_base).tolist(), u.tolist()
 
     def live_start(self, _r: IntArray, ts: IntArray, pos: IntArray) -> list[str]:
