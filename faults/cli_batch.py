@@ -2,9 +2,10 @@
 
     python faults/cli_batch.py SPEC.json RESULT.json
 
-SPEC is a list of ``{"argv": [...], "fresh": [SRC, DEST] | null, "cwd": DIR}``: before each
-command, SRC is copied over DEST (and DEST's WAL removed), so each command meets the file as
-prepared. RESULT lists ``{"code": int, "stderr": str}`` in the same order. ``main`` runs in this
+SPEC is a list of ``{"argv": [...], "fresh": [SRC, DEST] | null, "cwd": DIR, "env": {...}}``:
+before each command, SRC is copied over DEST (and DEST's WAL removed), so each command meets the
+file as prepared, and the variables of ``env`` (optional) are set. RESULT lists ``{"code": int,
+"stdout": str, "stderr": str}`` in the same order. ``main`` runs in this
 process exactly as the ``liveworth`` script runs it; a crash of the process itself (a segfault
 in DuckDB) leaves RESULT shorter than SPEC, which the caller reports.
 """
@@ -33,6 +34,7 @@ def main() -> int:
             shutil.copy(src, dest)
             Path(dest + ".wal").unlink(missing_ok=True)
         os.chdir(item.get("cwd") or ".")
+        os.environ.update(item.get("env") or {})
         err, out = io.StringIO(), io.StringIO()
         try:
             with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
@@ -43,7 +45,7 @@ def main() -> int:
         except Exception:
             code = -1
             err.write(traceback.format_exc())
-        results.append({"code": code, "stderr": err.getvalue()})
+        results.append({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
         out_path.write_text(json.dumps(results))  # written as it goes: a crash keeps the rest
     return 0
 

@@ -428,3 +428,140 @@ def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.05) -> 
             return True
         time.sleep(step)
     return pred()
+
+
+# ---------------------------------------------------------------------------- newer parts
+
+
+def run_batch(spec: list[dict[str, Any]], work: Path, timeout: float = 1800,
+              **env: str) -> list[dict[str, Any]]:
+    """Command lines run in one process (``faults/cli_batch.py``): each one's ``code``,
+    ``stdout`` and ``stderr``, in order. A process that died (a segfault) leaves the list
+    shorter than ``spec``; the caller counts what is missing as failed."""
+    work.mkdir(parents=True, exist_ok=True)
+    spec_path, out_path = work / "batch-spec.json", work / "batch-out.json"
+    spec_path.write_text(json.dumps(spec))
+    out_path.unlink(missing_ok=True)
+    subprocess.run([PY, str(ROOT / "faults" / "cli_batch.py"), str(spec_path), str(out_path)],
+                   env=cli_env(work, **env), cwd=work, capture_output=True, timeout=timeout)
+    result: list[dict[str, Any]] = json.loads(out_path.read_text()) \
+        if out_path.exists() else []
+    return result
+
+
+def rehosted(src: Path, dest: Path, host: str, span_s: float | None = None,
+             first: int | None = None) -> Path:
+    """A raw journal of ``src``'s messages (its ``first`` ones) as creator ``host``'s recording
+    (every line's host is ``host``), paced evenly over ``span_s`` seconds when given. Rooms,
+    message ids and event times stay the payloads' own."""
+    import dataclasses
+
+    from liveworth.decode.rawsources import JournalWriter
+    from liveworth.ingest.sources import load_raw
+
+    messages, _ = load_raw([src])
+    messages = messages[:first] if first else messages
+    t0 = messages[0].arrival_ms
+    step = (span_s or 0) * 1000 / max(1, len(messages))
+    dest.unlink(missing_ok=True)
+    with JournalWriter(dest) as j:
+        for i, m in enumerate(messages):
+            j.append(dataclasses.replace(
+                m, host=host, arrival_ms=t0 + int(i * step) if span_s else m.arrival_ms))
+    return dest
+
+
+def journals_in(directory: Path) -> list[Path]:
+    """The journals a recorder start reads from ``directory`` (docs/RECORDING.md)."""
+    return sorted(directory.glob("*.journal.jsonl")) if directory.is_dir() else []
+
+
+def import_fresh(paths: Sequence[Path], db: Path, fmt: str = "journal") -> Path:
+    """``paths`` imported once into a new database ``db`` (replaced if it exists)."""
+    from liveworth.ingest.importer import import_paths
+
+    for p in (db, Path(f"{db}.wal"), Path(f"{db}.rejects.jsonl")):
+        p.unlink(missing_ok=True)
+    with Store.open(str(db)) as store:
+        if paths:
+            import_paths(store, list(paths), fmt)
+    return db
+
+
+#: Per room: events stored, coins credited, of them unconfirmed, to guests, credit rows.
+Ledger = dict[str, tuple[int, int, int, int, int]]
+
+
+def room_ledger(db: str | Path) -> Ledger:
+    """Every room's events and ledger totals (sums exact: DuckDB adds BIGINTs as HUGEINT)."""
+    if not Path(db).exists():
+        return {}
+    with Store.open(str(db), read_only=True) as store:
+        rows = store.query("""
+            WITH e AS (SELECT room_id, count(*) AS n FROM events GROUP BY room_id),
+                 c AS (SELECT room_id, sum(coins) AS coins,
+                              coalesce(sum(coins) FILTER (WHERE NOT confirmed), 0) AS unconf,
+                              coalesce(sum(coins) FILTER (WHERE guest), 0) AS guest,
+                              count(*) AS rows
+                       FROM credits GROUP BY room_id)
+            SELECT coalesce(e.room_id, c.room_id), coalesce(e.n, 0), coalesce(c.coins, 0),
+                   coalesce(c.unconf, 0), coalesce(c.guest, 0), coalesce(c.rows, 0)
+            FROM e FULL JOIN c ON e.room_id = c.room_id""")
+    return {str(r[0]): (int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows}
+
+
+def ledger_differing(want: Ledger, got: Ledger, rooms: Iterable[str] | None = None) -> list[str]:
+    """The rooms (of ``rooms``, default: every room of either) whose events or ledger totals
+    differ, each with what differs."""
+    out = []
+    for room in sorted(set(want) | set(got) if rooms is None else set(rooms)):
+        a, b = want.get(room), got.get(room)
+        if a != b:
+            out.append(f"room {room}: (events, coins, unconfirmed, guest, credits) "
+                       f"{b} instead of {a}")
+    return out
+
+
+def stale_rooms(db: Path, scratch: Path) -> int:
+    """Rooms whose credits lag their stored events (what a killed writer leaves behind): a copy
+    of ``db`` has its whole ledger recomputed, and the rooms whose totals change are counted."""
+    from liveworth.store import ledger
+
+    if not db.exists():
+        return 0
+    copy = scratch / "stale-check.duckdb"
+    for suffix in ("", ".wal"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+        if Path(f"{db}{suffix}").exists():
+            import shutil
+
+            shutil.copy(f"{db}{suffix}", f"{copy}{suffix}")
+    try:
+        before = room_ledger(copy)
+        with Store.open(str(copy)) as store:
+            store.begin()
+            ledger.recompute(store.con, store.rooms())
+            store.commit()
+        return len(ledger_differing(before, room_ledger(copy)))
+    except Exception:  # a database killed during its creation has nothing to lag
+        return 0
+
+
+def sessions_json(db: Path, work: Path, inv: Invariants, where: str
+                  ) -> dict[str, dict[str, Any]] | str:
+    """``liveworth sessions --json`` of ``db`` by room, each row checked against the money
+    invariants; or why the command failed."""
+    done = run_cli(["sessions", "--json", "--db", str(db)], work, timeout=120)
+    if done.returncode != 0 or TRACEBACK in done.stderr:
+        return f"exit {done.returncode}: {done.stderr.strip()[-200:]}"
+    rows: dict[str, dict[str, Any]] = {}
+    for row in json.loads(done.stdout):
+        inv.row(row, where)
+        rows[row["room_id"]] = row
+    return rows
+
+
+def session_totals(rows: dict[str, dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
+    """The totals of ``sessions --json`` rows that a clean import must give the same."""
+    return {room: (r["coins"], r["coins_unconfirmed"], r["creator_usd"], r["events"],
+                   r["unique_gifters"]) for room, r in rows.items()}

@@ -5,9 +5,12 @@ machine and the date, to docs/RELIABILITY.md.
     python faults/run.py --short    the CI form (a few minutes): fewer kills, a 10 s web load
     python faults/run.py --only crash,storms   some scenarios only
 
-1. crash (SIGKILL the recorder at random moments) · 2. reconnect storms · 3. bad input
-(fuzzing) · 4. storage faults · 5. concurrency · 6. web load and abuse · 7. money invariants
-(checked on every report, session row, live state and ledger credit the others produce).
+1. crash (SIGKILL the recorder at random moments) · 1b. restart (a kill, then another creator's
+recording; archived and torn journals) · 2. reconnect storms · 3. bad input (fuzzing) · 3b. sniff
+(import without --format) · 3c. extremes (in-range extremes downstream) · 3d. hostile (text in
+the terminal, CSV and JSON) · 4. storage faults · 5. concurrency · 6. web load and abuse · 7. money
+invariants (checked on every report, session row, live state and ledger credit the others
+produce).
 Seeds are fixed (``--seed``), so a run repeats; what depends on timing (where a kill lands,
 latencies) varies a little from run to run. Exit status 1 when a figure misses its requirement.
 """
@@ -31,13 +34,17 @@ if str(ROOT) not in sys.path:  # run as a script: make `faults` and `liveworth` 
     sys.path.insert(0, str(ROOT))
     sys.path.insert(1, str(ROOT / "src"))
 
-from faults import crash, fuzz, storage, storms, web  # noqa: E402
+from faults import crash, extremes, fuzz, hostile, restart, sniff, storage, storms, web  # noqa: E402
 from faults.common import Ctx, Figure, zero  # noqa: E402
 
 SCENARIOS: dict[str, tuple[str, Callable[[Ctx], list[Figure]]]] = {
     "crash": (crash.SCENARIO, crash.run),
+    "restart": (restart.SCENARIO, restart.run),
     "storms": (storms.SCENARIO, storms.run),
     "fuzz": (fuzz.SCENARIO, fuzz.run),
+    "sniff": (sniff.SCENARIO, sniff.run),
+    "extremes": (extremes.SCENARIO, extremes.run),
+    "hostile": (hostile.SCENARIO, hostile.run),
     "storage": (storage.SCENARIO, storage.run),
     "concurrency": (web.SC5, web.run_concurrency),
     "web": (web.SC6, web.run_web),
@@ -45,8 +52,12 @@ SCENARIOS: dict[str, tuple[str, Callable[[Ctx], list[Figure]]]] = {
 MONEY = "7. money invariants"
 HOW = {
     crash.SCENARIO: crash.__doc__,
+    restart.SCENARIO: restart.__doc__,
     storms.SCENARIO: storms.__doc__,
     fuzz.SCENARIO: fuzz.__doc__,
+    sniff.SCENARIO: sniff.__doc__,
+    extremes.SCENARIO: extremes.__doc__,
+    hostile.SCENARIO: hostile.__doc__,
     storage.SCENARIO: storage.__doc__,
     web.SC5: web.HOW5,
     web.SC6: web.HOW6,

@@ -1,6 +1,8 @@
 """The fault suite's fast parts, so that `make test` covers them (`make faults` runs it all and
-writes docs/RELIABILITY.md): SIGKILL at random moments, a reconnect storm, fuzzing with few
-examples, storage faults. Then one strict xfail per product bug the suite found: each turns
+writes docs/RELIABILITY.md): SIGKILL at random moments, a kill followed by another creator's
+recording (SIGKILL and SIGTERM), archived and torn journals, a reconnect storm, fuzzing with few
+examples (and imports without --format), in-range extremes and hostile text through every output,
+storage faults. Then one strict xfail per product bug the suite found: each turns
 into a failure ("XPASS(strict)") once the bug is fixed, and its marker should go.
 """
 
@@ -25,7 +27,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from faults import crash, fuzz, storage, storms  # noqa: E402
+from faults import crash, extremes, fuzz, hostile, restart, sniff, storage, storms  # noqa: E402
 from faults.common import PY, Ctx, Figure, cli_env, corpus, one_clear_line  # noqa: E402
 from faults.simraw import common, f_bytes, f_int, user  # noqa: E402
 
@@ -63,6 +65,49 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(ctx: Ctx) -> None:
     figures = crash.run(ctx, moments=2, workers=2, overhead_s=1.5)
     assert not failed(figures)
     assert next(f for f in figures if f.name.startswith("kill moments")).value == 2
+
+
+def test_a_kill_then_another_creators_recording_leaves_the_killed_rooms_exact(ctx: Ctx) -> None:
+    figures = restart.other_creator(ctx, moments=2, workers=2)
+    assert not failed(figures)
+    kills = next(f for f in figures if f.name.startswith("kills followed"))
+    assert kills.value == 2 and kills.note == "1 SIGKILL, 1 SIGTERM"
+
+
+def test_archived_journals_and_the_next_journal_at_their_path_reach_the_store(ctx: Ctx) -> None:
+    figures = restart.archived(ctx, cases=2)
+    assert not failed(figures)
+    assert next(f for f in figures if f.name.startswith("LIVEs in those")).value >= 2 * 5
+
+
+def test_a_torn_first_journal_line_is_one_reject_everywhere(ctx: Ctx) -> None:
+    figures = restart.torn_first_lines(ctx, cases=3)
+    assert not failed(figures)
+
+
+def test_import_without_format_keeps_every_valid_line_after_damage(ctx: Ctx) -> None:
+    figures = sniff.run(ctx)
+    assert not failed(figures)
+    assert next(f for f in figures if f.name.startswith("damaged files")).value >= 30
+
+
+@pytest.fixture(scope="module")
+def extreme_figures(ctx: Ctx) -> list[Figure]:
+    return extremes.run(ctx)
+
+
+def test_in_range_extremes_give_exact_totals_in_every_command(
+        extreme_figures: list[Figure]) -> None:
+    assert not failed([f for f in extreme_figures if "local time zone" not in f.name])
+
+
+@pytest.fixture(scope="module")
+def hostile_figures(ctx: Ctx) -> list[Figure]:
+    return hostile.run(ctx)
+
+
+def test_hostile_text_stays_data_in_terminal_csv_and_json(hostile_figures: list[Figure]) -> None:
+    assert not failed([f for f in hostile_figures if not f.name.startswith("hosts through")])
 
 
 def test_reconnect_storms_count_every_message_once(ctx: Ctx) -> None:
@@ -119,7 +164,26 @@ def test_full_disk_leaves_a_journal_that_recovers(ctx: Ctx) -> None:
     assert len(must) == 2 and not failed(must)
 
 
-# ---------------------------------------------------------------------------- bugs found
+# ---------------------------------------------------------------------------- bugs the suite found
+# (each failed before its fix in src/; kept as regressions)
+
+
+def test_local_dates_of_the_last_accepted_instant(extreme_figures: list[Figure]) -> None:
+    """gifters, roster and analyze with a --tz east of UTC on a session at the last accepted
+    instant (an OverflowError before event times ended at 9999-12-31 09:59:59.999 UTC)."""
+    assert not failed([f for f in extreme_figures if "local time zone" in f.name])
+
+
+def test_hosts_shown_by_the_model_commands(hostile_figures: list[Figure]) -> None:
+    """estimate --from-history's assumptions and every error line show hostile hosts as data."""
+    assert not failed([f for f in hostile_figures if f.name.startswith("hosts through")])
+
+
+def test_next_live_after_a_journal_compressed_in_place_is_journaled(ctx: Ctx) -> None:
+    """A journal compressed in place is set aside as an archive; the creator's next recording
+    starts a new journal (before: it journaled nothing and said every message was recorded)."""
+    assert not failed(restart.compressed_in_place(ctx))
+
 
 GIFT = {"v": 1, "type": "gift", "room_id": "r1", "ts": 1_700_000_000_000, "msg_id": "m1",
         "user_id": "1", "user": "a", "nickname": "a", "gift_id": 5655, "gift_name": "Rose",

@@ -272,7 +272,7 @@ def test_journal_arrival_beyond_the_year_9999_is_one_reject(tmp_path: Path) -> N
     items = list(iter_journal(path))
     assert [type(i) for i in items] == [RawReject, RawReject, RawReject, RawMessage]
     assert items[0].reason == (f"arrival_ms out of range: {2**70} (at most {MAX_TS}, "  # type: ignore
-                               "9999-12-31)")
+                               "9999-12-31 09:59:59.999 UTC)")
 
 
 def _gz_read(data: bytes, tmp_path: Path) -> tuple[bytes, str | None]:

@@ -291,8 +291,8 @@ def test_battles_carry_their_battle_id() -> None:
         (1697634623, 1697634623000),  # seconds
         (0, None),
         (-5, None),
-        (253402300799999, 253402300799999),  # 9999-12-31 23:59:59.999 UTC
-        (253402300800000, None),  # beyond event format v1: absent
+        (253402250399999, 253402250399999),  # 9999-12-31 09:59:59.999 UTC
+        (253402250400000, None),  # beyond event format v1: absent
         (2**53, None),
         (2**60, None),
     ],

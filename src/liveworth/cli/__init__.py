@@ -24,6 +24,7 @@ from typing import NoReturn
 from liveworth import __version__
 from liveworth.cli.options import CommandFactory, Handler
 from liveworth.errors import LiveworthError
+from liveworth.render.terminal import visible
 
 __all__ = ["CommandFactory", "Handler", "build_parser", "main"]
 
@@ -45,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit status 2) instead of a usage dump."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.stderr.write(f"{self.prog}: error: {visible(message)} (see --help)\n")
         raise SystemExit(2)
 
 
@@ -91,20 +92,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args, console)
-    except LiveworthError as exc:
-        sys.stderr.write(f"liveworth {args.command}: error: {exc}\n")
+    except LiveworthError as exc:  # its text may quote an input: shown, never obeyed
+        sys.stderr.write(f"liveworth {args.command}: error: {visible(exc)}\n")
         return 2
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug: still one line, unless debugging
         told = _storage_failure(exc, args)
         if told is not None:  # not a bug: the disk or the database file failed
-            sys.stderr.write(f"liveworth {args.command}: error: {told}\n")
+            sys.stderr.write(f"liveworth {args.command}: error: {visible(told)}\n")
             return 2
         if os.environ.get("LIVEWORTH_DEBUG"):
             raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
         sys.stderr.write(f"liveworth {args.command}: internal error: "
-                         f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                         f"{exc.__class__.__name__}: {visible(first)}"
                          " (set LIVEWORTH_DEBUG=1 for details)\n")
         return 1
 

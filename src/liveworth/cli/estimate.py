@@ -174,7 +174,7 @@ def _print_estimate(console: Console, e: Estimate) -> None:
     console.print(d)
     console.print("[bold]Assumptions[/bold] (every parameter and its source: docs/MODEL.md)")
     for line in e.assumptions:
-        console.print(f"  • {line}")
+        console.print(f"  • {term(line)}")
 
 
 def _pct(value: float | None) -> str:

@@ -22,7 +22,7 @@ from liveworth.decode.formats import EXPORT_FORMATS, FORMATS
 from liveworth.economy.money import usd
 from liveworth.economy.numbers import count
 from liveworth.errors import UsageError
-from liveworth.render.terminal import term
+from liveworth.render.terminal import term, visible
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -77,7 +77,7 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
         nonlocal shown
         shown += 1
         if shown <= MAX_REJECT_LINES:
-            sys.stderr.write(f"rejected {r.where}: {r.reason}\n")
+            sys.stderr.write(f"rejected {visible(r.where)}: {visible(r.reason)}\n")
 
     paths = [Path(p) for p in args.paths]
     for p in paths:

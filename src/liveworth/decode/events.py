@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import IO, Any, ClassVar, TypeAlias
 
-from liveworth.decode.formats import MAX_HOST, MAX_ROOM_ID
+from liveworth.decode.formats import MAX_HOST, MAX_ROOM_ID, MAX_TS_TEXT
 from liveworth.decode.formats import MAX_INT as MAX_INT
 from liveworth.decode.formats import MAX_TS as MAX_TS
 from liveworth.errors import InputFormatError
@@ -234,7 +234,7 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
     kwargs["msg_id"] = _str(obj["msg_id"], "msg_id", where)
     kwargs["ts"] = _int(obj["ts"], "ts", where)
     if not 0 <= kwargs["ts"] <= MAX_TS:
-        raise InputFormatError(f"must lie between 0 and {MAX_TS} (9999-12-31 UTC), got "
+        raise InputFormatError(f"must lie between 0 and {MAX_TS} ({MAX_TS_TEXT}), got "
                                f"{kwargs['ts']}", where=where, field="ts")
     if not kwargs["room_id"] or not kwargs["msg_id"]:
         raise InputFormatError("must not be empty", where=where,

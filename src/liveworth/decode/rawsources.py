@@ -35,7 +35,7 @@ from typing import IO, Any, Final
 
 from liveworth.decode import webcast
 from liveworth.decode.events import MAX_TS, Event
-from liveworth.decode.formats import MAX_HOST, MAX_ROOM_ID
+from liveworth.decode.formats import MAX_HOST, MAX_ROOM_ID, MAX_TS_TEXT
 from liveworth.errors import DecodeError, InputFormatError
 
 __all__ = [
@@ -367,7 +367,7 @@ def _journal_record(line: bytes) -> RawMessage:
     if isinstance(arrival, bool) or not isinstance(arrival, int) or arrival < 0:
         raise ValueError("arrival_ms is not a non-negative integer")
     if arrival > MAX_TS:
-        raise ValueError(f"arrival_ms out of range: {arrival} (at most {MAX_TS}, 9999-12-31)")
+        raise ValueError(f"arrival_ms out of range: {arrival} (at most {MAX_TS}, {MAX_TS_TEXT})")
     method = record.get("method")
     if not isinstance(method, str) or not method:
         raise ValueError("method is missing or empty")

@@ -222,7 +222,7 @@ class Writer(threading.Thread):
             try:
                 self._journal_durably(batch)
                 journal_only += len(batch)
-            except OSError as jexc:  # the journal's disk failed too: nothing more can be kept
+            except (OSError, InputFormatError) as jexc:  # the journal failed too: nothing more
                 journal_error, lost = jexc, lost + len(batch)
         if isinstance(exc, _JournalFailed):
             exc = exc.error
@@ -230,7 +230,7 @@ class Writer(threading.Thread):
             return exc  # a bug, not a storage failure: keep its traceback
         return StoreError(self._where_messages_are(exc, journal_error, journal_only, lost))
 
-    def _where_messages_are(self, exc: BaseException, journal_error: OSError | None,
+    def _where_messages_are(self, exc: BaseException, journal_error: Exception | None,
                             journal_only: int, lost: int) -> str:
         where = f"the journal in {self.journal_dir}"
         loads = "the next `liveworth record` with this journal directory loads"
@@ -288,7 +288,7 @@ class Writer(threading.Thread):
         """The journal, durably; a failure of its disk is a :class:`_JournalFailed`."""
         try:
             used = self._journal_durably(messages)
-        except OSError as exc:
+        except (OSError, InputFormatError) as exc:  # its disk, or a file it cannot append to
             raise _JournalFailed(exc, len(messages)) from exc
         self._unstored = len(messages)
         return used
@@ -400,7 +400,7 @@ class Writer(threading.Thread):
 class _JournalFailed(Exception):
     """The journal could not be written: the batch of ``messages`` in hand is not recorded."""
 
-    def __init__(self, error: OSError, messages: int) -> None:
+    def __init__(self, error: OSError | InputFormatError, messages: int) -> None:
         super().__init__(str(error))
         self.error, self.messages = error, messages
 

@@ -9,6 +9,7 @@ checkpoint does not cover; it first settles the credits a killed writer left lag
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from liveworth.ingest.importer import import_paths
@@ -16,6 +17,7 @@ from liveworth.store import ledger
 from liveworth.store.database import Store, run
 
 JOURNAL_SUFFIX = ".journal.jsonl"
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def journal_path(journal_dir: Path, host: str) -> Path:
@@ -57,11 +59,49 @@ def _stored_already(path: Path, size: int, mark: tuple[int, int | None, str | No
     return _head(path, head_bytes) == (head_bytes, head_sha)
 
 
+def journals(journal_dir: Path) -> list[Path]:
+    """Every journal of a directory: the ones being written (``NAME.journal.jsonl``) and the
+    archives (``NAME.journal.jsonl.gz``, and ``NAME.journal.jsonl.N.gz`` set aside by
+    :func:`set_archives_aside`)."""
+    return sorted(p for p in journal_dir.glob(f"*{JOURNAL_SUFFIX}*")
+                  if (p.name.endswith(JOURNAL_SUFFIX) or p.name.endswith(".gz")) and p.is_file())
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(2) == _GZIP_MAGIC
+
+
+def set_archives_aside(store: Store, journal_dir: Path) -> list[Path]:
+    """Move each journal compressed in place (docs/JOURNAL.md allows it once a journal is
+    closed) to a free archive name, ``NAME.journal.jsonl.N.gz``, with its checkpoint, so that
+    the creator's next journal starts afresh at the path; returns the archives made."""
+    made = []
+    for path in sorted(journal_dir.glob(f"*{JOURNAL_SUFFIX}")):
+        if not path.is_file() or not _is_gzip(path):
+            continue
+        k = 1
+        while True:
+            archive = path.with_name(f"{path.name}.{k}.gz")
+            try:
+                os.link(path, archive)  # never over another file
+                break
+            except FileExistsError:
+                k += 1
+        store.begin()
+        run(store.con, "UPDATE journal_files SET path = ? WHERE path = ?",
+            [str(archive.resolve()), str(path.resolve())])
+        store.commit()
+        path.unlink()
+        made.append(archive)
+    return made
+
+
 def recover(db: str, journal_dir: Path) -> list[str]:
     """What every recorder start does first: bring the credits of rooms a killed writer left
-    behind up to date (:func:`liveworth.store.ledger.settle`), then import every journal of
-    ``journal_dir`` its checkpoint does not cover — one that grew, or a new file at a known path.
-    Returns the journals imported."""
+    behind up to date (:func:`liveworth.store.ledger.settle`), set aside journals compressed in
+    place, then import every journal of ``journal_dir`` (archives included) its checkpoint does
+    not cover — one that grew, or a new file at a known path. Returns the journals imported."""
     done: list[str] = []
     with Store.open(db) as store:
         store.begin()
@@ -69,9 +109,10 @@ def recover(db: str, journal_dir: Path) -> list[str]:
         store.commit()
         if not journal_dir.is_dir():
             return done
+        set_archives_aside(store, journal_dir)
         marks = {str(r[0]): (int(r[1]), r[2], r[3]) for r in store.query(
             "SELECT path, bytes_done, head_bytes, head_sha256 FROM journal_files")}
-        for path in sorted(journal_dir.glob(f"*{JOURNAL_SUFFIX}")):
+        for path in journals(journal_dir):
             size = path.stat().st_size
             if not _stored_already(path, size, marks.get(str(path.resolve()))):
                 import_paths(store, [path], "journal")

@@ -21,6 +21,12 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def visible(value: object) -> str:
+    """``value`` as plain text (not for Rich) with control and bidi characters shown as
+    escapes: for lines written straight to a stream, such as error messages."""
+    return _UNSAFE.sub(_visible, str(value))
+
+
 def term(value: object) -> str:
     """``value`` as text that prints as itself in a Rich console (markup escaped, control and
     bidi characters shown as escapes)."""
