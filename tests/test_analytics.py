@@ -47,7 +47,7 @@ from liveworth.analysis.stats import ols_hc3, ppml_hc3, t_quantile
 from liveworth.economy.gifts import load_catalogue
 from liveworth.economy.money import creator_usd
 from liveworth.economy.ratecard import load_rate_card
-from liveworth.errors import NotFoundError, UsageError
+from liveworth.errors import ConfigError, NotFoundError, UsageError
 from liveworth.ingest.importer import import_paths
 from liveworth.model.generative import GiftMenu, ModelParams
 from liveworth.model.simulate import simulate
@@ -339,6 +339,72 @@ def test_recommendations_tie_strategies_to_levers(analysis: Analysis) -> None:
     assert Decimal(0) < x.usd_low <= x.usd_per_session <= x.usd_high
     assert "elasticity" in promote.evidence
     assert recs["Go live consistently"].status == "unclear"
+    assert recs["Go live consistently"].expected is None
+    analyse = recs["Analyse your performance"]
+    assert analyse.expected is None and analyse.direction is None
+    assert [k.name for k in analysis.risks][:2] == ["top_gifter_stops", "whale_dependence"]
+    top = analysis.risks[0]
+    assert top.creator_usd_per_session == (analysis.top_gifters[0].creator_usd
+                                           / len(analysis.sessions)).quantize(Decimal("0.01"))
+
+
+def build_plain(path: Path, seed: int, n: int = 14, minutes: float | None = 20.0,
+                params: ModelParams = PARAMS) -> None:
+    """``n`` simulated sessions of @plain, every one exactly ``minutes`` long (None: 10, 20 or
+    40 minutes at random)."""
+    rng = np.random.default_rng(seed)
+    menu = _menu()
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n):
+            start = T0 + (i * 2 + int(rng.integers(0, 2))) * DAY + int(rng.integers(0, 24)) * HOUR
+            simulate(params, followers=1000, viewers=float(np.exp(rng.uniform(np.log(8),
+                                                                                np.log(160)))),
+                     minutes=float(rng.choice([10, 20, 40])) if minutes is None else minutes,
+                     engagement=float(np.exp(rng.uniform(-1.0, 1.0))), rng=rng,
+                     room_id=f"plain-{i:03d}", start_ts=start, host="plain",
+                     menu=menu).write_jsonl(f)
+
+
+@pytest.fixture(scope="module")
+def plain_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("plain")
+    build_plain(d / "plain.jsonl", 5)
+    _import(d / "plain.duckdb", d / "plain.jsonl")
+    return d / "plain.duckdb"
+
+
+def test_analyze_keeps_going_when_every_session_has_the_same_length(plain_db: Path) -> None:
+    """Item 8: one control without variation is left out, not a reason to give up."""
+    with Store.open(plain_db, read_only=True) as store:
+        a = analyze(store, CARD, rng=np.random.default_rng(0))
+    assert len({round(s.minutes, 6) for s in a.sessions}) == 1 and len(a.sessions) == 14
+    found = by_name(a)
+    assert found["session_length"].note == "no variation: session length is the same in every " \
+        "session"
+    e = a.elasticity_viewers
+    assert e.effect is not None and e.ci_low is not None and e.controls == ()
+    assert e.note == "session length is the same in every session: left out as a control"
+    assert found["days_since_previous"].effect is not None
+    assert not any("one side of the comparison has none" in d.note for d in a.drivers)
+    assert a.recommendations[0].status in ("measured", "unclear")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_store_recommendations_follow_their_drivers(tmp_path: Path, seed: int,
+                                                    analysis: Analysis) -> None:
+    """Item 5 on whole pipelines: simulated stores (the default model, whales and all) and
+    the recovery store; no measured recommendation loses money, the words follow the sign."""
+    from test_advice import check_recommendation
+
+    build_plain(tmp_path / "s.jsonl", 100 + seed, n=16, minutes=None if seed else 15.0,
+                params=ModelParams.from_prior())
+    _import(tmp_path / "s.duckdb", tmp_path / "s.jsonl")
+    with Store.open(tmp_path / "s.duckdb", read_only=True) as store:
+        fresh = analyze(store, CARD, rng=np.random.default_rng(seed))
+    for a in (fresh, analysis):
+        for r in a.recommendations:
+            check_recommendation(r, by_name(a))
+        assert a.risks and a.risks[0].name == "top_gifter_stops"
 
 
 def test_tables_for_analysts(analysis: Analysis) -> None:
@@ -467,9 +533,10 @@ def test_roster_totals_equal_the_session_reports(multi_db: Path) -> None:
 def test_roster_pace_against_tiers(multi_db: Path) -> None:
     tiers = (Tier("bronze", 1, 1, 0.0), Tier("silver", 10**9, 0, 0.0))
     with Store.open(multi_db, read_only=True) as store:
-        r = roster(store, CARD, tiers=tiers, as_of="2024-02-10")
+        r = roster(store, CARD, tiers=tiers, as_of="2024-02-10", active_day_minutes=0)
+        hourly = roster(store, CARD, tiers=tiers, as_of="2024-02-10")  # the default: 60 min
     feb = next(row for row in r.rows if row.period == "2024-02" and row.host == "hand")
-    assert feb.active_days == 1 and feb.coins == 530
+    assert feb.active_days == 1 and feb.live_days == 1 and feb.coins == 530
     p = feb.pace
     assert p is not None and (p.days_in_period, p.days_elapsed, p.complete) == (29, 10, False)
     assert p.projected_diamonds == Decimal(1537)  # 530 × 29 / 10
@@ -479,10 +546,17 @@ def test_roster_pace_against_tiers(multi_db: Path) -> None:
     beta = next(row for row in r.rows if row.period == "2024-02" and row.host == "beta")
     with Store.open(multi_db, read_only=True) as store:
         first = next(s for s in session_stats(store, CARD) if s.room_id == "beta-2")
-    assert beta.sessions == 2 and beta.pace is not None  # beta-3 starts after as_of
+    assert beta.sessions == 1 and beta.pace is not None  # beta-3 starts after as_of
+    assert beta.coins == first.coins
     assert beta.pace.projected_diamonds == (Decimal(first.coins) * 29 / 10).quantize(Decimal(1))
     jan = next(row for row in r.rows if row.period == "2024-01" and row.host == "hand")
     assert jan.pace is not None and jan.pace.complete and jan.active_days == 2
+    # an active day needs an hour of LIVE by default: hand's 30, 60 and 45 minutes
+    hand = {row.period: row for row in hourly.rows if row.host == "hand"}
+    assert (hand["2024-01"].active_days, hand["2024-01"].live_days) == (1, 2)
+    assert (hand["2024-02"].active_days, hand["2024-02"].live_days) == (0, 1)
+    assert hand["2024-02"].pace is not None and hand["2024-02"].pace.tier is None
+    assert hourly.active_day_minutes == 60 and r.as_dict()["active_day_minutes"] == 0
     with Store.open(multi_db, read_only=True) as store:
         weekly = roster(store, CARD, period="week", as_of="2024-02-10")
     assert all(row.pace is None for row in weekly.rows)
@@ -493,13 +567,13 @@ def test_tiers_from_toml_and_options(tmp_path: Path) -> None:
     f = tmp_path / "tiers.toml"
     f.write_text('[[tier]]\nname = "B"\ndiamonds = 500\n\n[[tier]]\nname = "A"\n'
                  'diamonds = 100\nactive_days = 3\nhours = 2.5\n', encoding="utf-8")
-    assert load_tiers(f) == (Tier("A", 100, 3, 2.5), Tier("B", 500, 0, 0.0))
+    assert load_tiers(f).tiers == (Tier("A", 100, 3, 2.5), Tier("B", 500, 0, 0.0))
     assert parse_tier("gold:50_000:12:25") == Tier("gold", 50_000, 12, 25.0)
     for bad in ("gold", "gold:x", ":5", "a:1:2:3:4", "neg:-5"):
         with pytest.raises(UsageError):
             parse_tier(bad)
     f.write_text('[[tier]]\nname = "A"\n', encoding="utf-8")
-    with pytest.raises(UsageError, match="needs name"):
+    with pytest.raises(ConfigError, match="tier 1 \\(A\\): diamonds: a tier needs"):
         load_tiers(f)
     with pytest.raises(UsageError, match="not found"):
         load_tiers(tmp_path / "missing.toml")
@@ -536,6 +610,10 @@ def test_analyze_json_keys(acli: Callable[..., Result], recovery_db: Path) -> No
                                                         for s in out["sessions"])
     assert all(isinstance(r_["expected"]["usd_per_session"], str)
                for r_ in out["recommendations"] if r_["expected"])
+    assert [k["name"] for k in out["risks"]][:2] == ["top_gifter_stops", "whale_dependence"]
+    assert all(isinstance(k["creator_usd_per_session"], str) for k in out["risks"][:2])
+    assert all(r_["expected"] is None or r_["expected"]["pct"] > 0
+               for r_ in out["recommendations"])
     again = acli("analyze", "--db", str(recovery_db), "--json", "--host", "@ALPHA")
     assert again.out == r.out
 
@@ -544,6 +622,10 @@ def test_analyze_terminal(acli: Callable[..., Result], recovery_db: Path) -> Non
     r = acli("analyze", "--db", str(recovery_db))
     assert r.code == 0, r.err
     assert "@alpha" in r.out and "Promote your LIVEs" in r.out and "elasticity" in r.out
+    assert "expected if you follow it: 20% more average viewers" in r.out
+    recs, risks_ = r.out.split("Risks\n")
+    assert "stopped gifting" not in recs and "If your top gifter stopped gifting" in risks_
+    assert "of your creator USD per session" in risks_
 
 
 def test_analyze_says_too_few(acli: Callable[..., Result], multi_db: Path) -> None:
@@ -618,6 +700,8 @@ def test_html_is_self_contained_and_escapes(html_pages: list[str]) -> None:
     assert TOO_FEW in hand
     alpha = html_pages[1]
     assert "Promote your LIVEs" in alpha and "elasticity" in alpha
+    assert "<h2>Risks</h2>" in alpha and "If your top gifter stopped gifting" in alpha
+    assert alpha.index("<h2>Risks</h2>") > alpha.index("Analyse your performance")
 
 
 def test_render_html_escapes_hostile_host(analysis: Analysis) -> None:

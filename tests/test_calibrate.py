@@ -260,11 +260,14 @@ def test_tier_odds_fall_as_the_threshold_rises(history: History) -> None:
     ladder = {"diamonds": (0, 100_000, 400_000, 600_000, 1e6, 3e6, 1e9),
               "airtime_hours": (0, 5, 7, 8, 9, 10, 1_000),
               "active_days": (0, 10, 15, 20, 25, 30, 31)}
-    tiers = tuple(Tier(f"{m} {t}", m, t) for m, ts in ladder.items() for t in ts)
+    key = {"diamonds": "diamonds", "airtime_hours": "hours", "active_days": "active_days"}
+    tiers = tuple(Tier(f"{m} {t:g}", **{key[m]: int(t) if m != "airtime_hours" else t})
+                  for m, ts in ladder.items() for t in ts)
     f = forecast(history, month="2023-11", as_of=AS_OF, rng=_rng(), card=CARD,
                  settings=TierSettings(tiers, active_day_minutes=0), simulations=4_000)
-    for metric in ladder:
-        odds = [t.odds for t in f.tiers if t.tier.metric == metric]
+    by_name = {t.tier.name: t.odds for t in f.tiers}
+    for metric, ts in ladder.items():
+        odds = [by_name[f"{metric} {t:g}"] for t in ts]
         assert odds == sorted(odds, reverse=True), (metric, odds)
         assert odds[0] == 1.0 and odds[-1] == 0.0
     reached = {t.tier.name: t.reached for t in f.tiers}
@@ -278,6 +281,7 @@ def test_default_tiers_count_active_days_from_an_hour_of_live(history: History) 
                  simulations=500)
     assert [t.tier for t in f.tiers] == list(DEFAULT_TIERS)
     assert f.month_to_date.active_days == 0  # 20-minute days are not active days
+    assert f.tier_reached is None and f.as_dict()["tier_reached"] is None
     assert f.month_to_date.live_days == 15
 
 
@@ -307,12 +311,12 @@ def test_tiers_file(tmp_path: Path) -> None:
     p = tmp_path / "tiers.toml"
     p.write_text('active_day_minutes = 30\n[[tier]]\nmetric = "diamonds"\nthreshold = 5000\n'
                  '[[tier]]\nname = "gold"\nmetric = "airtime_hours"\nthreshold = 12.5\n')
-    s = load_tiers(p)
+    s = load_tiers(p, legacy=True)  # the former format, read for --thresholds
     assert s.active_day_minutes == 30
-    assert s.tiers == (Tier("diamonds 5000", "diamonds", 5000),
-                       Tier("gold", "airtime_hours", 12.5))
+    assert s.tiers == (Tier("gold", hours=12.5), Tier("diamonds 5000", diamonds=5000))
     p.write_text("active_day_minutes = 90\n")
     assert load_tiers(p).tiers == DEFAULT_TIERS
+    assert load_tiers(p).active_day_minutes == 90
 
 
 @pytest.mark.parametrize("text", [
@@ -324,11 +328,13 @@ def test_tiers_file(tmp_path: Path) -> None:
     'active_day_minutes = 2000\n',
     'not toml [',
 ])
-def test_bad_tier_files_are_config_errors(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize("legacy", [False, True])
+def test_bad_tier_files_are_config_errors(tmp_path: Path, text: str, legacy: bool) -> None:
     p = tmp_path / "tiers.toml"
     p.write_text(text)
-    with pytest.raises(ConfigError):
-        load_tiers(p)
+    with pytest.raises(ConfigError, match=f"^{p}: ") as err:
+        load_tiers(p, legacy=legacy)
+    assert "\n" not in str(err.value)
 
 
 # ---------------------------------------------------------------------------- the commands
@@ -350,8 +356,9 @@ def test_forecast_json(run: Run, db: str) -> None:
         assert isinstance(d["projection"]["creator_usd"][q], str)
         assert isinstance(d["projection"]["coins"][q], int)
         Decimal(d["projection"]["diamonds"][q])
-    assert d["tiers"] and all(set(t) >= {"name", "metric", "threshold", "reached", "odds"}
-                              for t in d["tiers"])
+    assert d["tiers"] and all(set(t) == {"name", "diamonds", "active_days", "hours", "reached",
+                                         "odds"} for t in d["tiers"])
+    assert "tier_reached" in d and d["active_day_minutes"] == 60
     cal = d["calibration"]
     assert cal["sessions"] == 15 and 0 <= cal["loo"]["coverage"] <= 1
     again = run("forecast", "--db", db, "--host", "test_creator", "--month", "2023-11",
@@ -367,6 +374,7 @@ def test_forecast_table_and_thresholds_file(run: Run, db: str, tmp_path: Path) -
             str(p))
     assert r.code == 0, r.err
     assert "Month to date" in r.out and "starter" in r.out and "reached" in r.out
+    assert r.err.count("\n") == 1 and "--thresholds is deprecated" in r.err and "--tiers" in r.err
     assert "leave-one-out" not in r.out and "Calibration" in r.out
 
 

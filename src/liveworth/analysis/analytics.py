@@ -3,7 +3,7 @@
 One creator's sessions, analysed: :func:`analyze` returns an :class:`Analysis` with the sessions
 (:class:`SessionStats`), the weekly trend, the drivers of coins with their intervals
 (:mod:`liveworth.analysis.drivers`), whale dependence and the gifter leaderboard
-(:mod:`liveworth.analysis.gifters`) and recommendations (:mod:`liveworth.analysis.advice`).
+(:mod:`liveworth.analysis.gifters`), recommendations and risks (:mod:`liveworth.analysis.advice`).
 ``liveworth analyze``, its ``--json`` and its ``--html`` page all render that one object. Agency
 roll-ups are in :mod:`liveworth.analysis.roster`.
 
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from liveworth.analysis.advice import Expected, Recommendation, recommendations
+from liveworth.analysis.advice import Expected, Recommendation, Risk, recommendations, risks
 from liveworth.analysis.drivers import (
     BOOTSTRAP,
     DEFAULT_SEED,
@@ -73,6 +73,7 @@ __all__ = [
     "GifterStats",
     "Loyalty",
     "Recommendation",
+    "Risk",
     "SessionStats",
     "WeekTrend",
     "WhaleDependence",
@@ -107,6 +108,7 @@ class Analysis:
     loyalty: Loyalty
     recommendations: tuple[Recommendation, ...]
     notes: tuple[str, ...]
+    risks: tuple[Risk, ...] = ()
 
     @property
     def elasticity_viewers(self) -> Driver:
@@ -139,7 +141,8 @@ class Analysis:
                 "trend": to_pandas(self.trend, WeekTrend),
                 "drivers": to_pandas(self.drivers, Driver),
                 "top_gifters": to_pandas(self.top_gifters, GifterStats),
-                "recommendations": to_pandas(self.recommendations, Recommendation)}
+                "recommendations": to_pandas(self.recommendations, Recommendation),
+                "risks": to_pandas(self.risks, Risk)}
 
     def as_dict(self) -> dict[str, Any]:
         e = self.elasticity_viewers
@@ -160,6 +163,7 @@ class Analysis:
             "top_gifters": [g.as_dict() for g in self.top_gifters],
             "loyalty": self.loyalty.as_dict(),
             "recommendations": [r.as_dict() for r in self.recommendations],
+            "risks": [r.as_dict() for r in self.risks],
             "notes": list(self.notes),
             "method": {"model": "E[coins] = exp(Xb), Poisson pseudo-maximum likelihood",
                        "errors": "HC3", "level": LEVEL, "min_sessions": MIN_SESSIONS,
@@ -216,7 +220,7 @@ def analyze(store: Store, card: RateCard, *, host: str | None = None,
         whales=whales, top_gifters=tuple(board),
         loyalty=store_loyalty(store, chosen),
         recommendations=tuple(recommendations(chosen, found, whales, min_sessions)),
-        notes=tuple(notes))
+        notes=tuple(notes), risks=tuple(risks(chosen, whales, board)))
 
 
 # ---------------------------------------------------------------------------- tables

@@ -26,6 +26,13 @@ the controls it names:
 :data:`MIN_GROUP` on either side of a yes/no comparison, a driver gives no number and its note
 says "too few sessions". These are associations across one creator's own sessions, not proof of
 cause. The bootstrap's only randomness is an injected ``numpy`` Generator.
+
+**Plain data.** A control that does not vary across the driver's sessions (every session the
+same length, say) is left out of that driver's model, and the note says so
+("session length is the same in every session: left out as a control"); the driver is still
+estimated. A driver without a number has one note with the one reason: too few sessions, too
+few on one side, no variation in the lever itself, no coins at all, no coins on one side of a
+comparison, a lever that moves in step with a control, or a fit that does not converge.
 """
 
 from __future__ import annotations
@@ -41,7 +48,13 @@ from liveworth.analysis.sessionstats import DAYPARTS, WEEKDAYS, SessionStats, ro
 from liveworth.analysis.settings import DEFAULT_SEED as DEFAULT_SEED
 from liveworth.analysis.settings import LEVEL as LEVEL
 from liveworth.analysis.settings import MIN_SESSIONS as MIN_SESSIONS
-from liveworth.analysis.stats import FloatArray, log_ratio_to_pct, percentile_interval, ppml_hc3
+from liveworth.analysis.stats import (
+    MIN_DF,
+    FloatArray,
+    log_ratio_to_pct,
+    percentile_interval,
+    ppml_hc3,
+)
 from liveworth.errors import UsageError
 
 #: Fewest sessions on each side of a yes/no driver (a daypart, a weekday, battles).
@@ -52,6 +65,15 @@ BOOTSTRAP = 2000
 DAYS_CAP = 14
 #: The words every "not enough data" message starts with.
 TOO_FEW = "too few sessions"
+#: The words of a driver whose lever does not vary across its sessions.
+NO_VARIATION = "no variation"
+#: The words of every other driver that has data but no number.
+CANNOT = "cannot be estimated"
+#: A log-scale column whose values span less than this (0.1 %) does not vary.
+LOG_FLAT = 1e-3
+#: Each control's name in a note, with its verb.
+_CONTROL_NAMES = {"avg_viewers": "average viewers", "session_length": "session length"}
+_CONTROL_WORDS = {"avg_viewers": "average viewers are", "session_length": "session length is"}
 
 
 def too_few(n: int, need: int, what: str = "with the data this driver needs") -> str:
@@ -100,12 +122,20 @@ Value = Callable[[SessionStats], float | None]
 
 @dataclass(frozen=True, slots=True)
 class _Spec:
+    """One driver: ``kind`` is "log" (an elasticity), "binary" or "linear" (percentages);
+    ``words`` names the lever in notes — with its verb ("session length is") for a measure, as
+    what a session did ("had a battle") for a yes/no lever."""
+
     name: str
     label: str
-    kind: str  # "log" (an elasticity), "binary" or "linear" (percentages)
+    kind: str
     unit: str
     value: Value
     controls: tuple[str, ...]
+    words: str
+    #: For a rate per viewer-minute: the count it is made of, and what is counted.
+    count: Callable[[SessionStats], int] | None = None
+    counted: str = ""
 
 
 def _viewers(s: SessionStats) -> float | None:
@@ -123,6 +153,18 @@ def _plus_half(count: Callable[[SessionStats], int]) -> Value:
     return rate
 
 
+def _comments(s: SessionStats) -> int:
+    return s.comments
+
+
+def _likes(s: SessionStats) -> int:
+    return s.likes
+
+
+def _follows_shares(s: SessionStats) -> int:
+    return s.follows + s.shares
+
+
 def _is_daypart(name: str) -> Value:
     return lambda s: float(s.daypart == name)
 
@@ -137,35 +179,41 @@ def _days(s: SessionStats) -> float | None:
 
 
 _CONTROLS: dict[str, Value] = {"avg_viewers": _viewers, "session_length": _minutes}
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _BOTH = ("avg_viewers", "session_length")
 
 
 def _specs(sessions: Sequence[SessionStats]) -> list[_Spec]:
     specs = [
         _Spec("avg_viewers", "average concurrent viewers", "log", "elasticity", _viewers,
-              ("session_length",)),
+              ("session_length",), _CONTROL_WORDS["avg_viewers"]),
         _Spec("session_length", "session length", "log", "elasticity", _minutes,
-              ("avg_viewers",)),
+              ("avg_viewers",), _CONTROL_WORDS["session_length"]),
         _Spec("comments_per_viewer_minute", "comments per viewer-minute", "log", "elasticity",
-              _plus_half(lambda s: s.comments), _BOTH),
+              _plus_half(_comments), _BOTH, "comments per viewer-minute are", _comments,
+              "comments"),
         _Spec("likes_per_viewer_minute", "likes per viewer-minute", "log", "elasticity",
-              _plus_half(lambda s: s.likes), _BOTH),
+              _plus_half(_likes), _BOTH, "likes per viewer-minute are", _likes, "likes"),
         _Spec("follows_shares_per_viewer_minute", "follows + shares per viewer-minute", "log",
-              "elasticity", _plus_half(lambda s: s.follows + s.shares), _BOTH),
+              "elasticity", _plus_half(_follows_shares), _BOTH,
+              "follows + shares per viewer-minute are", _follows_shares, "follows or shares"),
         _Spec("battles", "a battle in the session", "binary", "% coins",
-              lambda s: float(s.battles > 0), _BOTH),
+              lambda s: float(s.battles > 0), _BOTH, "had a battle"),
     ]
     for name, lo, hi in DAYPARTS:
         if any(s.daypart == name for s in sessions):
             specs.append(_Spec(f"start_daypart:{name}", f"starting in the {name} "
                                f"({lo:02d}-{hi:02d} h) vs other times", "binary", "% coins",
-                               _is_daypart(name), ("session_length",)))
+                               _is_daypart(name), ("session_length",),
+                               f"started in the {name}"))
     for i, day in enumerate(WEEKDAYS):
         if any(s.weekday == i for s in sessions):
             specs.append(_Spec(f"weekday:{day}", f"going live on {day} vs other days",
-                               "binary", "% coins", _is_weekday(i), ("session_length",)))
+                               "binary", "% coins", _is_weekday(i), ("session_length",),
+                               f"was on a {_DAY_NAMES[i]}"))
     specs.append(_Spec("days_since_previous", "each extra day since the previous LIVE",
-                       "linear", "% coins per day", _days, ("session_length",)))
+                       "linear", "% coins per day", _days, ("session_length",),
+                       "the days since the previous LIVE are"))
     return specs
 
 
@@ -187,45 +235,118 @@ def _columns(sessions: Sequence[SessionStats]) -> _Columns:
     return _Columns(np.array([float(s.coins) for s in sessions], dtype=np.float64), logs)
 
 
+def _varies(column: FloatArray, log: bool) -> bool:
+    """Whether a column takes more than one value (a log column: spread over :data:`LOG_FLAT`)."""
+    if column.size == 0:
+        return False
+    spread = float(np.ptp(column))
+    return spread > LOG_FLAT if log else spread > 0.0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Data:
+    """One driver's sessions: its lever (the log, for an elasticity), coins, the controls that
+    vary there (name → log column) and a note per control left out for not varying."""
+
+    lever: FloatArray
+    coins: FloatArray
+    controls: dict[str, FloatArray]
+    notes: tuple[str, ...]
+    counts: FloatArray | None
+
+
+def _data(spec: _Spec, sessions: Sequence[SessionStats], cols: _Columns) -> _Data:
+    raw = [spec.value(s) for s in sessions]
+    usable = np.array([x is not None and not (spec.kind == "log" and x <= 0) for x in raw],
+                      dtype=np.bool_)
+    for name in spec.controls:
+        usable &= ~np.isnan(cols.logs[name])
+    idx = np.flatnonzero(usable)
+    xs = [float(x) for x in (raw[i] for i in idx.tolist()) if x is not None]
+    lever = np.array([math.log(x) for x in xs] if spec.kind == "log" else xs, dtype=np.float64)
+    kept: dict[str, FloatArray] = {}
+    notes = []
+    for name in spec.controls:
+        column = cols.logs[name][idx]
+        if _varies(column, log=True):
+            kept[name] = column
+        else:
+            notes.append(f"{_CONTROL_WORDS[name]} the same in every session: left out as a "
+                         "control")
+    counts = None if spec.count is None else np.array(
+        [float(spec.count(sessions[i])) for i in idx.tolist()], dtype=np.float64)
+    return _Data(lever, cols.coins[idx], kept, tuple(notes), counts)
+
+
+def _unfit(spec: _Spec, data: _Data, min_sessions: int) -> str | None:
+    """Why the driver cannot be fitted on ``data`` (one reason, the first that holds), or None."""
+    lever, coins, n = data.lever, data.coins, len(data.lever)
+    if n < min_sessions:
+        return too_few(n, min_sessions)
+    if not np.any(coins > 0):
+        return f"{CANNOT}: none of these {n} sessions earned coins"
+    if spec.kind == "binary":
+        yes = lever > 0.5
+        k = int(yes.sum())
+        if k in (0, n):
+            return f"{NO_VARIATION}: {'every' if k else 'no'} session {spec.words}"
+        if min(k, n - k) < MIN_GROUP:
+            return too_few(min(k, n - k), MIN_GROUP, "on the smaller side of this comparison")
+        if not np.any(coins[yes] > 0):
+            return f"{CANNOT}: the {k} sessions that {spec.words} earned no coins"
+        if not np.any(coins[~yes] > 0):
+            return f"{CANNOT}: the {n - k} other sessions earned no coins"
+    elif data.counts is not None and not _varies(data.counts, log=False):
+        k = int(data.counts[0])
+        return f"{NO_VARIATION}: " + (f"every session had the same number of {spec.counted} "
+                                      f"({k:,})" if k else f"no session had any {spec.counted}")
+    elif not _varies(lever, log=spec.kind == "log"):
+        return f"{NO_VARIATION}: {spec.words} the same in every session"
+    p = 2 + len(data.controls)
+    if n - p < MIN_DF:
+        return too_few(n, p + MIN_DF, "for this many coefficients")
+    return _in_step(spec, data)
+
+
+def _in_step(spec: _Spec, data: _Data) -> str | None:
+    """The note of a lever that moves in step with one of its controls (None if none does)."""
+    design = _design(data, tuple(data.controls))
+    if np.linalg.matrix_rank(design) == design.shape[1]:
+        return None
+    for name in data.controls:
+        rest = _design(data, tuple(c for c in data.controls if c != name))
+        if np.linalg.matrix_rank(rest) == rest.shape[1]:
+            return (f"{CANNOT}: {spec.label} moves in step with {_CONTROL_NAMES[name]} in "
+                    "these sessions, so their effects cannot be told apart")
+    return f"{CANNOT}: {spec.label} moves in step with its controls in these sessions"
+
+
+def _design(data: _Data, controls: tuple[str, ...]) -> FloatArray:
+    n = len(data.lever)
+    return np.column_stack([np.ones(n), data.lever, *(data.controls[c] for c in controls)])
+
+
 def _fit(spec: _Spec, sessions: Sequence[SessionStats], min_sessions: int,
          columns: _Columns | None = None) -> Driver:
-    cols = columns if columns is not None else _columns(sessions)
-    raw = [spec.value(s) for s in sessions]
-    ctrl = np.column_stack([cols.logs[name] for name in spec.controls]) if spec.controls \
-        else np.zeros((len(sessions), 0))
-    keep = ~np.isnan(ctrl).any(axis=1) & np.array(
-        [x is not None and not (spec.kind == "log" and x <= 0) for x in raw], dtype=np.bool_)
-    idx = np.flatnonzero(keep)
-    xs = [float(x) for x in (raw[i] for i in idx.tolist()) if x is not None]
-    if spec.kind == "log":
-        xs = [math.log(x) for x in xs]
-    coins = cols.coins[idx]
-    n = len(xs)
+    data = _data(spec, sessions, columns if columns is not None else _columns(sessions))
+    n, used = len(data.lever), tuple(data.controls)
 
     def empty(note: str) -> Driver:
-        return Driver(spec.name, spec.label, None, None, None, spec.unit, n, spec.controls, note)
+        return Driver(spec.name, spec.label, None, None, None, spec.unit, n, used, note)
 
-    if n < min_sessions:
-        return empty(too_few(n, min_sessions))
-    lever = np.array(xs, dtype=np.float64)
-    if spec.kind == "binary":
-        yes = int(lever.sum())
-        if min(yes, n - yes) < MIN_GROUP:
-            return empty(too_few(min(yes, n - yes), MIN_GROUP,
-                                 "on the smaller side of this comparison"))
-    if float(np.ptp(lever)) == 0.0:
-        return empty(f"no variation: every session has the same {spec.label}")
-    design = np.column_stack([np.ones(n), lever, ctrl[idx]])
-    fit = ppml_hc3(design, coins)
+    reason = _unfit(spec, data, min_sessions)
+    if reason is not None:
+        return empty(reason)
+    fit = ppml_hc3(_design(data, used), data.coins)
     if fit is None:
-        if n - design.shape[1] < 5:
-            return empty(too_few(n, design.shape[1] + 5, "for this many coefficients"))
-        return empty("cannot be estimated: no coins, or one side of the comparison has none")
+        return empty(f"{CANNOT}: the model did not converge on these {n} sessions")
     beta = float(fit.beta[1])
     lo, hi = fit.interval(1, LEVEL)
     if spec.kind != "log":
         beta, lo, hi = log_ratio_to_pct(beta), log_ratio_to_pct(lo), log_ratio_to_pct(hi)
-    return Driver(spec.name, spec.label, beta, lo, hi, spec.unit, n, spec.controls, "")
+    if not all(math.isfinite(v) for v in (beta, lo, hi)):
+        return empty(f"{CANNOT}: its interval has no finite end on these {n} sessions")
+    return Driver(spec.name, spec.label, beta, lo, hi, spec.unit, n, used, "; ".join(data.notes))
 
 
 def _returning(sessions: Sequence[SessionStats], rng: np.random.Generator,
@@ -240,6 +361,8 @@ def _returning(sessions: Sequence[SessionStats], rng: np.random.Generator,
     def empty(note: str) -> Driver:
         return Driver(name, label, None, None, None, unit, n, (), note)
 
+    if len(sessions) >= min_sessions and not chosen:
+        return empty(f"{CANNOT}: none of these {len(sessions)} sessions earned coins")
     if n < min_sessions:
         return empty(too_few(n, min_sessions, "with gifts"))
     if min(with_ret, with_new) < MIN_GROUP:

@@ -1,37 +1,31 @@
 """Agency roll-up: per creator and in total, per month (or week), with pace towards tiers.
 
-For each creator and period: sessions, hours live, coins, diamonds, creator USD and active days
-(calendar days with a LIVE start, in the chosen time zone); the same for the whole roster. For
-months, each creator's **pace** projects the month linearly from the days elapsed up to
-``as_of`` and compares it with monthly tier thresholds.
+For each creator and period: sessions, hours live, coins, diamonds, creator USD, active days and
+LIVE days; the same for the whole roster. For months, each creator's **pace** projects the month
+linearly from the days elapsed up to ``as_of`` and compares it with monthly tier thresholds.
 
-**Tier thresholds are an assumption.** TikTok and the agencies publish no common table; each
-agency sets its own (diamonds a month, often with minimum valid days and hours live). The
-defaults in :data:`DEFAULT_TIERS` are liveworth's placeholders, shaped like such tables, not
-TikTok's figures. Set your agency's with a TOML file (``--tiers FILE``)::
+**As of the end of a day.** ``roster(..., as_of=D)`` sees what had happened by the end of D in
+the roster's time zone, in every column: a session counts whole, in the day and period it starts
+(:mod:`liveworth.analysis.tiers`), so the sessions that start after D are left out of the
+sessions, hours, coins, money, active days and pace alike — the roster as of D is the roster of
+the history truncated at the end of D.
 
-    [[tier]]
-    name = "A"
-    diamonds = 50000      # diamonds in the month
-    active_days = 12      # optional: days with a LIVE
-    hours = 25            # optional: hours live
+**Tiers and active days** are those of :mod:`liveworth.analysis.tiers` (the same format, rule and
+placeholder defaults as ``forecast``): an active day has at least ``active_day_minutes`` of LIVE
+(default 60), summed over the sessions that start that day. The defaults are liveworth's
+placeholders, not TikTok's figures; set your agency's with ``--tiers FILE`` or ``--tier``.
 
-or on the command line, ``--tier A:50000:12:25`` (repeatable; replaces the defaults).
-
-Every figure adds up to the per-session reports (:mod:`liveworth.analysis.report`): a session
-counts in the period of its start.
+Every figure adds up to the per-session reports (:mod:`liveworth.analysis.report`). In a total
+row, active days and LIVE days are the sums of the creators' (creator-days).
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-import math
-import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from pathlib import Path
 from typing import Any
 
 from liveworth.analysis.sessionstats import (
@@ -42,100 +36,19 @@ from liveworth.analysis.sessionstats import (
     zone,
 )
 from liveworth.analysis.settings import PERIODS as PERIODS
+from liveworth.analysis.tiers import DEFAULT_ACTIVE_DAY_MINUTES as DEFAULT_ACTIVE_DAY_MINUTES
+from liveworth.analysis.tiers import DEFAULT_TIERS as DEFAULT_TIERS
+from liveworth.analysis.tiers import TIERS_NOTE as TIERS_NOTE
+from liveworth.analysis.tiers import Tier as Tier
+from liveworth.analysis.tiers import TierSettings as TierSettings
+from liveworth.analysis.tiers import active_days, check_active_day_minutes, highest_reached
+from liveworth.analysis.tiers import check_tiers as check_tiers
+from liveworth.analysis.tiers import load_tiers as load_tiers
+from liveworth.analysis.tiers import parse_tier as parse_tier
 from liveworth.economy.money import fmt
-from liveworth.economy.numbers import plain_int, ungrouped
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
 from liveworth.store.database import Store
-
-
-@dataclass(frozen=True, slots=True)
-class Tier:
-    """A monthly threshold: ``diamonds`` in the month, at least ``active_days`` and ``hours``."""
-
-    name: str
-    diamonds: int
-    active_days: int = 0
-    hours: float = 0.0
-
-    def reached(self, diamonds: Decimal, active_days: float, hours: float) -> bool:
-        return diamonds >= self.diamonds and active_days >= self.active_days \
-            and hours >= self.hours
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "diamonds": self.diamonds, "active_days": self.active_days,
-                "hours": self.hours}
-
-
-#: liveworth's placeholder thresholds (an assumption, not TikTok's: see the module docstring).
-DEFAULT_TIERS: tuple[Tier, ...] = (
-    Tier("starter", 10_000, 7, 15.0),
-    Tier("rising", 50_000, 12, 25.0),
-    Tier("pro", 200_000, 15, 40.0),
-    Tier("star", 1_000_000, 20, 60.0),
-)
-TIERS_NOTE = ("tier thresholds are liveworth's placeholders unless set with --tiers/--tier: "
-              "TikTok and agencies publish no common table")
-
-
-def check_tiers(tiers: Iterable[Tier]) -> tuple[Tier, ...]:
-    """Tiers sorted by diamonds; names unique, numbers non-negative, at least one tier."""
-    out = tuple(sorted(tiers, key=lambda t: (t.diamonds, t.active_days, t.hours)))
-    if not out:
-        raise UsageError("no tier thresholds given")
-    names = [t.name for t in out]
-    if len(set(names)) != len(names):
-        raise UsageError(f"tier names must be unique: {', '.join(names)}")
-    for t in out:
-        if not t.name.strip():
-            raise UsageError("a tier needs a name")
-        if t.diamonds < 0 or t.active_days < 0 or not (math.isfinite(t.hours) and t.hours >= 0):
-            raise UsageError(f"tier {t.name!r}: thresholds must be non-negative numbers")
-    return out
-
-
-def parse_tier(text: str) -> Tier:
-    """``NAME:DIAMONDS[:ACTIVE_DAYS[:HOURS]]`` as a :class:`Tier`."""
-    parts = [p.strip() for p in text.split(":")]
-    if not 2 <= len(parts) <= 4 or not parts[0]:
-        raise UsageError(f"--tier wants NAME:DIAMONDS[:ACTIVE_DAYS[:HOURS]], got {text!r}")
-    try:
-        diamonds = plain_int(parts[1])  # "50_000" and "50,000", not "0_0_1"
-        days = plain_int(parts[2]) if len(parts) > 2 else 0
-        hours = float(ungrouped(parts[3])) if len(parts) > 3 else 0.0
-    except ValueError:
-        raise UsageError(f"--tier {text!r}: diamonds and days must be whole numbers, hours a "
-                         "number") from None
-    return check_tiers([Tier(parts[0], diamonds, days, hours)])[0]
-
-
-def load_tiers(path: str | Path) -> tuple[Tier, ...]:
-    """Tiers from a TOML file of ``[[tier]]`` tables (see the module docstring)."""
-    p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{p}: tiers file not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{p}: not a readable TOML file: {str(exc).splitlines()[0]}") from None
-    raw = data.get("tier")
-    if not isinstance(raw, list) or not raw:
-        raise UsageError(f"{p}: expected one or more [[tier]] tables")
-    tiers: list[Tier] = []
-    for i, entry in enumerate(raw, 1):
-        if not isinstance(entry, dict) or set(entry) - {"name", "diamonds", "active_days",
-                                                        "hours"}:
-            raise UsageError(f"{p}: tier {i}: allowed keys are name, diamonds, active_days, "
-                             "hours")
-        name, diamonds = entry.get("name"), entry.get("diamonds")
-        days, hours = entry.get("active_days", 0), entry.get("hours", 0)
-        if not isinstance(name, str) or not isinstance(diamonds, int) \
-                or not isinstance(days, int) or not isinstance(hours, int | float) \
-                or any(isinstance(v, bool) for v in (diamonds, days, hours)):
-            raise UsageError(f"{p}: tier {i}: needs name (text), diamonds and active_days "
-                             "(whole numbers), hours (a number)")
-        tiers.append(Tier(name, diamonds, days, float(hours)))
-    return check_tiers(tiers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,13 +105,14 @@ class RosterRow:
     creator_usd: Decimal
     active_days: int
     pace: Pace | None
+    live_days: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.period, "period_start": self.period_start.isoformat(),
                 "host": self.host, "creators": self.creators, "sessions": self.sessions,
                 "hours": round(self.hours, 3), "coins": self.coins,
                 "diamonds": fmt(self.diamonds), "creator_usd": fmt(self.creator_usd),
-                "active_days": self.active_days,
+                "active_days": self.active_days, "live_days": self.live_days,
                 "pace": None if self.pace is None else self.pace.as_dict()}
 
 
@@ -214,10 +128,12 @@ class Roster:
     rows: tuple[RosterRow, ...]
     totals: tuple[RosterRow, ...]
     note: str
+    active_day_minutes: float = DEFAULT_ACTIVE_DAY_MINUTES
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.period, "as_of": self.as_of.isoformat(), "tz": self.tz,
                 "rate_card": self.rate_card, "tiers": [t.as_dict() for t in self.tiers],
+                "active_day_minutes": self.active_day_minutes,
                 "tiers_note": self.note, "creators": [r.as_dict() for r in self.rows],
                 "totals": [r.as_dict() for r in self.totals]}
 
@@ -240,11 +156,8 @@ def _pace(diamonds: Decimal, active: int, hours: float, start: dt.date, days: in
     proj_a = min(days, round(active * ratio))
     proj_h = hours * ratio
 
-    def best(d: Decimal, a: float, h: float) -> Tier | None:
-        reached = [t for t in tiers if t.reached(d, a, h)]
-        return reached[-1] if reached else None
-
-    now, then = best(diamonds, active, hours), best(proj_d, proj_a, proj_h)
+    now = highest_reached(tiers, diamonds, active, hours)
+    then = highest_reached(tiers, proj_d, proj_a, proj_h)
     above = [t for t in tiers if then is None or t.diamonds > then.diamonds]
     nxt = above[0] if above else None
     to_next = max(Decimal(nxt.diamonds) - diamonds, Decimal(0)) if nxt else None
@@ -258,54 +171,69 @@ def _pace(diamonds: Decimal, active: int, hours: float, start: dt.date, days: in
                 max(nxt.hours - hours, 0.0) if nxt else None, per_day)
 
 
+def _days(group: Sequence[SessionStats], active_day_minutes: float) -> tuple[int, int]:
+    """Active days and LIVE days of ``group``, summed over its creators (one rule:
+    :func:`liveworth.analysis.tiers.active_days`, a session on the local day it starts)."""
+    by_host: dict[str, list[tuple[dt.date, float]]] = {}
+    for s in group:
+        by_host.setdefault((s.host or "").lower(), []).append(
+            (s.local_date, (s.end_ts - s.start_ts) / 60_000))
+    return (sum(active_days(days, active_day_minutes) for days in by_host.values()),
+            sum(active_days(days, 0.0) for days in by_host.values()))
+
+
 def _row(group: Sequence[SessionStats], label: str, start: dt.date, days: int,
          host: str | None, card: RateCard, period: str, as_of: dt.date,
-         tiers: Sequence[Tier]) -> RosterRow:
+         settings: TierSettings) -> RosterRow:
+    """One row of sessions that all started by the end of ``as_of``: every column, and the pace,
+    from the same sessions."""
     coins = sum(s.coins for s in group)
     diamonds = Decimal(coins) * card.diamonds_per_coin
     hours = sum(s.end_ts - s.start_ts for s in group) / 3_600_000
-    active = len({s.local_date for s in group})
+    active, live = _days(group, settings.active_day_minutes)
     pace = None
     if period == "month" and host is not None:
-        so_far = [s for s in group if s.local_date <= as_of]
-        pace = _pace(Decimal(sum(s.coins for s in so_far)) * card.diamonds_per_coin,
-                     len({s.local_date for s in so_far}),
-                     sum(s.end_ts - s.start_ts for s in so_far) / 3_600_000, start, days, as_of,
-                     tiers)
+        pace = _pace(diamonds, active, hours, start, days, as_of, settings.tiers)
     return RosterRow(
         period=label, period_start=start, host=host,
         creators=len({(s.host or "").lower() for s in group}), sessions=len(group),
         hours=hours, coins=coins, diamonds=diamonds,
         creator_usd=sum((s.creator_usd for s in group), Decimal(0)), active_days=active,
-        pace=pace)
+        pace=pace, live_days=live)
 
 
 def roster(store: Store, card: RateCard, *, period: str = "month",
            tiers: Sequence[Tier] = DEFAULT_TIERS, as_of: str | dt.date | None = None,
-           tz: str = "UTC", since: str | dt.date | None = None) -> Roster:
-    """Every creator's periods and the roster's totals, newest period first.
+           tz: str = "UTC", since: str | dt.date | None = None,
+           active_day_minutes: float = DEFAULT_ACTIVE_DAY_MINUTES) -> Roster:
+    """Every creator's periods and the roster's totals, newest period first, as of the end of
+    ``as_of`` (default: today in ``tz``).
 
-    ``as_of`` (default: today in ``tz``) is the day the pace is measured on; sessions of unknown
-    host are grouped under host None.
+    Only sessions that started on or before ``as_of`` (local to ``tz``) count, in every column;
+    an active day has at least ``active_day_minutes`` of LIVE. Sessions of unknown host are
+    grouped under host None.
     """
     if period not in PERIODS:
         raise UsageError(f"unknown period {period!r} (choose from {', '.join(PERIODS)})")
-    checked = check_tiers(tiers)
+    settings = TierSettings(check_tiers(tiers), check_active_day_minutes(active_day_minutes))
     day = parse_since(as_of) or dt.datetime.now(zone(tz)).date()
-    chosen = select_sessions(session_stats(store, card, tz=tz), since=since)
+    chosen = [s for s in select_sessions(session_stats(store, card, tz=tz), since=since)
+              if s.local_date <= day]
     groups: dict[tuple[str, str], list[SessionStats]] = {}
     starts: dict[str, tuple[dt.date, int]] = {}
     for s in chosen:
         label, start, days = _period(s.local_date, period)
         starts[label] = (start, days)
         groups.setdefault((label, (s.host or "").lower()), []).append(s)
-    rows = [_row(g, label, *starts[label], g[0].host, card, period, day, checked)
+    rows = [_row(g, label, *starts[label], g[0].host, card, period, day, settings)
             for (label, _), g in sorted(groups.items(),
                                         key=lambda kv: (-starts[kv[0][0]][0].toordinal(),
                                                         kv[0][1]))]
     totals = [_row([s for (lab, _), g in groups.items() if lab == label for s in g], label,
-                   start, days, None, card, period, day, checked)
+                   start, days, None, card, period, day, settings)
               for label, (start, days) in sorted(starts.items(), key=lambda kv: kv[1][0],
                                                  reverse=True)]
-    note = TIERS_NOTE if checked == check_tiers(DEFAULT_TIERS) else "tier thresholds as given"
-    return Roster(period, day, tz, card.name, checked, tuple(rows), tuple(totals), note)
+    note = TIERS_NOTE if settings.tiers == check_tiers(DEFAULT_TIERS) else \
+        "tier thresholds as given"
+    return Roster(period, day, tz, card.name, settings.tiers, tuple(rows), tuple(totals), note,
+                  settings.active_day_minutes)

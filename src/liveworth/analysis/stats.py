@@ -92,8 +92,12 @@ def percentile_interval(values: FloatArray, level: float) -> tuple[float, float]
 
 
 def log_ratio_to_pct(value: float) -> float:
-    """A difference of natural logs as a percentage change: ``100 × (e^x − 1)``."""
-    return 100.0 * math.expm1(value)
+    """A difference of natural logs as a percentage change: ``100 × (e^x − 1)`` (infinite
+    where that overflows a float)."""
+    try:
+        return 100.0 * math.expm1(value)
+    except OverflowError:
+        return math.inf
 
 
 def ppml_hc3(x: FloatArray, y: FloatArray, max_iter: int = 100) -> Fit | None:

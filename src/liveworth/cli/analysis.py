@@ -18,6 +18,7 @@ from liveworth.cli.options import (
     print_json,
     when,
 )
+from liveworth.cli.tiers import add_tier_options
 from liveworth.economy.money import usd
 from liveworth.economy.numbers import count, grouped
 from liveworth.errors import UsageError
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from liveworth.analysis.analytics import Analysis
-    from liveworth.analysis.roster import Roster, Tier
+    from liveworth.analysis.roster import Roster
 
 GIFTERS_SHOWN = 25
 WEEKS_SHOWN = 12
@@ -129,10 +130,20 @@ def _print_recommendations(a: Analysis, console: Console) -> None:
         console.print(f"• [bold]{r.strategy}[/bold] ({r.status}): {r.advice}")
         if r.expected is not None:
             x = r.expected
-            console.print(f"    expected: {x.change} → {x.pct:+.1f} % ({x.pct_low:+.1f} to "
-                          f"{x.pct_high:+.1f} %), about {signed_usd(x.usd_per_session)} per "
-                          f"session ({signed_usd(x.usd_low)} to {signed_usd(x.usd_high)})")
+            console.print(f"    expected if you follow it: {x.change} → {x.pct:+.1f} % "
+                          f"({x.pct_low:+.1f} to {x.pct_high:+.1f} %), about "
+                          f"{signed_usd(x.usd_per_session)} of creator USD per session "
+                          f"({signed_usd(x.usd_low)} to {signed_usd(x.usd_high)})")
         console.print(f"    evidence: {r.evidence}")
+
+
+def _print_risks(a: Analysis, console: Console) -> None:
+    """What the money rests on (nothing without gifts)."""
+    if a.risks:
+        console.print("[bold]Risks[/bold]")
+    for k in a.risks:
+        console.print(f"• [bold]{k.level}[/bold]: {k.what}")
+        console.print(f"    evidence: {k.evidence}")
 
 
 def _print_top_gifters(a: Analysis, console: Console) -> None:
@@ -155,6 +166,7 @@ def render_analysis(a: Analysis, console: Console) -> None:
     _print_drivers(a, console)
     _print_elasticity_and_whales(a, console)
     _print_recommendations(a, console)
+    _print_risks(a, console)
     _print_top_gifters(a, console)
     for n in a.notes:
         console.print(f"[yellow]note[/yellow] {n}")
@@ -225,14 +237,6 @@ def cmd_gifters(args: argparse.Namespace, console: Console) -> int:
 # ---------------------------------------------------------------------------- roster
 
 
-def _tiers(args: argparse.Namespace) -> tuple[Tier, ...]:
-    from liveworth.analysis.roster import DEFAULT_TIERS, check_tiers, load_tiers, parse_tier
-
-    tiers = list(load_tiers(args.tiers)) if args.tiers else []
-    tiers += [parse_tier(t) for t in args.tier]
-    return check_tiers(tiers) if tiers else DEFAULT_TIERS
-
-
 def render_roster(r: Roster, console: Console) -> None:
     from rich.table import Table
 
@@ -263,21 +267,23 @@ def render_roster(r: Roster, console: Console) -> None:
         console.print(t)
     if not r.totals:
         console.print("no sessions")
-    console.print("tiers: " + ", ".join(f"{t.name} ≥ {count(t.diamonds, 'diamond')}, "
-                                        f"{count(t.active_days, 'day')}, {t.hours:g} h"
-                                        for t in r.tiers))
+    console.print("tiers: " + "; ".join(t.describe() for t in r.tiers))
+    console.print(f"sessions up to the end of {r.as_of} ({r.tz}), each counted whole on the day "
+                  f"it starts; an active day has ≥ {r.active_day_minutes:g} min of LIVE")
     console.print(f"[yellow]note[/yellow] {r.note}")
 
 
 def cmd_roster(args: argparse.Namespace, console: Console) -> int:
     from liveworth.analysis.roster import roster as build_roster
+    from liveworth.cli.tiers import tier_settings
     from liveworth.store.database import Store
 
     card = card_from_args(args)
-    tiers = _tiers(args)
+    tiers = tier_settings(args)
     with Store.open(args.db, read_only=True) as store:
-        r = build_roster(store, card, period=args.period, tiers=tiers,
-                         as_of=args.as_of, tz=args.tz, since=args.since)
+        r = build_roster(store, card, period=args.period, tiers=tiers.tiers,
+                         as_of=args.as_of, tz=args.tz, since=args.since,
+                         active_day_minutes=tiers.active_day_minutes)
     if args.json:
         print_json(console, r.as_dict())
         return 0
@@ -292,9 +298,11 @@ def register(command: CommandFactory) -> None:
                 "average viewers as an elasticity, engagement, follows and shares, battles, "
                 "days since the previous LIVE, returning gifters), each with a "
                 f"{LEVEL:.0%} interval and its number of sessions; whale dependence; top "
-                "gifters; and recommendations tying the five classic strategies to the "
-                f"creator's own levers. Below {MIN_SESSIONS} sessions it says 'too few "
-                "sessions' instead of inventing numbers.")
+                "gifters; recommendations tying the five classic strategies to the "
+                "creator's own levers, each priced in the direction the data measured; and "
+                "risks (a top gifter stopping, whale dependence). Below "
+                f"{MIN_SESSIONS} sessions it says 'too few sessions' instead of inventing "
+                "numbers.")
     _add_scope(p, "the creator to analyse (needed when the database holds several)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON instead of a report")
@@ -321,12 +329,9 @@ def register(command: CommandFactory) -> None:
     add_db(p)
     p.add_argument("--period", choices=PERIODS, default="month", help="roll-up period")
     p.add_argument("--since", metavar="DATE", help="only sessions on or after this date")
-    p.add_argument("--as-of", metavar="DATE", help="measure the pace on this day (default: "
-                   "today)")
+    p.add_argument("--as-of", metavar="DATE", help="as of the end of this day (in --tz): "
+                   "sessions that start later count nowhere (default: today)")
     p.add_argument("--tz", default="UTC", help="time zone of days and months (default UTC)")
-    p.add_argument("--tiers", type=Path, metavar="FILE",
-                   help="TOML file of [[tier]] tables: name, diamonds, active_days, hours")
-    p.add_argument("--tier", action="append", default=[], metavar="NAME:DIAMONDS[:DAYS[:H]]",
-                   help="a monthly tier threshold (repeatable; replaces the defaults)")
+    add_tier_options(p)
     add_card_options(p, channel=False)
     add_json(p)

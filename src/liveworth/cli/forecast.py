@@ -21,8 +21,9 @@ from liveworth.cli.options import (
     card_from_args,
     print_json,
 )
+from liveworth.cli.tiers import add_tier_options
 from liveworth.economy.money import usd
-from liveworth.economy.numbers import count
+from liveworth.economy.numbers import count, grouped
 from liveworth.errors import UsageError
 from liveworth.model.inputs import DEFAULT_SESSIONS
 from liveworth.render.terminal import term
@@ -58,8 +59,9 @@ def _as_of(text: str | None) -> dt.date:
 def cmd_forecast(args: argparse.Namespace, console: Console) -> int:
 
 
+    from liveworth.cli.tiers import tier_settings
     from liveworth.model.calibrate import load_history
-    from liveworth.model.forecast import TierSettings, forecast, load_tiers
+    from liveworth.model.forecast import forecast
     from liveworth.store.database import Store
 
     card = card_from_args(args)
@@ -67,7 +69,7 @@ def cmd_forecast(args: argparse.Namespace, console: Console) -> int:
     month = args.month or f"{as_of.year:04d}-{as_of.month:02d}"
     if month.strip().startswith("9999-12"):
         raise UsageError(f"--month: forecasts end in {LAST_MONTH}, got {month!r}")
-    settings = load_tiers(args.thresholds) if args.thresholds else TierSettings()
+    settings = tier_settings(args)
     sims = simulations_option(args)
     rng, seed = seeded_rng(args.seed)
     followers = followers_option(args)
@@ -108,13 +110,14 @@ def _print_forecast(console: Console, f: Forecast) -> None:
     t.add_row("active days", *(str(v) for v in f.active_days.values))
     t.add_row("sessions", *(str(v) for v in f.sessions.values))
     console.print(t)
-    t = Table("tier", "metric", "threshold", "so far", "odds", title_justify="left",
-              title=f"Agency tiers ({f.tier_source}; set yours with --thresholds FILE)")
+    t = Table("tier", "diamonds", "active days", "LIVE hours", "odds", title_justify="left",
+              title=f"Agency tiers ({f.tier_source}; set yours with --tiers FILE)")
+    t.add_row("so far", grouped(m.diamonds), f"{m.active_days:,}", f"{m.hours:,.1f}",
+              f"tier now: {f.tier_reached or 'none'}", style="italic")
     for o in f.tiers:
         odds = "reached" if o.reached else f"{o.odds:.0%}"
-        t.add_row(o.tier.name, o.tier.metric, f"{o.tier.threshold:,.10g}",
-                  f"{o.month_to_date:,.1f}" if o.tier.metric == "airtime_hours"
-                  else f"{o.month_to_date:,.0f}", odds)
+        t.add_row(o.tier.name, f"{o.tier.diamonds:,}", f"{o.tier.active_days:,}",
+                  f"{o.tier.hours:,.10g}", odds)
     console.print(t)
     console.print(f"[bold]Calibration[/bold]: {f.calibration.note}")
 
@@ -125,8 +128,9 @@ def register(command: CommandFactory) -> None:
                 "Month-to-date earnings from your recorded sessions (exact) and a projection "
                 "of the whole month with p10 / p50 / p90 — Monte Carlo over the remaining days "
                 "with your LIVE frequency and your calibrated per-session earnings — and the "
-                "odds of reaching agency tier thresholds (airtime hours, diamonds, active "
-                "days; the defaults are assumptions, set yours with --thresholds FILE.toml).")
+                "odds of reaching agency tiers (diamonds, active days and LIVE hours in the "
+                "month, as roster counts them; the defaults are assumptions, set yours with "
+                "--tiers FILE.toml or --tier).")
     add_db(p)
     p.add_argument("--host", metavar="@USER",
                    help="whose sessions (default: the only host in the database)")
@@ -134,8 +138,7 @@ def register(command: CommandFactory) -> None:
     p.add_argument("--as-of", metavar="YYYY-MM-DD",
                    help="forecast as at the end of this UTC day; later sessions are ignored "
                    "(default: today)")
-    p.add_argument("--thresholds", metavar="FILE",
-                   help="TOML file of tier thresholds (see docs/MODEL.md)")
+    add_tier_options(p, thresholds=True)
     p.add_argument("--viewers", metavar="V",
                    help="typical concurrent viewers, if your sessions have no viewer counts")
     p.add_argument("--followers", metavar="N",

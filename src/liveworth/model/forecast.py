@@ -10,29 +10,41 @@ belief; each remaining day is LIVE with that probability and then repeats one of
 recorded LIVE days (its sessions and their lengths), each session's coins drawn from the calibrated
 distribution for its length.
 
-Agency programmes set monthly thresholds on LIVE hours ("airtime"), diamonds and active days.
-Their real values differ by agency, region and programme and are not public; the defaults in
-:data:`DEFAULT_TIERS` are *assumptions* to be replaced with a TOML file (:func:`load_tiers`).
-Days are UTC calendar days; a session counts on the day it starts.
+Agency tiers — monthly thresholds on diamonds, active days and LIVE hours — are those of
+:mod:`liveworth.analysis.tiers`, the same format, rule and placeholder defaults as ``roster``
+(an active day has at least ``active_day_minutes`` of LIVE, default 60). Their real values differ
+by agency, region and programme and are not public; the defaults are *assumptions* to be
+replaced with a TOML file (:func:`load_tiers`). Days are UTC calendar days; a session counts
+whole on the day it starts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
-from pathlib import Path
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 import numpy as np
 
+from liveworth.analysis.tiers import DEFAULT_ACTIVE_DAY_MINUTES as DEFAULT_ACTIVE_DAY_MINUTES
+from liveworth.analysis.tiers import DEFAULT_TIERS as DEFAULT_TIERS
+from liveworth.analysis.tiers import (
+    TOLERANCE,
+    active_days,
+    check_active_day_minutes,
+    check_tiers,
+    highest_reached,
+    is_active_day,
+)
+from liveworth.analysis.tiers import Tier as Tier
+from liveworth.analysis.tiers import TierSettings as TierSettings
+from liveworth.analysis.tiers import load_tiers as load_tiers
 from liveworth.economy.money import earnings, fmt
 from liveworth.economy.ratecard import RateCard, load_rate_card
-from liveworth.errors import ConfigError, UsageError
+from liveworth.errors import UsageError
 from liveworth.model.calibrate import (
     Calibration,
     History,
@@ -46,113 +58,7 @@ from liveworth.model.calibrate import (
 from liveworth.model.estimate import DEFAULT_SESSIONS, MAX_SESSIONS, QUANTILES, in_chunks
 from liveworth.model.generative import FloatArray, IntArray, ModelParams
 
-#: Tier metrics: LIVE hours in the month, diamonds credited, days with enough LIVE minutes.
-METRICS = ("airtime_hours", "diamonds", "active_days")
-#: Minutes of LIVE in a UTC day that make it an active day (assumption: agencies commonly
-#: count a "valid day" from one hour of LIVE).
-DEFAULT_ACTIVE_DAY_MINUTES = 60.0
-
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
-
-
-@dataclass(frozen=True, slots=True)
-class Tier:
-    """One monthly threshold: reach ``threshold`` of ``metric`` by the end of the month."""
-
-    name: str
-    metric: str
-    threshold: float
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "threshold", float(self.threshold))
-        if self.metric not in METRICS:
-            raise ConfigError(f"tier {self.name!r}: unknown metric {self.metric!r} (choose from "
-                              f"{', '.join(METRICS)})")
-        if not (math.isfinite(self.threshold) and self.threshold >= 0):
-            raise ConfigError(f"tier {self.name!r}: threshold must be a number >= 0, got "
-                              f"{self.threshold}")
-
-
-#: Default agency tiers — every one an assumption (programmes differ and publish no numbers).
-DEFAULT_TIERS: tuple[Tier, ...] = (
-    Tier("airtime 20 h", "airtime_hours", 20),
-    Tier("airtime 40 h", "airtime_hours", 40),
-    Tier("active days 12", "active_days", 12),
-    Tier("active days 20", "active_days", 20),
-    Tier("diamonds 10k", "diamonds", 10_000),
-    Tier("diamonds 100k", "diamonds", 100_000),
-    Tier("diamonds 1M", "diamonds", 1_000_000),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class TierSettings:
-    """The tiers to forecast and what makes a day active."""
-
-    tiers: tuple[Tier, ...] = DEFAULT_TIERS
-    active_day_minutes: float = DEFAULT_ACTIVE_DAY_MINUTES
-    source: str = "defaults (assumptions)"
-
-
-def _number(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
-    return float(value)
-
-
-def load_tiers(path: str | Path) -> TierSettings:
-    """Tier settings from a TOML file; tiers given replace the defaults, the rest stay.
-
-    Format::
-
-        active_day_minutes = 60        # minutes of LIVE that make a UTC day active
-
-        [[tier]]
-        name = "airtime 20 h"          # optional, default "METRIC THRESHOLD"
-        metric = "airtime_hours"       # airtime_hours, diamonds or active_days
-        threshold = 20
-    """
-    p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{p}: thresholds file not found") from None
-    except OSError as exc:
-        raise UsageError(f"{p}: cannot read ({exc.strerror or exc.__class__.__name__})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"active_day_minutes", "tier"})
-    if unknown:
-        raise ConfigError(f"{p}: unknown setting(s) {', '.join(unknown)} (expected "
-                          "active_day_minutes and [[tier]] tables)")
-    minutes = DEFAULT_ACTIVE_DAY_MINUTES
-    if "active_day_minutes" in data:
-        minutes = _number(data["active_day_minutes"], f"{p}: active_day_minutes")
-        if not (math.isfinite(minutes) and 0 <= minutes <= 24 * 60):
-            raise ConfigError(f"{p}: active_day_minutes must lie between 0 and 1440")
-    tiers = DEFAULT_TIERS
-    if "tier" in data:
-        rows = data["tier"]
-        if not isinstance(rows, list) or not rows:
-            raise ConfigError(f"{p}: tier must be one or more [[tier]] tables")
-        tiers = tuple(_tier(row, f"{p}: tier {i}") for i, row in enumerate(rows, 1))
-    return TierSettings(tiers, minutes, str(p))
-
-
-def _tier(row: object, where: str) -> Tier:
-    if not isinstance(row, Mapping):
-        raise ConfigError(f"{where}: expected a [[tier]] table")
-    unknown = sorted(set(row) - {"name", "metric", "threshold"})
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
-    if "metric" not in row or "threshold" not in row:
-        raise ConfigError(f"{where}: needs metric and threshold")
-    metric = str(row["metric"])
-    threshold = _number(row["threshold"], f"{where}: threshold")
-    name = row.get("name", f"{metric} {threshold:g}")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{where}: name must be a non-empty string")
-    return Tier(name.strip(), metric, threshold)
 
 
 def parse_month(text: str) -> tuple[dt.date, dt.date]:
@@ -201,19 +107,14 @@ class Band:
 
 @dataclass(frozen=True, slots=True)
 class TierOdds:
-    """A tier, where the month stands against it, and the odds of reaching it."""
+    """A tier, whether the month to date reaches it, and the odds the month ends on it."""
 
     tier: Tier
-    month_to_date: float
     reached: bool
     odds: float
 
     def as_dict(self) -> dict[str, Any]:
-        t = self.tier
-        threshold: float | int = int(t.threshold) if t.threshold.is_integer() else t.threshold
-        return {"name": t.name, "metric": t.metric, "threshold": threshold,
-                "month_to_date": round(self.month_to_date, 2), "reached": self.reached,
-                "odds": round(self.odds, 4)}
+        return {**self.tier.as_dict(), "reached": self.reached, "odds": round(self.odds, 4)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +140,13 @@ class Forecast:
     rate_card: str
     simulations: int
 
+    @property
+    def tier_reached(self) -> str | None:
+        """The highest tier the month to date reaches (as ``roster``'s "tier now")."""
+        m = self.month_to_date
+        best = highest_reached([o.tier for o in self.tiers], m.diamonds, m.active_days, m.hours)
+        return None if best is None else best.name
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "month": self.month,
@@ -257,6 +165,7 @@ class Forecast:
                 "sessions": self.sessions.as_dict(),
             },
             "tiers": [t.as_dict() for t in self.tiers],
+            "tier_reached": self.tier_reached,
             "active_day_minutes": self.active_day_minutes,
             "tier_source": self.tier_source,
             "calibration": self.calibration.as_dict(),
@@ -285,8 +194,7 @@ def month_to_date(sessions: Sequence[HistorySession], card: RateCard,
         sessions=len(sessions), coins=coins, creator_usd=money.creator_usd,
         viewer_usd=money.viewer_usd, diamonds=money.diamonds,
         hours=sum(s.minutes for s in sessions) / 60,
-        active_days=sum(1 for day in days.values()
-                        if sum(s.minutes for s in day) >= active_day_minutes),
+        active_days=active_days([(s.day, s.minutes) for s in sessions], active_day_minutes),
         live_days=len(days),
     )
 
@@ -332,7 +240,8 @@ def _simulate_rest(cal: Calibration, days: _DayTemplates, remaining: int,
     if remaining <= 0:
         return rest
     a, b = cal.frequency.beta
-    active_template = days.minutes >= active_day_minutes
+    active_template = np.array([is_active_day(float(m), active_day_minutes)
+                                for m in days.minutes], dtype=bool)
 
     def work(chunk: slice, g: np.random.Generator) -> None:
         m = chunk.stop - chunk.start
@@ -362,17 +271,13 @@ def _band(values: FloatArray | IntArray) -> tuple[Any, Any, Any]:
     return (q[0].item(), q[1].item(), q[2].item())
 
 
-def _coins_for_diamonds(threshold: float, card: RateCard) -> int | None:
-    """The fewest coins that credit ``threshold`` diamonds (None: no coins ever do)."""
-    try:
-        need = Decimal(repr(threshold))
-    except InvalidOperation:  # pragma: no cover - thresholds are finite floats
-        return None
-    if need <= 0:
+def _coins_for_diamonds(diamonds: int, card: RateCard) -> int | None:
+    """The fewest coins that credit ``diamonds`` diamonds (None: no coins ever do)."""
+    if diamonds <= 0:
         return 0
     if card.diamonds_per_coin <= 0:
         return None
-    return int((need / card.diamonds_per_coin).to_integral_value(ROUND_CEILING))
+    return int((Decimal(diamonds) / card.diamonds_per_coin).to_integral_value(ROUND_CEILING))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -416,28 +321,16 @@ class _Bands:
         )
 
 
-def _tier_odds(t: Tier, now: float, final: IntArray | FloatArray, coins_so_far: int,
-               card: RateCard) -> TierOdds:
-    """Whether ``t`` is reached so far (``now``) and the odds the month ends on it (``final``)."""
-    if t.metric == "diamonds":
-        need = _coins_for_diamonds(t.threshold, card)
-        reached = need is not None and coins_so_far >= need
-        odds = 0.0 if need is None else float(np.mean(final >= need))
-    else:
-        reached = now >= t.threshold
-        odds = float(np.mean(final >= t.threshold))
-    return TierOdds(t, now, reached, 1.0 if reached else odds)
-
-
-def _all_tier_odds(tiers: Sequence[Tier], mtd: MonthToDate, end: _MonthEnd,
-                   card: RateCard) -> tuple[TierOdds, ...]:
-    """Every tier against its metric: the month to date and the simulated month ends."""
-    metric_values: dict[str, tuple[float, IntArray | FloatArray]] = {
-        "airtime_hours": (mtd.hours, end.hours),
-        "active_days": (float(mtd.active_days), end.active_days),
-        "diamonds": (float(mtd.diamonds), end.coins),
-    }
-    return tuple(_tier_odds(t, *metric_values[t.metric], mtd.coins, card) for t in tiers)
+def _tier_odds(t: Tier, mtd: MonthToDate, end: _MonthEnd, card: RateCard) -> TierOdds:
+    """Whether the month to date reaches ``t`` (:meth:`Tier.reached`, the rule ``roster``
+    uses) and the share of simulated month ends that do, every threshold of the tier at once."""
+    reached = t.reached(mtd.diamonds, mtd.active_days, mtd.hours)
+    need = _coins_for_diamonds(t.diamonds, card)  # coins >= need <=> diamonds >= t.diamonds
+    if need is None:
+        return TierOdds(t, reached, 1.0 if reached else 0.0)
+    ends = (end.coins >= need) & (end.active_days >= t.active_days) \
+        & (end.hours + TOLERANCE >= t.hours)
+    return TierOdds(t, reached, 1.0 if reached else float(np.mean(ends)))
 
 
 def _check_simulations(simulations: int) -> None:
@@ -478,15 +371,17 @@ def forecast(
     first, last = parse_month(month)
     card = card or load_rate_card()
     settings = settings or TierSettings()
+    tiers = check_tiers(settings.tiers) if settings.tiers else ()
+    minutes = check_active_day_minutes(settings.active_day_minutes)
     known = _known_until(history, as_of)
     cutoff = min(as_of, last)
     last_seen = max(s.day for s in known.sessions)
     cal = calibrate(known, rng=rng, params=params, viewers=viewers, followers=followers,
                     last_day=max(cutoff, last_seen))
-    mtd = month_to_date(known.between(first, cutoff), card, settings.active_day_minutes)
+    mtd = month_to_date(known.between(first, cutoff), card, minutes)
     remaining = (last - max(cutoff, first - dt.timedelta(days=1))).days
     rest = _simulate_rest(cal, _DayTemplates.of(cal, known.sessions), remaining,
-                          settings.active_day_minutes, rng, simulations)
+                          minutes, rng, simulations)
     end = _MonthEnd.of(mtd, rest)
     bands = _Bands.of(end, card)
     return Forecast(
@@ -502,8 +397,8 @@ def forecast(
         hours=bands.hours,
         active_days=bands.active_days,
         sessions=bands.sessions,
-        tiers=_all_tier_odds(settings.tiers, mtd, end, card),
-        active_day_minutes=settings.active_day_minutes,
+        tiers=tuple(_tier_odds(t, mtd, end, card) for t in tiers),
+        active_day_minutes=minutes,
         tier_source=settings.source,
         calibration=cal,
         rate_card=card.name,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from liveworth.analysis.advice import signed_usd
+from liveworth.analysis.advice import Recommendation, signed_usd
 from liveworth.analysis.analytics import Analysis
 from liveworth.analysis.drivers import LEVEL, Driver
 from liveworth.economy.money import usd
@@ -28,6 +28,7 @@ table{border-collapse:collapse;width:100%}td,th{padding:.3rem .5rem;border-botto
 text-align:left;vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .rec{border-left:4px solid #25f4ee;padding:.4rem .8rem;margin:.6rem 0;background:#f6feff}
 .rec.few{border-color:#ccc;background:#fafafa}.note{color:#666;font-size:.9rem}
+.rec.risk{border-color:#fe2c55;background:#fff6f8}
 svg{width:100%;height:auto;background:#fafafa;border-radius:8px}
 svg.ci{width:160px;height:18px;background:none}
 .bar{fill:#fe2c55}.line{fill:none;stroke:#25f4ee;stroke-width:2}.axis{font-size:11px;fill:#666}
@@ -92,13 +93,27 @@ def _recommendations(a: Analysis) -> str:
         f"<div class='rec{'' if r.status == 'measured' else ' few'}'><b>{_e(r.strategy)}</b> "
         f"<span class='note'>({_e(r.status)}; lever {_e(r.lever)})</span><br>{_e(r.advice)}"
         f"<div class='note'>Evidence: {_e(r.evidence)}</div>"
-        + ("" if r.expected is None else
-           f"<div>Expected: {_e(r.expected.change)} → {r.expected.pct:+.1f} % "
-           f"({r.expected.pct_low:+.1f} to {r.expected.pct_high:+.1f} %), about "
-           f"{_e(signed_usd(r.expected.usd_per_session))} per session "
-           f"({_e(signed_usd(r.expected.usd_low))} to {_e(signed_usd(r.expected.usd_high))})"
-           "</div>")
-        + "</div>" for r in a.recommendations)
+        + _expected(r) + "</div>" for r in a.recommendations)
+
+
+def _expected(r: Recommendation) -> str:
+    """What following a recommendation is expected to make ('' when nothing is measured)."""
+    x = r.expected
+    if x is None:
+        return ""
+    return (f"<div>Expected if you follow it: {_e(x.change)} → {x.pct:+.1f} % "
+            f"({x.pct_low:+.1f} to {x.pct_high:+.1f} %), about "
+            f"{_e(signed_usd(x.usd_per_session))} of creator USD per session "
+            f"({_e(signed_usd(x.usd_low))} to {_e(signed_usd(x.usd_high))})</div>")
+
+
+def _risks(a: Analysis) -> str:
+    """One box per risk (what the money rests on)."""
+    boxes = "".join(
+        f"<div class='rec risk'><b>{_e(k.level)}</b> <span class='note'>({_e(k.name)})</span>"
+        f"<br>{_e(k.what)}<div class='note'>Evidence: {_e(k.evidence)}</div></div>"
+        for k in a.risks)
+    return f"<h2>Risks</h2>{boxes}" if boxes else ""
 
 
 def _gifter_rows(a: Analysis) -> str:
@@ -157,8 +172,9 @@ def _summary(a: Analysis, who: str) -> str:
 
 
 def _drivers_section(a: Analysis) -> str:
-    """The recommendations and the table of drivers."""
+    """The recommendations, the risks and the table of drivers."""
     return f"""<h2>Recommendations</h2>{_recommendations(a)}
+{_risks(a)}
 <h2>Drivers of coins</h2>
 <p class="note">Each row: the lever's effect on a session's expected coins with its interval and
 the number of sessions behind it. Elasticity: % coins per 1 % more of the lever.</p>

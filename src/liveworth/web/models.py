@@ -292,7 +292,11 @@ class LoyaltyOut(_Open):
 
 
 class ExpectedOut(_Open):
+    """What following a recommendation is expected to make per session (creator USD)."""
+
     change: str
+    step: float = Field(description="the lever's change the advice asks for: 0.2 = 20 % more, "
+                        "-0.2 = 20 % less, 1 / -1 = a day more / less between LIVEs")
     pct: float
     pct_low: float
     pct_high: float
@@ -305,9 +309,22 @@ class RecommendationOut(_Open):
     strategy: str
     lever: str
     status: str = Field(description="measured, unclear, too few sessions or not measurable")
+    direction: str | None = Field(description="more or less of the lever, as the advice asks "
+                                  "(null without a measured direction)")
     advice: str
     evidence: str
     expected: ExpectedOut | None
+
+
+class RiskOut(_Open):
+    """What the creator's money rests on (a top gifter, whale dependence), as recorded."""
+
+    name: str
+    level: str = Field(description="high, moderate or low")
+    what: str
+    coin_share: float | None
+    creator_usd_per_session: Usd | None
+    evidence: str
 
 
 class AnalysisOut(_Open):
@@ -327,6 +344,7 @@ class AnalysisOut(_Open):
     top_gifters: list[GifterStatsOut]
     loyalty: LoyaltyOut
     recommendations: list[RecommendationOut]
+    risks: list[RiskOut]
     notes: list[str]
     method: dict[str, Any]
 
@@ -369,6 +387,7 @@ class RosterRowOut(_Open):
     diamonds: str
     creator_usd: Usd
     active_days: int
+    live_days: int
     pace: PaceOut | None
 
 
@@ -380,6 +399,7 @@ class RosterOut(_Open):
     tz: str
     rate_card: str
     tiers: list[RosterTierOut]
+    active_day_minutes: float
     tiers_note: str
     creators: list[RosterRowOut]
     totals: list[RosterRowOut]
