@@ -41,10 +41,10 @@ from faults.common import (
     run_batch,
     zero,
 )
+from liveworth.decode.formats import MAX_TS  # docs/EVENTS.md
 from liveworth.economy.money import earnings
 
 SCENARIO = "3c. extreme values within range, downstream"
-from liveworth.decode.formats import MAX_TS  # noqa: E402  (docs/EVENTS.md)
 TOP = 2**53
 #: 2^53 - 1 = 6361 × 69431 × 20394401: gifts worth an odd number of coins, so that no total is
 #: a float by chance (sums of powers of two would survive a float on the way).

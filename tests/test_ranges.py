@@ -51,7 +51,8 @@ def edge_db(request: pytest.FixtureRequest, tmp_path: Path, cli: Run) -> str:
     r = cli("import", "--db", db, str(path), "--json")
     assert r.code == 0, r.err
     assert (r.json()["accepted"], r.json()["rejected"]) == (2001, 3)
-    assert "field 'ts': must lie between 0 and 253402250399999 (9999-12-31 09:59:59.999 UTC)" in r.err
+    assert ("field 'ts': must lie between 0 and 253402250399999 (9999-12-31 09:59:59.999 UTC)"
+            in r.err)
     assert r.err.count("coins × repeat_count is above 2^53") == 2
     return db
 

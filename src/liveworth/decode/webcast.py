@@ -254,9 +254,9 @@ def normalise_ms(value: int) -> int | None:
 
     Real dumps carry ``createTime`` in milliseconds for most message types but in seconds for
     some (``WebcastRoomMessage``): values below 10**11 (before 1973 as milliseconds) are seconds.
-    A time beyond what event format v1 holds (``MAX_TS``, 9999-12-31 09:59:59.999 UTC) counts as absent too, so the
-    message keeps its data and takes the caller's fallback time (its arrival), as a message
-    without ``createTime`` does.
+    A time beyond what event format v1 holds (``MAX_TS``, 9999-12-31 09:59:59.999 UTC) counts as
+    absent too, so the message keeps its data and takes the caller's fallback time (its
+    arrival), as a message without ``createTime`` does.
     """
     if value <= 0:
         return None
