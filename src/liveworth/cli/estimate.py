@@ -104,13 +104,17 @@ def seeded_rng(seed: str | None) -> tuple[np.random.Generator, int]:
 def _inputs(args: argparse.Namespace) -> Inputs:
 
 
+    from liveworth.model.coverage import refuse_empty
     from liveworth.model.generative import engagement_value
 
+    followers = int(_number(args.followers, "--followers", whole=True))
+    per_week = _number(args.per_week or "3", "--per-week")
+    refuse_empty(followers, per_week)
     return Inputs(
-        followers=int(_number(args.followers, "--followers", whole=True)),
+        followers=followers,
         viewers=optional_number(args.viewers, "--viewers"),
         minutes=_number(args.minutes or "60", "--minutes"),
-        per_week=_number(args.per_week or "3", "--per-week"),
+        per_week=per_week,
         engagement=engagement_value(args.engagement or "typical"),
     )
 
@@ -123,11 +127,19 @@ def simulations_option(args: argparse.Namespace) -> int:
 
 
 def _changes(items: Sequence[str]) -> list[dict[str, str]]:
+
+
+    from liveworth.model.coverage import refuse_empty
+    from liveworth.model.estimate import parse_change
+
     out = []
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise UsageError(f"--what-if expects NAME=VALUE, got {item!r}")
+        key, number = parse_change(name.strip(), value.strip())
+        refuse_empty(number if key == "followers" else None,
+                     number if key == "per_week" else None, option="--what-if ")
         out.append({name.strip(): value.strip()})
     return out
 
@@ -158,13 +170,16 @@ def _print_estimate(console: Console, e: Estimate) -> None:
     from rich.table import Table
 
     console.print(f"[bold]Estimate[/bold] for {_describe(e.inputs, e.typical_viewers)}")
+    print_warnings(console, e.warnings)
     t = Table("", "p10", "p50", "p90", "mean", title_justify="left",
               title=f"{e.simulations:,} simulated sessions and months · rate card {e.rate_card}"
-              f" · coins bought on {e.channel}")
+              f" · coins bought on {e.channel} · calibration {e.calibration_set}")
     _span_rows(t, "per session", e.per_session)
     _span_rows(t, f"per month ({e.sessions_per_month:.1f} sessions)", e.per_month)
     console.print(t)
     console.print(f"[bold]Tier[/bold]: {e.tier}")
+    if e.population_check:
+        console.print(f"[bold]Population check[/bold]: {term(e.population_check)}")
     d = Table("driver", "change", "effect on expected earnings", title="Main drivers",
               title_justify="left")
     for driver in e.drivers:
@@ -175,6 +190,12 @@ def _print_estimate(console: Console, e: Estimate) -> None:
     console.print("[bold]Assumptions[/bold] (every parameter and its source: docs/MODEL.md)")
     for line in e.assumptions:
         console.print(f"  • {term(line)}")
+
+
+def print_warnings(console: Console, warnings: Sequence[str]) -> None:
+    """Each warning on its own line, before the figures it qualifies."""
+    for line in warnings:
+        console.print(f"[bold yellow]Warning[/bold yellow]: {term(line)}")
 
 
 def _pct(value: float | None) -> str:
@@ -200,15 +221,31 @@ def _print_what_ifs(console: Console, cases: Sequence[WhatIf]) -> None:
                   _pct(case.month_change_pct), usd(case.changed.per_month.mean_creator_usd),
                   _pct(case.mean_month_change_pct))
     console.print(t)
+    for case in cases:
+        label = ", ".join(f"{k.replace('_', '-')}={v:g}" for k, v in case.changes.items())
+        print_warnings(console, [f"{label}: {w}" for w in case.changed.warnings
+                                 if w not in base.warnings])
+
+
+def calibration_option(args: argparse.Namespace, card: Any) -> tuple[str, Any]:
+    """The calibration's name and parameters (article by default)."""
+
+
+    from liveworth.model.population import calibration_params
+
+    name = args.calibration or "article"
+    return name, calibration_params(name, card.channel(None).usd_per_coin)
 
 
 def cmd_estimate(args: argparse.Namespace, console: Console) -> int:
 
 
+    import dataclasses
+
     import numpy as np
 
     from liveworth.model.estimate import estimate, what_if
-    from liveworth.model.generative import ModelParams
+    from liveworth.model.population import calibration_params, population_check
 
     if args.from_history:
         return cmd_estimate_from_history(args, console)
@@ -220,12 +257,18 @@ def cmd_estimate(args: argparse.Namespace, console: Console) -> int:
     sessions = simulations_option(args)
     rng, seed = seeded_rng(args.seed)
     changes = _changes(args.what_if)
-    kw: dict[str, Any] = {"params": ModelParams.from_prior(), "card": card,
-                          "channel": args.channel, "sessions": sessions}
+    name, params = calibration_option(args, card)
+    kw: dict[str, Any] = {"params": params, "card": card, "channel": args.channel,
+                          "sessions": sessions, "calibration": name}
     if len(changes) > 1:
         changes.append({k: v for c in changes for k, v in c.items()})
     cases = [what_if(inputs, c, rng=np.random.default_rng(seed), **kw) for c in changes]
     base = cases[0].base if cases else estimate(inputs, rng=rng, **kw)
+    if name == "article" and card.channel(None).usd_per_coin > 0:
+        population = estimate(inputs, rng=np.random.default_rng(seed), **{
+            **kw, "params": calibration_params("population", card.channel(None).usd_per_coin),
+            "calibration": "population"})
+        base = dataclasses.replace(base, population_check=population_check(base, population))
     if args.json:
         out = {**base.as_dict(), "seed": seed}
         if cases:
@@ -278,8 +321,15 @@ def print_calibration(console: Console, cal: Calibration) -> None:
 
 
 def followers_option(args: argparse.Namespace) -> int | None:
-    return None if args.followers is None else int(_number(args.followers, "--followers",
-                                                           whole=True))
+
+
+    from liveworth.model.coverage import refuse_empty
+
+    if args.followers is None:
+        return None
+    followers = int(_number(args.followers, "--followers", whole=True))
+    refuse_empty(followers, None)
+    return followers
 
 
 def _history_inputs(args: argparse.Namespace, cal: Calibration) -> Inputs:
@@ -292,21 +342,37 @@ def _history_inputs(args: argparse.Namespace, cal: Calibration) -> Inputs:
         followers=followers_option(args),
         viewers=optional_number(args.viewers, "--viewers"),
         minutes=optional_number(args.minutes, "--minutes"),
-        per_week=optional_number(args.per_week, "--per-week"),
+        per_week=_per_week_option(args),
         engagement=None if args.engagement is None else engagement_value(args.engagement),
     )
+
+
+def _per_week_option(args: argparse.Namespace) -> float | None:
+
+
+    from liveworth.model.coverage import refuse_empty
+
+    per_week = optional_number(args.per_week, "--per-week")
+    refuse_empty(None, per_week)
+    return per_week
 
 
 def cmd_estimate_from_history(args: argparse.Namespace, console: Console) -> int:
     """``liveworth estimate --from-history``: the estimate calibrated to recorded sessions."""
 
 
+    import dataclasses
+
     import numpy as np
 
     from liveworth.model.calibrate import calibrate, estimate_from_history, load_history
+    from liveworth.model.coverage import input_warnings
     from liveworth.model.estimate import WhatIf, apply_changes, parse_change
     from liveworth.store.database import Store
 
+    if args.calibration is not None:
+        raise UsageError("--calibration is for estimates from followers; --from-history "
+                         "calibrates to your own sessions")
     card = card_from_args(args)
     sessions = simulations_option(args)
     _, seed = seeded_rng(args.seed)
@@ -322,7 +388,9 @@ def cmd_estimate_from_history(args: argparse.Namespace, console: Console) -> int
     kw: dict[str, Any] = {"card": card, "channel": args.channel, "sessions": sessions}
 
     def run(i: Inputs) -> Estimate:
-        return estimate_from_history(cal, i, rng=np.random.default_rng([seed, 1]), **kw)
+        e = estimate_from_history(cal, i, rng=np.random.default_rng([seed, 1]), **kw)
+        return dataclasses.replace(e, calibration_set="history",
+                                   warnings=input_warnings(cal.params, i))
 
     base = run(inputs)
     if len(changes) > 1:
@@ -360,7 +428,6 @@ def add_history_options(p: argparse.ArgumentParser) -> None:
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
 
 
-    from liveworth.model.generative import ModelParams
     from liveworth.model.plan import plan
 
     card = card_from_args(args)
@@ -373,8 +440,9 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"--target-usd-month must be a positive amount, got "
                          f"{args.target_usd_month!r}")
     rng, seed = seeded_rng(args.seed)
-    result = plan(target, inputs, rng=rng, params=ModelParams.from_prior(), card=card,
-                  sessions=simulations_option(args))
+    name, params = calibration_option(args, card)
+    result = plan(target, inputs, rng=rng, params=params, card=card,
+                  sessions=simulations_option(args), calibration=name)
     if args.json:
         print_json(console, {**result.as_dict(), "seed": seed})
         return 0
@@ -388,7 +456,9 @@ def _print_plan(console: Console, p: Plan) -> None:
     from rich.table import Table
 
     console.print(f"[bold]Goal[/bold]: {usd(p.target_usd_month)} a month as a creator "
-                  f"({count(p.target_coins or 0, 'coin')} of gifts).")
+                  f"({count(p.target_coins or 0, 'coin')} of gifts; calibration "
+                  f"{p.calibration_set}).")
+    print_warnings(console, p.warnings)
     console.print(p.summary())
     if p.odds_now >= 0.5:
         console.print(f"now: {p.hours_now:,.0f} LIVE hours a month; {p.simulations:,} simulated "
@@ -434,6 +504,10 @@ def _creator_options(p: argparse.ArgumentParser, *, per_week: bool = True,
 def _mc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sessions", default=str(DEFAULT_SESSIONS), metavar="N",
                    help=f"simulated sessions and months (default {DEFAULT_SESSIONS:,})")
+    p.add_argument("--calibration", choices=("article", "population"), default=None,
+                   help="article (default): the article's tiers, creators who do well; "
+                   "population: fitted to TikTok's own totals for all LIVE creators "
+                   "(docs/MODEL.md)")
 
 
 def register(command: CommandFactory) -> None:

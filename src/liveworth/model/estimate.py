@@ -7,8 +7,11 @@ then one session and one month of sessions. A session's coins are a compound Poi
 number of gifters is Poisson around ``viewers × gifters_per_viewer`` times a gamma session noise,
 and each gifter's spend comes from the model's tabulated spend distribution. The sum is drawn with
 the Asmussen–Rosiński split: the largest gifts (the expected eight above a per-world threshold) are
-drawn exactly, the many small ones by a gamma with the same mean and variance. A month is the same
-compound with the sessions' rates added up (gamma noises add up to a gamma).
+drawn exactly, the many small ones by a gamma with the same mean and variance. Whales are a second
+compound of the same kind, their share and largest spend set by the world's room
+(:mod:`liveworth.model.whales`). A month is the same compound with the sessions' rates added up
+(gamma noises add up to a gamma). Inputs outside the range the calibration covers come with
+``warnings`` (:mod:`liveworth.model.coverage`).
 
 Coins stay integers: the p10/p50/p90 are sampled integer coin totals, turned into money exactly
 with :func:`liveworth.economy.money.earnings` at the rate card in force.
@@ -29,23 +32,28 @@ from liveworth.economy.money import creator_usd, earnings, fmt
 from liveworth.economy.numbers import ungrouped
 from liveworth.economy.ratecard import RateCard, load_rate_card
 from liveworth.errors import UsageError
+from liveworth.model.coverage import input_warnings
 from liveworth.model.generative import (
     FloatArray,
     IntArray,
     ModelParams,
     SpendTable,
+    body_params,
     engagement_value,
     frequency_factor,
     gifters_per_viewer,
     median_viewers,
     session_noise,
     spend_table,
+    whale_max_at,
+    whale_share_at,
 )
 from liveworth.model.inputs import DEFAULT_SESSIONS as DEFAULT_SESSIONS
 from liveworth.model.inputs import LEVERS as LEVERS
 from liveworth.model.inputs import MAX_SESSIONS as MAX_SESSIONS
 from liveworth.model.inputs import MONTH_DAYS as MONTH_DAYS
 from liveworth.model.inputs import Inputs as Inputs
+from liveworth.model.whales import WhaleTail, whale_coins
 
 #: Expected number of exactly drawn gifts per world in the compound sampler.
 EXACT_GIFTS = 8.0
@@ -136,29 +144,49 @@ class Samples:
     month: IntArray
 
 
-def sample_coins(params: ModelParams, inputs: Inputs, rng: np.random.Generator,
-                 n: int = DEFAULT_SESSIONS, *, month_only: bool = False) -> Samples:
-    """Draw ``n`` worlds: one session's and one month's coins for a creator like ``inputs``."""
-    if not 1 <= n <= MAX_SESSIONS:
-        raise UsageError(f"sessions must lie between 1 and {MAX_SESSIONS:,}, got {n}")
-    table = spend_table(params)
+def _creator_viewers(params: ModelParams, inputs: Inputs, rng: np.random.Generator,
+                     n: int) -> FloatArray:
     sigma = (params.stated_viewers_sigma if inputs.viewers is not None
              else params.creator_viewers_sigma)
-    creator = typical_viewers(params, inputs) * rng.lognormal(0.0, sigma, n)
+    return np.asarray(typical_viewers(params, inputs) * rng.lognormal(0.0, sigma, n),
+                      dtype=np.float64)
+
+
+def sample_coins(params: ModelParams, inputs: Inputs, rng: np.random.Generator,
+                 n: int = DEFAULT_SESSIONS, *, month_only: bool = False) -> Samples:
+    """Draw ``n`` worlds: one session's and one month's coins for a creator like ``inputs``.
+
+    A world's room (the creator's typical viewers) sets its whale share and largest whale spend;
+    whales and the other gifters are two compound sums of the one Poisson stream of gifters.
+    """
+    if not 1 <= n <= MAX_SESSIONS:
+        raise UsageError(f"sessions must lie between 1 and {MAX_SESSIONS:,}, got {n}")
+    body = spend_table(body_params(params))
+    creator = _creator_viewers(params, inputs, rng, n)
+    share = whale_share_at(params, creator)
+    cap = whale_max_at(params, creator)
     rate = creator * gifters_per_viewer(params, inputs.minutes, inputs.engagement)
     noise_mean, shape = session_noise(params)
     per_month = inputs.sessions_per_month
     session = np.zeros(n, dtype=np.int64)
     month = np.zeros(n, dtype=np.int64)
 
+    def coins(r: FloatArray, chunk: slice, g: np.random.Generator) -> IntArray:
+        # Own streams for the two sums, so that the whales' draws do not shift with the number
+        # of other gifters drawn (common random numbers stay common when inputs change).
+        others, whales = g.spawn(2)
+        return (_compound(r * (1 - share[chunk]), body, others)
+                + whale_coins(r * share[chunk], cap[chunk], params, whales))
+
     def work(chunk: slice, g: np.random.Generator) -> None:
         r = rate[chunk]
+        one, many = g.spawn(2)
         if not month_only:
-            session[chunk] = _compound(r * g.gamma(shape, noise_mean / shape, r.shape[0]),
-                                       table, g)
+            session[chunk] = coins(r * one.gamma(shape, noise_mean / shape, r.shape[0]), chunk,
+                                   one)
         if per_month > 0:
-            month[chunk] = _compound(
-                r * g.gamma(shape * per_month, noise_mean / shape, r.shape[0]), table, g)
+            month[chunk] = coins(r * many.gamma(shape * per_month, noise_mean / shape,
+                                                r.shape[0]), chunk, many)
 
     in_chunks(n, rng, work)
     return Samples(session, month)
@@ -233,9 +261,18 @@ class Estimate:
     rate_card: str
     channel: str
     simulations: int
+    #: Sentences on inputs outside the range the calibration covers (:mod:`.coverage`).
+    warnings: tuple[str, ...] = ()
+    #: Which calibration: article (the default), population, or history.
+    calibration_set: str = "article"
+    #: Where TikTok's aggregates disagree with this estimate, in one line (article only).
+    population_check: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "warnings": list(self.warnings),
+            "calibration_set": self.calibration_set,
+            "population_check": self.population_check,
             "per_session": self.per_session.as_dict(),
             "per_month": self.per_month.as_dict(),
             "tier": self.tier,
@@ -259,17 +296,32 @@ def tier(followers: int) -> str:
     return "over 100k followers: $1,000 and more a session (some $5,000–10,000+)"
 
 
-def expected_coins(params: ModelParams, inputs: Inputs) -> tuple[float, float]:
-    """The model's exact mean coins of a session and of a month.
+#: Gauss–Hermite nodes for the expectation over creators of one size.
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(64)
 
-    Mean viewers × gifters per viewer × session noise mean × mean spend (× sessions a month).
+
+def mean_spend(params: ModelParams, viewers: FloatArray) -> FloatArray:
+    """Mean coins of one gifter in rooms of ``viewers`` (whales and the rest)."""
+    share = whale_share_at(params, viewers)
+    whale = WhaleTail(params, whale_max_at(params, viewers)).mean
+    return np.asarray((1 - share) * spend_table(body_params(params)).mean + share * whale,
+                      dtype=np.float64)
+
+
+def expected_coins(params: ModelParams, inputs: Inputs) -> tuple[float, float]:
+    """The model's mean coins of a session and of a month.
+
+    Viewers × gifters per viewer × session noise mean × mean spend of the room, averaged over
+    creators of this size (the log-normal spread, by 64-node Gauss–Hermite quadrature; the whale
+    tail makes the mean spend depend on the room) (× sessions a month).
     """
     sigma = (params.stated_viewers_sigma if inputs.viewers is not None
              else params.creator_viewers_sigma)
-    viewers = typical_viewers(params, inputs) * math.exp(sigma**2 / 2)
+    viewers = typical_viewers(params, inputs) * np.exp(sigma * _NODES)
+    per_room = viewers * mean_spend(params, viewers)
     noise_mean, _ = session_noise(params)
-    session = (viewers * gifters_per_viewer(params, inputs.minutes, inputs.engagement)
-               * noise_mean * spend_table(params).mean)
+    session = (float(np.dot(_WEIGHTS, per_room)) / math.sqrt(2 * math.pi)
+               * gifters_per_viewer(params, inputs.minutes, inputs.engagement) * noise_mean)
     return session, session * inputs.sessions_per_month
 
 
@@ -299,10 +351,21 @@ def drivers(params: ModelParams, inputs: Inputs) -> tuple[Driver, ...]:
             continue
         out.append(Driver(name, change, 100 * (expected_coins(params, changed)[1] / base - 1)))
     out.sort(key=lambda d: -d.effect_pct)
-    whales = spend_table(params).share_of_coins_from(10_000)
+    whales = spend_table(params, typical_viewers(params, inputs)).share_of_coins_from(10_000)
     out.append(Driver("whales", "share of coins from gifters spending 10,000+ coins",
                       100 * whales))
     return tuple(out)
+
+
+def _whale_line(params: ModelParams, viewers: float) -> str:
+    room = spend_table(params, viewers)
+    v = np.array([viewers], dtype=np.float64)
+    share, top = float(whale_share_at(params, v)[0]), float(whale_max_at(params, v)[0])
+    return (f"in a room of ~{viewers:,.0f} viewers a gifter spends {room.mean:,.0f} coins on "
+            f"average; {share:.2%} are whales (10,000 to {top:,.0f} coins, Pareto tail "
+            f"{params.whale_alpha:g}) against {params.whale_share:.0%} in the real "
+            f"{params.whale_room_viewers:,.0f}-viewer top-creator session the spend is fitted "
+            "to: whales concentrate in big rooms")
 
 
 def assumptions(params: ModelParams, inputs: Inputs, card: RateCard,
@@ -329,9 +392,7 @@ def assumptions(params: ModelParams, inputs: Inputs, card: RateCard,
         f"about {gifters:.2f} gifters per typical concurrent viewer per session at engagement "
         f"{inputs.engagement:g} (1 = typical: {params.comments_per_viewer_minute:g} comments and "
         f"{params.like_events_per_viewer_minute:g} like events per viewer-minute)",
-        f"a gifter spends {spend_table(params).mean:,.0f} coins on average; "
-        f"{params.whale_share:.0%} are whales (10,000+ coins, Pareto tail "
-        f"{params.whale_alpha:g}), fitted to one real top-creator session",
+        _whale_line(params, v),
         f"money at rate card {card.name}: the creator receives ${fmt(per_coin)} per coin; "
         f"viewers pay ${fmt(ch.usd_per_coin.quantize(Decimal('0.000001')))} per coin "
         f"({ch.name})",
@@ -346,8 +407,10 @@ def estimate(
     card: RateCard | None = None,
     channel: str | None = None,
     sessions: int = DEFAULT_SESSIONS,
+    calibration: str = "article",
 ) -> Estimate:
-    """Estimate a creator's earnings per session and per month (p10 / p50 / p90)."""
+    """Estimate a creator's earnings per session and per month (p10 / p50 / p90), with warnings
+    when the inputs leave the range the calibration covers (``calibration`` names it)."""
     params = params or ModelParams.from_prior()
     card = card or load_rate_card()
     ch = card.channel(channel).name
@@ -365,6 +428,8 @@ def estimate(
         rate_card=card.name,
         channel=ch,
         simulations=sessions,
+        warnings=input_warnings(params, inputs),
+        calibration_set=calibration,
     )
 
 
@@ -405,6 +470,7 @@ class WhatIf:
             "inputs": self.changed.as_dict()["inputs"],
             "per_session": self.changed.per_session.as_dict(),
             "per_month": self.changed.per_month.as_dict(),
+            "warnings": list(self.changed.warnings),
             "p50_creator_usd_change_pct": {"per_session": rounded(self.session_change_pct),
                                            "per_month": rounded(self.month_change_pct)},
             "mean_creator_usd_change_pct": {"per_month": rounded(self.mean_month_change_pct)},
@@ -420,6 +486,7 @@ def what_if(
     card: RateCard | None = None,
     channel: str | None = None,
     sessions: int = DEFAULT_SESSIONS,
+    calibration: str = "article",
 ) -> WhatIf:
     """The base case and the case with ``changes`` (e.g. ``{"minutes": 120}``), compared.
 
@@ -433,7 +500,7 @@ def what_if(
     changed_inputs = apply_changes(params, base_inputs, changes)
     twin = copy.deepcopy(rng)
     kw: dict[str, Any] = {"params": params, "card": card, "channel": channel,
-                          "sessions": sessions}
+                          "sessions": sessions, "calibration": calibration}
     base = estimate(base_inputs, rng=rng, **kw)
     changed = estimate(changed_inputs, rng=twin, **kw)
     parsed = dict(parse_change(k, v) for k, v in changes.items())

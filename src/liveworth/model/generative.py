@@ -16,9 +16,11 @@ One session, in the order things happen (docs/MODEL.md has the whole story and e
 4. **Spend.** A gifter's spend in the session is drawn from a three-part mixture — many small
    gifters (a streak of roses), some mid gifters (a few hundred coins), rare whales (a Pareto tail
    from 10,000 coins) — fitted to the shape of one complete real session (4.3 M followers, 2022).
-5. **Gift choice.** A spend is turned into gifts from TikTok's real catalogue: whales send their
-   favourite 10,000+-coin gift again and again, mid gifters one-shot gifts of 100–9,999 coins, and
-   what is left goes in streaks of cheap streakable gifts, mostly 1-coin ones.
+   Whales concentrate in big rooms: below that session's room the whale share and the largest
+   whale spend shrink with the audience (:func:`room_params`, :func:`spend_table` of a room).
+5. **Gift choice** (:mod:`liveworth.model.giftchoice`). A spend is turned into gifts from TikTok's
+   real catalogue: whales send their favourite 10,000+-coin gift again and again, mid gifters
+   one-shot gifts of 100–9,999 coins, and what is left goes in streaks of cheap streakable gifts.
 
 Everything here is deterministic given its inputs; randomness comes only from an injected
 :class:`numpy.random.Generator`. :class:`ModelParams` holds every parameter with its source;
@@ -29,8 +31,8 @@ history can later build a different ``ModelParams`` with :func:`dataclasses.repl
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -38,8 +40,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from liveworth.economy.gifts import GiftInfo, load_catalogue
 from liveworth.errors import UsageError
+from liveworth.model.giftchoice import LARGE_GIFT_COINS as LARGE_GIFT_COINS
+from liveworth.model.giftchoice import MID_GIFT_COINS as MID_GIFT_COINS
+from liveworth.model.giftchoice import GiftActs as GiftActs
+from liveworth.model.giftchoice import GiftMenu as GiftMenu
+from liveworth.model.giftchoice import gift_acts as gift_acts
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -49,11 +55,6 @@ BoolArray = npt.NDArray[np.bool_]
 ENGAGEMENT_LEVELS: Mapping[str, float] = MappingProxyType(
     {"low": 0.5, "typical": 1.0, "high": 2.0}
 )
-
-#: Coin price from which a gift counts as "large" (the real session's 10,000+ tier).
-LARGE_GIFT_COINS = 10_000
-#: Coin price from which a non-streakable gift is a mid-size one-shot gift.
-MID_GIFT_COINS = 100
 
 _ASSUMPTION = "assumption"
 _YARDSTICK = (
@@ -65,6 +66,14 @@ _REAL_SESSION = (
     "2022: 72,159 gifts, 3,743,839 coins; 1-coin gifts 96.4 % of gifts / 1.9 % of coins, "
     "10,000+ gifts 0.16 % / 87.2 %; GitHub AnasQiblawi/TikTok-Live-Analytics)"
 )
+_ROOM = (
+    "assumption (whales concentrate in big rooms: leaderboards, battles and a top creator's "
+    "visibility draw big spenders), calibrated so small creators' mean stays within the seed's "
+    "tier and 500k-follower sessions stay below the real 4.3 M-follower session (docs/MODEL.md)"
+)
+#: Defaults of the room scaling of the whale tail (docs/MODEL.md "Calibration").
+WHALE_SHARE_EXPONENT = 0.5
+WHALE_MAX_EXPONENT = 1.0
 _COUNTING = (
     "ECONOMICS.md 'Counting gifts' (TikTokLiveJava PR #160, TikTok-Live-Connector #29/#74): "
     "finals are sometimes resent and sometimes missing; the rate itself is an assumption"
@@ -129,7 +138,7 @@ class ModelParams:
     viewers_update_seconds: float = _p(10.0, "seconds between viewer-count messages",
                                        _ASSUMPTION)
     # --- gifting ------------------------------------------------------------------------------
-    gifter_rate: float = _p(0.03, "probability an arriving viewer starts gifting (typical "
+    gifter_rate: float = _p(0.04, "probability an arriving viewer starts gifting (typical "
                             "engagement)", _YARDSTICK)
     engagement_elasticity: float = _p(1.0, "gifting ∝ engagement ** elasticity", _ASSUMPTION
                                       + " (the seed: engagement moves the money)")
@@ -144,12 +153,21 @@ class ModelParams:
     small_sigma: float = _p(1.2, "log-normal sigma of a small gifter's coins", _REAL_SESSION)
     mid_median: float = _p(300.0, "median coins of a mid gifter", _REAL_SESSION)
     mid_sigma: float = _p(1.1, "log-normal sigma of a mid gifter's coins", _REAL_SESSION)
-    whale_share: float = _p(0.01, "share of gifters who are whales", _REAL_SESSION
+    whale_share: float = _p(0.01, "share of gifters who are whales in a room of "
+                            "whale_room_viewers or more", _REAL_SESSION
                             + "; the seed: a few whales dominate")
     whale_min: float = _p(10_000.0, "coins, smallest whale spend (Pareto scale)", _REAL_SESSION)
     whale_alpha: float = _p(1.2, "Pareto tail index of whale spend", _REAL_SESSION)
-    whale_max: float = _p(2_000_000.0, "coins, largest whale spend in one session",
-                          _ASSUMPTION + " (≈ $26,000 of coins)")
+    whale_max: float = _p(2_000_000.0, "coins, largest whale spend in one session in a room "
+                          "of whale_room_viewers or more", _ASSUMPTION + " (≈ $26,000 of coins)")
+    whale_room_viewers: float = _p(7_670.0, "typical concurrent viewers of the room that "
+                                   "whale_share and whale_max describe (the real session's: "
+                                   "a 4.3 M-follower creator's in this model)", _REAL_SESSION)
+    whale_share_exponent: float = _p(WHALE_SHARE_EXPONENT, "below that room the whale share "
+                                     "∝ (viewers / whale_room_viewers) ** exponent", _ROOM)
+    whale_max_exponent: float = _p(WHALE_MAX_EXPONENT, "below that room the largest whale "
+                                   "spend ∝ (viewers / whale_room_viewers) ** exponent, at "
+                                   "least 2 × whale_min", _ROOM)
     # --- gift choice and frames ---------------------------------------------------------------
     big_gift_share_low: float = _p(0.6, "a whale spends U(low, 1) of their coins on one "
                                    "favourite large gift", _REAL_SESSION)
@@ -180,8 +198,8 @@ class ModelParams:
             raise UsageError("gift_contagion must be below 1 (else gifting explodes)")
         if not self.watch_minutes < self.decay_minutes:
             raise UsageError("watch_minutes must be shorter than decay_minutes")
-        if self.small_share + self.whale_share > 1:
-            raise UsageError("small_share + whale_share must not exceed 1")
+        if self.small_share + self.whale_share > 1 or self.whale_share >= 1:
+            raise UsageError("small_share + whale_share must not exceed 1 (whale_share below 1)")
         for name in ("viewers_at_10k", "reference_minutes", "warmup_minutes", "decay_minutes",
                      "watch_minutes", "reference_per_week", "mood_shape", "small_median",
                      "mid_median", "whale_min", "whale_alpha", "max_streak"):
@@ -412,8 +430,56 @@ def _spend_grid(params: ModelParams) -> tuple[IntArray, FloatArray]:
     return values.astype(np.int64), edges
 
 
-@lru_cache(maxsize=16)
-def spend_table(params: ModelParams) -> SpendTable:
+def spend_table(params: ModelParams, viewers: float | None = None) -> SpendTable:
+    """One gifter's coins in a session of a room of ``viewers`` typical concurrent viewers
+    (:func:`room_params`); without ``viewers``, with ``whale_share`` and ``whale_max`` as they
+    are (the room of ``whale_room_viewers``)."""
+    return _spend_table(params if viewers is None else room_params(params, viewers))
+
+
+# ------------------------------------------------------------------------------ room-scaled whales
+
+
+def whale_room(params: ModelParams, viewers: FloatArray) -> FloatArray:
+    """The room relative to the whales' reference room, at most 1."""
+    return np.asarray(np.minimum(np.maximum(viewers, 0.0) / params.whale_room_viewers, 1.0),
+                      dtype=np.float64)
+
+
+def whale_share_at(params: ModelParams, viewers: FloatArray) -> FloatArray:
+    """Share of gifters who are whales in rooms of ``viewers`` typical concurrent viewers."""
+    return np.asarray(params.whale_share
+                      * whale_room(params, viewers) ** params.whale_share_exponent,
+                      dtype=np.float64)
+
+
+def whale_max_at(params: ModelParams, viewers: FloatArray) -> FloatArray:
+    """The largest whale spend in rooms of ``viewers``: ∝ room ** exponent, at least twice the
+    smallest (or ``whale_max`` when that is less)."""
+    floor = min(2 * params.whale_min, params.whale_max)
+    top = params.whale_max * whale_room(params, viewers) ** params.whale_max_exponent
+    return np.asarray(np.maximum(top, floor), dtype=np.float64)
+
+
+def room_params(params: ModelParams, viewers: float) -> ModelParams:
+    """The parameters of one room: its whale share and largest whale spend, the small and mid
+    gifters in the same proportion as before, and no further room scaling."""
+    v = np.array([viewers], dtype=np.float64)
+    share = float(whale_share_at(params, v)[0])
+    small = min(params.small_share * (1 - share) / (1 - params.whale_share), 1 - share)
+    return replace(params, whale_share=share, small_share=small,
+                   whale_max=float(whale_max_at(params, v)[0]), whale_share_exponent=0.0,
+                   whale_max_exponent=0.0)
+
+
+def body_params(params: ModelParams) -> ModelParams:
+    """The parameters of the gifters who are not whales (small and mid, as in any room)."""
+    return replace(params, whale_share=0.0, whale_share_exponent=0.0,
+                   small_share=params.small_share / (1 - params.whale_share))
+
+
+@lru_cache(maxsize=64)
+def _spend_table(params: ModelParams) -> SpendTable:
     """Tabulate the small + mid + whale mixture of one gifter's coins in a session.
 
     Cached per parameter set: the table is immutable and costs a few milliseconds to build.
@@ -439,154 +505,3 @@ def spend_table(params: ModelParams) -> SpendTable:
     grid = np.arange(_GUIDE_SIZE, dtype=np.float64) / scale
     guide = np.maximum(np.searchsorted(neg_log, grid, side="right") - 1, 0).astype(np.int64)
     return SpendTable(values, pmf, survival, m1, m2, neg_log, guide, scale)
-
-
-# ------------------------------------------------------------------------------ gift choice
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class GiftMenu:
-    """The catalogue split the way gifters use it; every array is indexed by ``gifts``.
-
-    ``streak``: streakable gifts (type 1, ≤ 99 coins) with the 1-coin ones in ``one_coin``;
-    ``mid``: one-shot gifts of 100–9,999 coins; ``big``: one-shot gifts of 10,000+ coins.
-    Each group is an index array into ``gifts`` sorted by price.
-    """
-
-    gifts: tuple[GiftInfo, ...]
-    coins: IntArray
-    gift_type: IntArray
-    streak: IntArray
-    one_coin: IntArray
-    mid: IntArray
-    big: IntArray
-
-    @classmethod
-    def from_catalogue(cls, gifts: Sequence[GiftInfo] | None = None) -> GiftMenu:
-        """The menu of ``gifts`` (default: the official catalogue's priced gifts)."""
-        rows = tuple(sorted(gifts if gifts is not None else load_catalogue().priced(),
-                            key=lambda g: (g.coins, g.gift_id or 0)))
-        coins = np.array([g.coins for g in rows], dtype=np.int64)
-        gtype = np.array([g.gift_type if g.gift_type is not None else 1 for g in rows],
-                         dtype=np.int64)
-        streak = np.flatnonzero((gtype == 1) & (coins < MID_GIFT_COINS))
-        one_shot = gtype != 1
-        menu = cls(
-            gifts=rows,
-            coins=coins,
-            gift_type=gtype,
-            streak=streak.astype(np.int64),
-            one_coin=streak[coins[streak] == 1].astype(np.int64),
-            mid=np.flatnonzero(one_shot & (coins >= MID_GIFT_COINS)
-                               & (coins < LARGE_GIFT_COINS)).astype(np.int64),
-            big=np.flatnonzero(one_shot & (coins >= LARGE_GIFT_COINS)).astype(np.int64),
-        )
-        if not (menu.one_coin.size and menu.mid.size and menu.big.size):
-            raise UsageError("the gift catalogue needs 1-coin streakable, mid and large gifts")
-        return menu
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class GiftActs:
-    """Gifts chosen by the gifters, in each gifter's order: one row per act.
-
-    An act is ``units`` of gift ``gift`` (an index into the menu) by gifter ``gifter``: a streak
-    of that many steps when ``streak`` is true, else that many separate one-shot gifts.
-    """
-
-    gifter: IntArray
-    gift: IntArray
-    units: IntArray
-    streak: BoolArray
-
-
-def _pick_affordable(group: IntArray, menu: GiftMenu, budget: IntArray,
-                     rng: np.random.Generator) -> IntArray:
-    """For each budget, a uniformly random gift of ``group`` costing at most the budget."""
-    prices = menu.coins[group]
-    affordable = np.searchsorted(prices, budget, side="right")
-    pick = np.minimum((rng.random(budget.shape[0]) * affordable).astype(np.int64),
-                      np.maximum(affordable - 1, 0))
-    return group[pick]
-
-
-def _greedy(group: IntArray, menu: GiftMenu, budget: IntArray) -> IntArray:
-    """For each budget, the dearest gift of ``group`` costing at most the budget."""
-    prices = menu.coins[group]
-    return group[np.maximum(np.searchsorted(prices, budget, side="right") - 1, 0)]
-
-
-class _ActBuilder:
-    """Collects acts pass by pass while the gifters' remaining coins shrink to zero."""
-
-    def __init__(self, spend: IntArray) -> None:
-        self.left = spend.astype(np.int64).copy()
-        self.parts: list[tuple[IntArray, IntArray, IntArray, bool, int]] = []
-
-    def spend(self, who: IntArray, gift: IntArray, units: IntArray, coins: IntArray,
-              streak: bool, order: int) -> None:
-        keep = units > 0
-        who, gift, units = who[keep], gift[keep], units[keep]
-        self.left[who] -= units * coins[gift]
-        self.parts.append((who, gift, units, streak, order))
-
-    def build(self) -> GiftActs:
-        if not self.parts:
-            empty = np.zeros(0, dtype=np.int64)
-            return GiftActs(empty, empty, empty, np.zeros(0, dtype=np.bool_))
-        who = np.concatenate([p[0] for p in self.parts])
-        gift = np.concatenate([p[1] for p in self.parts])
-        units = np.concatenate([p[2] for p in self.parts])
-        streak = np.concatenate([np.full(p[0].shape[0], p[3]) for p in self.parts])
-        order = np.concatenate([np.full(p[0].shape[0], p[4]) for p in self.parts])
-        sort = np.lexsort((order, who))
-        return GiftActs(who[sort], gift[sort], units[sort], streak[sort].astype(np.bool_))
-
-
-def gift_acts(spend: IntArray, menu: GiftMenu, params: ModelParams,
-              rng: np.random.Generator) -> GiftActs:
-    """Turn each gifter's coins into gifts from the catalogue, spending every coin exactly.
-
-    Whales put a random share of their coins into repeats of one favourite 10,000+-coin gift and
-    most of the rest into the dearest large gifts they can still afford; coins of 100 or more
-    then go to one-shot gifts of 100–9,999 coins (a random affordable one, then the dearest
-    affordable ones); the rest goes to streaks of streakable gifts, mostly
-    1-coin ones, ending with a 1-coin streak for the last few coins.
-    """
-    acts = _ActBuilder(spend)
-    coins = menu.coins
-    big_floor = int(coins[menu.big[0]])
-    who = np.flatnonzero(acts.left >= big_floor)
-    if who.size:
-        gift = _pick_affordable(menu.big, menu, acts.left[who], rng)
-        share = rng.uniform(params.big_gift_share_low, 1.0, who.size)
-        units = np.maximum((acts.left[who] * share) // coins[gift], 1).astype(np.int64)
-        acts.spend(who, gift, units, coins, streak=False, order=0)
-    who = np.flatnonzero(acts.left >= big_floor)
-    if who.size:
-        gift = _greedy(menu.big, menu, acts.left[who])
-        acts.spend(who, gift, acts.left[who] // coins[gift], coins, streak=False, order=1)
-    mid_floor = int(coins[menu.mid[0]])
-    for step in range(64):
-        who = np.flatnonzero(acts.left >= mid_floor)
-        if not who.size:
-            break
-        budget = np.minimum(acts.left[who], int(coins[menu.mid[-1]]))
-        if step == 0:
-            gift = _pick_affordable(menu.mid, menu, budget, rng)
-            units = np.maximum((budget * rng.random(who.size)) // coins[gift], 1)
-        else:
-            gift = _greedy(menu.mid, menu, budget)
-            units = acts.left[who] // coins[gift]
-        acts.spend(who, gift, units.astype(np.int64), coins, streak=False, order=2 + step)
-    who = np.flatnonzero(acts.left > 0)
-    if who.size:
-        any_streak = _pick_affordable(menu.streak, menu, acts.left[who], rng)
-        one = menu.one_coin[rng.integers(0, menu.one_coin.size, who.size)]
-        gift = np.where(rng.random(who.size) < params.one_coin_streak_share, one, any_streak)
-        acts.spend(who, gift, acts.left[who] // coins[gift], coins, streak=True, order=100)
-    who = np.flatnonzero(acts.left > 0)
-    if who.size:
-        one = menu.one_coin[rng.integers(0, menu.one_coin.size, who.size)]
-        acts.spend(who, one, acts.left[who].copy(), coins, streak=True, order=101)
-    return acts.build()

@@ -18,6 +18,7 @@ import numpy as np
 from liveworth.economy.money import creator_usd, fmt, usd
 from liveworth.economy.ratecard import RateCard, load_rate_card
 from liveworth.errors import UsageError
+from liveworth.model.coverage import engagement_warning, input_warnings, viewers_warning
 from liveworth.model.estimate import apply_changes, sample_coins, typical_viewers
 from liveworth.model.generative import ModelParams
 from liveworth.model.inputs import DEFAULT_SESSIONS, Inputs
@@ -63,9 +64,14 @@ class Plan:
     options: tuple[PlanOption, ...]
     rate_card: str
     simulations: int
+    #: Sentences on inputs, or values a lever needs, outside the range the calibration covers.
+    warnings: tuple[str, ...] = ()
+    calibration_set: str = "article"
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "warnings": list(self.warnings),
+            "calibration_set": self.calibration_set,
             "target_usd_month": fmt(self.target_usd_month),
             "target_coins": self.target_coins,
             "inputs": self.inputs.as_dict(),
@@ -98,6 +104,7 @@ def plan(
     card: RateCard | None = None,
     sessions: int = DEFAULT_SESSIONS,
     odds: float = 0.5,
+    calibration: str = "article",
 ) -> Plan:
     """What it takes to earn ``target_usd_month`` with at least ``odds`` chance, lever by lever.
 
@@ -115,7 +122,7 @@ def plan(
     seed = int(rng.integers(2**63))
     if per_coin == 0:
         return Plan(target_usd_month, None, inputs, 0.0, Decimal(0), _hours(inputs), (),
-                    card.name, sessions)
+                    card.name, sessions, input_warnings(params, inputs), calibration)
     target = int((target_usd_month / per_coin).to_integral_value(ROUND_CEILING))
 
     def odds_at(candidate: Inputs) -> float:
@@ -129,7 +136,26 @@ def plan(
     options = tuple(_plan_option(params, inputs, lever, high, step, unit, odds, odds_at)
                     for lever, high, step, unit in PLAN_LEVERS)
     return Plan(target_usd_month, target, inputs, float(np.mean(now >= target)),
-                creator_usd(p50, card), _hours(inputs), options, card.name, sessions)
+                creator_usd(p50, card), _hours(inputs), options, card.name, sessions,
+                plan_warnings(params, inputs, options), calibration)
+
+
+def plan_warnings(params: ModelParams, inputs: Inputs,
+                  options: tuple[PlanOption, ...]) -> tuple[str, ...]:
+    """The inputs' warnings, then those of the values a lever would need."""
+    out = list(input_warnings(params, inputs))
+    for o in options:
+        if o.needed is None:
+            continue
+        if o.lever == "viewers":
+            found = viewers_warning(params, inputs.followers, o.needed, inputs.per_week)
+        elif o.lever == "engagement":
+            found = engagement_warning(o.needed)
+        else:
+            continue
+        if found:
+            out.append(f"to reach the target by {o.lever} alone: {found}")
+    return tuple(out)
 
 
 def _plan_option(params: ModelParams, inputs: Inputs, lever: str, high: float, step: float,
@@ -142,7 +168,7 @@ def _plan_option(params: ModelParams, inputs: Inputs, lever: str, high: float, s
         return apply_changes(params, inputs, {key: value})
 
     low = max(current, step)
-    high = max(high, low)
+    high = high_limit = max(high, low)
     if odds_at(at(high)) < wanted:
         return PlanOption(lever, unit, current, None, None, None)
     if odds_at(at(low)) >= wanted:
@@ -157,4 +183,14 @@ def _plan_option(params: ModelParams, inputs: Inputs, lever: str, high: float, s
             low = mid
     needed = math.ceil(high / step - 1e-9) * step
     chosen = at(needed)
-    return PlanOption(lever, unit, current, needed, odds_at(chosen), _hours(chosen))
+    odds = odds_at(chosen)
+    # Simulation noise can put the rounded value just below the odds asked: step up until it
+    # is not (a few steps at most; viewers by 1 % at a time).
+    for _ in range(20):
+        if odds >= wanted or needed >= high_limit:
+            break
+        needed = min(math.ceil(max(needed * 1.01, needed + step) / step - 1e-9) * step,
+                     high_limit)
+        chosen = at(needed)
+        odds = odds_at(chosen)
+    return PlanOption(lever, unit, current, needed, odds, _hours(chosen))

@@ -325,7 +325,7 @@ def simulate(
     starts = _gifter_times(params, tl, engagement, mood, rng)
     gifters = aud.pick(starts, rng) if aud.arrive.size else np.zeros(0, dtype=np.int64)
     starts = starts[: gifters.shape[0]]
-    spend = spend_table(params).draw(rng, starts.shape[0])
+    spend = spend_table(params, typical).draw(rng, starts.shape[0])  # the room's own tail
     acts = gift_acts(spend, menu, params, rng)
     gifts = _gift_frames(params, acts, starts, gifters, menu, tl.seconds, rng)
     return _assemble(params, menu, tl, aud, gifts, engagement, rng,
