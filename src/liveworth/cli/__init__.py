@@ -35,6 +35,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "liveworth.cli.sessions",
     "liveworth.cli.simulate",
     "liveworth.cli.estimate",
+    "liveworth.cli.plan",
     "liveworth.cli.record",
     "liveworth.cli.forecast",
     "liveworth.cli.analysis",

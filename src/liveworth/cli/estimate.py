@@ -22,7 +22,6 @@ from liveworth.cli.options import (
     add_json,
     card_from_args,
     print_json,
-    usd_amount,
     when,
 )
 from liveworth.decode.formats import MAX_TS
@@ -31,6 +30,7 @@ from liveworth.economy.numbers import count, ungrouped
 from liveworth.errors import UsageError
 from liveworth.model.inputs import (
     DEFAULT_SESSIONS,
+    FROM_MODEL,
     MAX_FOLLOWERS,
     MAX_SESSIONS,
     MAX_VIEWERS,
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
     from liveworth.model.calibrate import Calibration
     from liveworth.model.estimate import Estimate, Span, WhatIf
-    from liveworth.model.plan import Plan
 
 # ---------------------------------------------------------------------------- option values
 
@@ -144,12 +143,23 @@ def _changes(items: Sequence[str]) -> list[dict[str, str]]:
     return out
 
 
-def _describe(inputs: Inputs, typical: float) -> str:
-    viewers = (f"{inputs.viewers:,.0f} viewers" if inputs.viewers is not None
+def _describe(inputs: Inputs, typical: float, sources: dict[str, str] | None = None) -> str:
+    """The inputs in one line; with ``sources`` (``--from-history``) where each came from."""
+    def src(name: str) -> str:
+        if not sources:
+            return ""
+        from liveworth.model.history_inputs import shown
+
+        return f" ({shown(sources[name])})" if name in sources else ""
+
+    viewers = (f"{inputs.viewers:,.0f} viewers{src('viewers')}" if inputs.viewers is not None
                else f"~{typical:,.0f} viewers (from followers)")
-    return (f"{count(inputs.followers, 'follower')} · {viewers} · "
-            f"{inputs.minutes:g}-minute sessions · {inputs.per_week:g} a week · "
-            f"engagement {inputs.engagement:g}")
+    followers = (f"~{count(inputs.followers, 'follower')} (placed by the audience)"
+                 if sources and sources.get("followers") == FROM_MODEL
+                 else f"{count(inputs.followers, 'follower')}{src('followers')}")
+    return (f"{followers} · {viewers} · {inputs.minutes:g}-minute sessions{src('minutes')} · "
+            f"{inputs.per_week:g} a week{src('per_week')} · "
+            f"engagement {inputs.engagement:g}{src('engagement')}")
 
 
 # ---------------------------------------------------------------------------- estimate
@@ -169,7 +179,8 @@ def _print_estimate(console: Console, e: Estimate) -> None:
 
     from rich.table import Table
 
-    console.print(f"[bold]Estimate[/bold] for {_describe(e.inputs, e.typical_viewers)}")
+    console.print(f"[bold]Estimate[/bold] for "
+                  f"{_describe(e.inputs, e.typical_viewers, e.input_sources)}")
     print_warnings(console, e.warnings)
     t = Table("", "p10", "p50", "p90", "mean", title_justify="left",
               title=f"{e.simulations:,} simulated sessions and months · rate card {e.rate_card}"
@@ -332,19 +343,41 @@ def followers_option(args: argparse.Namespace) -> int | None:
     return followers
 
 
-def _history_inputs(args: argparse.Namespace, cal: Calibration) -> Inputs:
-    """The estimate's inputs: those given on the command line, the rest from the history."""
+def _history_inputs(args: argparse.Namespace, cal: Calibration) -> tuple[Inputs, dict[str, str]]:
+    """The inputs: those given on the command line, the rest from the history, then the model;
+    and where each came from."""
 
 
     from liveworth.model.generative import engagement_value
+    from liveworth.model.history_inputs import sourced_inputs
 
-    return cal.inputs(
+    return sourced_inputs(
+        cal,
         followers=followers_option(args),
         viewers=optional_number(args.viewers, "--viewers"),
         minutes=optional_number(args.minutes, "--minutes"),
         per_week=_per_week_option(args),
         engagement=None if args.engagement is None else engagement_value(args.engagement),
     )
+
+
+def _calibrated(args: argparse.Namespace, card: Any, seed: int) -> Calibration:
+    """The calibration of ``--from-history`` (its own random stream of the seed)."""
+
+
+    import numpy as np
+
+    from liveworth.model.calibrate import calibrate, load_history
+    from liveworth.store.database import Store
+
+    if args.calibration is not None:
+        raise UsageError("--calibration is for estimates from followers; --from-history "
+                         "calibrates to your own sessions")
+    with Store.open(args.db, read_only=True) as store:
+        history = load_history(store, args.host, card)
+    return calibrate(history, rng=np.random.default_rng([seed, 0]),
+                     viewers=optional_number(args.viewers, "--viewers"),
+                     followers=followers_option(args))
 
 
 def _per_week_option(args: argparse.Namespace) -> float | None:
@@ -365,30 +398,23 @@ def cmd_estimate_from_history(args: argparse.Namespace, console: Console) -> int
 
     import numpy as np
 
-    from liveworth.model.calibrate import calibrate, estimate_from_history, load_history
+    from liveworth.model.calibrate import estimate_from_history
     from liveworth.model.coverage import input_warnings
     from liveworth.model.estimate import WhatIf, apply_changes, parse_change
-    from liveworth.store.database import Store
 
-    if args.calibration is not None:
-        raise UsageError("--calibration is for estimates from followers; --from-history "
-                         "calibrates to your own sessions")
     card = card_from_args(args)
     sessions = simulations_option(args)
     _, seed = seeded_rng(args.seed)
     changes = _changes(args.what_if)
-    followers = followers_option(args)
-    with Store.open(args.db, read_only=True) as store:
-        history = load_history(store, args.host, card)
     # Two streams of the one seed: the calibration's, and the estimate's (the same for the base
     # case and every what-if, so that differences are the changes', not noise's).
-    cal = calibrate(history, rng=np.random.default_rng([seed, 0]),
-                    viewers=optional_number(args.viewers, "--viewers"), followers=followers)
-    inputs = _history_inputs(args, cal)
+    cal = _calibrated(args, card, seed)
+    inputs, sources = _history_inputs(args, cal)
     kw: dict[str, Any] = {"card": card, "channel": args.channel, "sessions": sessions}
 
     def run(i: Inputs) -> Estimate:
-        e = estimate_from_history(cal, i, rng=np.random.default_rng([seed, 1]), **kw)
+        e = estimate_from_history(cal, i, rng=np.random.default_rng([seed, 1]), **kw,
+                                  sources=sources if i is inputs else None)
         return dataclasses.replace(e, calibration_set="history",
                                    warnings=input_warnings(cal.params, i))
 
@@ -413,69 +439,13 @@ def cmd_estimate_from_history(args: argparse.Namespace, console: Console) -> int
 
 
 def add_history_options(p: argparse.ArgumentParser) -> None:
-    """``--from-history``, ``--db`` and ``--host`` (for ``estimate``)."""
+    """``--from-history``, ``--db`` and ``--host`` (for ``estimate`` and ``plan``)."""
     p.add_argument("--from-history", action="store_true",
                    help="calibrate to your recorded sessions in the database (followers, "
                    "viewers, minutes, sessions a week and engagement default from them)")
     add_db(p)
     p.add_argument("--host", metavar="@USER",
                    help="whose sessions (default: the only host in the database)")
-
-
-# ---------------------------------------------------------------------------- plan
-
-
-def cmd_plan(args: argparse.Namespace, console: Console) -> int:
-
-
-    from liveworth.model.plan import plan
-
-    card = card_from_args(args)
-    inputs = _inputs(args)
-    try:
-        target = usd_amount(args.target_usd_month)
-    except argparse.ArgumentTypeError as exc:
-        raise UsageError(f"--target-usd-month: {exc}") from None
-    if target <= 0:
-        raise UsageError(f"--target-usd-month must be a positive amount, got "
-                         f"{args.target_usd_month!r}")
-    rng, seed = seeded_rng(args.seed)
-    name, params = calibration_option(args, card)
-    result = plan(target, inputs, rng=rng, params=params, card=card,
-                  sessions=simulations_option(args), calibration=name)
-    if args.json:
-        print_json(console, {**result.as_dict(), "seed": seed})
-        return 0
-    _print_plan(console, result)
-    return 0
-
-
-def _print_plan(console: Console, p: Plan) -> None:
-
-
-    from rich.table import Table
-
-    console.print(f"[bold]Goal[/bold]: {usd(p.target_usd_month)} a month as a creator "
-                  f"({count(p.target_coins or 0, 'coin')} of gifts; calibration "
-                  f"{p.calibration_set}).")
-    print_warnings(console, p.warnings)
-    console.print(p.summary())
-    if p.odds_now >= 0.5:
-        console.print(f"now: {p.hours_now:,.0f} LIVE hours a month; {p.simulations:,} simulated "
-                      f"months; rate card {p.rate_card}")
-        return
-    t = Table("lever", "now", "needed for even odds", "odds there", "LIVE hours a month",
-              title="What it takes (one lever at a time, the rest as now)",
-              title_justify="left")
-    for o in p.options:
-        if o.needed is None:
-            t.add_row(o.lever, f"{o.now:,.1f} {o.unit}", "out of reach alone", "", "")
-            continue
-        t.add_row(o.lever, f"{o.now:,.1f} {o.unit}", f"{o.needed:,.1f} {o.unit}",
-                  f"{o.odds or 0:.0%}", f"{o.hours_per_month or 0:,.0f}")
-    console.print(t)
-    console.print(f"now: {p.hours_now:,.0f} LIVE hours a month; {p.simulations:,} simulated "
-                  f"months; rate card {p.rate_card}")
 
 
 # ---------------------------------------------------------------------------- registration
@@ -511,7 +481,7 @@ def _mc_options(p: argparse.ArgumentParser) -> None:
 
 
 def register(command: CommandFactory) -> None:
-    """Add ``estimate`` and ``plan``."""
+    """Add ``estimate`` (``plan`` is :mod:`liveworth.cli.plan`)."""
     p = command("estimate", cmd_estimate, "what you would earn on LIVE: p10/p50/p90 per "
                 "session and month",
                 "Estimate earnings per LIVE session and per month from what you know "
@@ -526,16 +496,5 @@ def register(command: CommandFactory) -> None:
     _mc_options(p)
     p.add_argument("--what-if", action="append", default=[], metavar="NAME=VALUE",
                    help="compare with a change (repeatable; several are also shown together)")
-    add_card_options(p)
-    add_json(p)
-
-    p = command("plan", cmd_plan, "what it takes to earn a monthly target, with its odds",
-                "Answer what it takes to earn a target a month: for each lever (viewers, "
-                "minutes, sessions per week, engagement) the value that gives even odds, with "
-                "the odds as you are now.")
-    p.add_argument("--target-usd-month", required=True, metavar="X",
-                   help="what you want to receive a month, USD")
-    _creator_options(p)
-    _mc_options(p)
     add_card_options(p)
     add_json(p)

@@ -63,6 +63,7 @@ from liveworth.model.history import HistorySession as HistorySession
 from liveworth.model.history import load_history as load_history
 from liveworth.model.history import normalize_host as normalize_host
 from liveworth.model.history import utc_day as utc_day
+from liveworth.model.inputs import FROM_HISTORY, FROM_MODEL, FROM_STATED
 
 #: Strength of the public prior on the level and the spread, in pseudo-sessions (assumption).
 PRIOR_SESSIONS = 5.0
@@ -482,8 +483,10 @@ def estimate_from_history(
     card: RateCard | None = None,
     channel: str | None = None,
     sessions: int = DEFAULT_SESSIONS,
+    sources: dict[str, str] | None = None,
 ) -> Estimate:
-    """An :class:`Estimate` from the calibrated per-session distribution.
+    """An :class:`Estimate` from the calibrated per-session distribution; ``sources`` says
+    where each input came from (:func:`liveworth.model.history_inputs.sourced_inputs`).
 
     Each simulated world draws the creator's level and spread from the fitted belief, then one
     session and a month of ``inputs.sessions_per_month`` sessions (the whole number below it,
@@ -519,9 +522,12 @@ def estimate_from_history(
         sessions_per_month=per_month,
         per_session=Span.of(session, mean_session, card, ch),
         per_month=Span.of(month, mean_session * per_month, card, ch),
-        tier=tier(inputs.followers),
+        tier=tier(inputs.followers) + (
+            f" (placed by your audience of ~{viewers:,.0f} viewers: no follower count recorded)"
+            if sources and sources.get("followers") == FROM_MODEL else ""),
         drivers=drivers(cal.params, inputs),
-        assumptions=history_assumptions(cal, inputs, viewers, card),
+        assumptions=history_assumptions(cal, inputs, viewers, card, sources),
+        input_sources=sources,
         rate_card=card.name,
         channel=ch,
         simulations=sessions,
@@ -529,16 +535,24 @@ def estimate_from_history(
 
 
 def history_assumptions(cal: Calibration, inputs: Inputs, viewers: float,
-                        card: RateCard) -> tuple[str, ...]:
-    """The assumptions behind a calibrated estimate, in words."""
-    if inputs.viewers is None:
-        source = "from followers: no viewer counts recorded"
-    elif cal.viewers is not None and math.isclose(inputs.viewers, cal.viewers) \
-            and cal.viewers_from == "history":
+                        card: RateCard, sources: dict[str, str] | None = None
+                        ) -> tuple[str, ...]:
+    """The assumptions behind a calibrated estimate, in words; each input says where it came
+    from (``sources``; without them, told from the calibration)."""
+    sources = sources or {}
+    followers = {FROM_STATED: "as stated", FROM_HISTORY: "recorded",
+                 FROM_MODEL: "placed by your audience: no follower count recorded"}.get(
+        sources.get("followers", ""), "recorded" if cal.followers is not None else "given")
+    if sources.get("viewers") == FROM_STATED:
+        source = "as stated"
+    elif cal.viewers_from == "history" and inputs.viewers is not None:
         source = "measured in your sessions"
+    elif inputs.viewers is None:
+        source = "from followers: no viewer counts recorded"
     else:
         source = "as stated"
-    if not math.isclose(inputs.engagement, round(cal.engagement, 2)):
+    if sources.get("engagement") == FROM_STATED or (
+            not sources and not math.isclose(inputs.engagement, round(cal.engagement, 2))):
         engagement = "as stated"
     elif cal.engagement_from == "history":
         engagement = "your sessions' comments per viewer-minute against a typical LIVE's"
@@ -551,7 +565,8 @@ def history_assumptions(cal: Calibration, inputs: Inputs, viewers: float,
         f"(level {cal.fitted.mean:+.2f} vs {cal.prior.mean:+.2f} on log(1 + coins)); sessions "
         f"differ ×/÷ {math.exp(cal.fitted.scale):.1f} (prior ×/÷ {math.exp(cal.prior.scale):.1f})"
         f"; prior strength {PRIOR_SESSIONS:g} pseudo-sessions (assumption)",
-        f"typical concurrent viewers {viewers:,.0f} ({source}); engagement "
+        f"followers {inputs.followers:,} ({followers}); typical concurrent viewers "
+        f"{viewers:,.0f} ({source}); engagement "
         f"{inputs.engagement:.2g} ({engagement})",
         f"{inputs.minutes:g}-minute sessions, {inputs.per_week:.2g} a week "
         f"({inputs.sessions_per_month:.1f} a month); your history: LIVE on "

@@ -267,12 +267,15 @@ class Estimate:
     calibration_set: str = "article"
     #: Where TikTok's aggregates disagree with this estimate, in one line (article only).
     population_check: str | None = None
+    #: Where each input came from (``--from-history``: stated, your sessions, the model).
+    input_sources: dict[str, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "warnings": list(self.warnings),
             "calibration_set": self.calibration_set,
             "population_check": self.population_check,
+            "input_sources": self.input_sources,
             "per_session": self.per_session.as_dict(),
             "per_month": self.per_month.as_dict(),
             "tier": self.tier,

@@ -92,3 +92,9 @@ class Inputs:
     def as_dict(self) -> dict[str, Any]:
         return {"followers": self.followers, "viewers": self.viewers, "minutes": self.minutes,
                 "per_week": self.per_week, "engagement": self.engagement}
+
+
+#: Where an input of a history-based estimate came from (:mod:`liveworth.model.history_inputs`).
+FROM_STATED = "stated"
+FROM_HISTORY = "your sessions"
+FROM_MODEL = "the model"

@@ -67,11 +67,14 @@ class Plan:
     #: Sentences on inputs, or values a lever needs, outside the range the calibration covers.
     warnings: tuple[str, ...] = ()
     calibration_set: str = "article"
+    #: Where each input came from (``--from-history``: stated, your sessions, the model).
+    input_sources: dict[str, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "warnings": list(self.warnings),
             "calibration_set": self.calibration_set,
+            "input_sources": self.input_sources,
             "target_usd_month": fmt(self.target_usd_month),
             "target_coins": self.target_coins,
             "inputs": self.inputs.as_dict(),
@@ -105,12 +108,17 @@ def plan(
     sessions: int = DEFAULT_SESSIONS,
     odds: float = 0.5,
     calibration: str = "article",
+    months: Callable[[Inputs, np.random.Generator, int], Any] | None = None,
+    viewers_now: float | None = None,
 ) -> Plan:
     """What it takes to earn ``target_usd_month`` with at least ``odds`` chance, lever by lever.
 
     For each lever (viewers, minutes, sessions a week, engagement) the smallest value, with the
     others as now, at which a month reaches the target with the odds asked (an even chance by
-    default); ``needed`` is None when that lever alone cannot get there.
+    default); ``needed`` is None when that lever alone cannot get there. ``months`` draws the
+    months' coins of some inputs (default: the model's; a creator's calibrated sessions with
+    :func:`liveworth.model.history_inputs.history_months`), ``viewers_now`` the viewers as now
+    (default: the model's for the inputs).
     """
     params = params or ModelParams.from_prior()
     card = card or load_rate_card()
@@ -125,15 +133,19 @@ def plan(
                     card.name, sessions, input_warnings(params, inputs), calibration)
     target = int((target_usd_month / per_coin).to_integral_value(ROUND_CEILING))
 
-    def odds_at(candidate: Inputs) -> float:
-        month = sample_coins(params, candidate, np.random.default_rng(seed), sessions,
-                             month_only=True).month
-        return float(np.mean(month >= target))
+    def month_of(candidate: Inputs) -> Any:  # the same random numbers for every candidate
+        g = np.random.default_rng(seed)
+        if months is not None:
+            return months(candidate, g, sessions)
+        return sample_coins(params, candidate, g, sessions, month_only=True).month
 
-    now = sample_coins(params, inputs, np.random.default_rng(seed), sessions,
-                       month_only=True).month
+    def odds_at(candidate: Inputs) -> float:
+        return float(np.mean(month_of(candidate) >= target))
+
+    now = month_of(inputs)
     p50 = int(np.quantile(now, 0.5, method="inverted_cdf"))
-    options = tuple(_plan_option(params, inputs, lever, high, step, unit, odds, odds_at)
+    options = tuple(_plan_option(params, inputs, lever, high, step, unit, odds, odds_at,
+                                 viewers_now)
                     for lever, high, step, unit in PLAN_LEVERS)
     return Plan(target_usd_month, target, inputs, float(np.mean(now >= target)),
                 creator_usd(p50, card), _hours(inputs), options, card.name, sessions,
@@ -159,10 +171,14 @@ def plan_warnings(params: ModelParams, inputs: Inputs,
 
 
 def _plan_option(params: ModelParams, inputs: Inputs, lever: str, high: float, step: float,
-                 unit: str, wanted: float, odds_at: Callable[[Inputs], float]) -> PlanOption:
+                 unit: str, wanted: float, odds_at: Callable[[Inputs], float],
+                 viewers_now: float | None = None) -> PlanOption:
     """Bisect one lever for the smallest value reaching ``wanted`` odds."""
     key = "per-week" if lever == "per_week" else lever
-    current = typical_viewers(params, inputs) if lever == "viewers" else getattr(inputs, lever)
+    if lever == "viewers":
+        current = viewers_now if viewers_now is not None else typical_viewers(params, inputs)
+    else:
+        current = getattr(inputs, lever)
 
     def at(value: float) -> Inputs:
         return apply_changes(params, inputs, {key: value})
