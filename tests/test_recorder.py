@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -152,6 +153,31 @@ def test_sigkill_mid_recording_loses_and_doubles_nothing(
     assert len(keys) == len(set(keys))  # nothing doubled
     assert keys == event_keys(clean_db)  # nothing lost
     assert reports(db) == reports(clean_db)
+
+
+@pytest.mark.parametrize("term_after", [0.8, 1.8])
+def test_sigterm_is_a_normal_stop(tmp_path: Path, term_after: float) -> None:
+    """systemd and docker stop a service with SIGTERM: it stops like Ctrl-C — every message
+    taken is journaled and stored, the ledger runs, the summary is printed, exit 0 (issue #16,
+    item 6); the store then equals a clean import of its journal, coins included."""
+    db, journal = tmp_path / "t.duckdb", tmp_path / "journal"
+    env = {**os.environ, "LIVEWORTH_CONFIG": str(tmp_path / "none.toml")}
+    cmd = [*_record_cmd(db, journal, "400")[:-1], "--json"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(term_after)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["interrupted"] is True or summary["sessions"]
+    clean = tmp_path / "clean.duckdb"
+    with Store.open(str(clean)) as store:
+        import_paths(store, sorted(journal.glob("*.journal.jsonl")), "journal")
+    assert reports(db) == reports(clean)
+    assert _credit_rows(db) == _credit_rows(clean)
+    assert {s["room_id"]: s["coins"] for s in summary["sessions"]} == {
+        r: rep["coins"] for r, rep in reports(clean).items()}
 
 
 def test_quota_slows_down_before_running_out() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import sys
 import threading
@@ -206,15 +207,27 @@ async def _record_into(outcome: dict[str, list[str]], *, args: argparse.Namespac
                        console: Console, sources: list[LiveSource], db: str, journal: Path,
                        card: RateCard, quota: Quota | None,
                        on_open: Callable[[Store], None] | None, live_view: bool) -> None:
-    """Record until every source ends (or Ctrl-C), under the live view when there is one;
-    the rooms recorded and the journals recovered go into ``outcome``."""
+    """Record until every source ends (or Ctrl-C, or SIGTERM), under the live view when there
+    is one; the rooms recorded and the journals recovered go into ``outcome``.
+
+    SIGTERM — what systemd and docker send to stop a service — is a normal stop, as Ctrl-C: the
+    sources stop, the writer drains, journals and stores what was taken, the ledger runs, and
+    the summary is printed (exit 0, ``"interrupted": true``)."""
     import asyncio
+    import signal
 
     from rich.live import Live
 
     from liveworth.ingest.recorder import record
 
     stop = asyncio.Event()
+
+    def terminate() -> None:
+        outcome["signal"] = ["SIGTERM"]
+        stop.set()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not POSIX
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
     if live_view:
         with Live(view({}, card, quota), console=console, refresh_per_second=2) as screen:
             result = await record(sources, db, journal, quota=quota, stop=stop,
@@ -250,6 +263,7 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
                                      on_open=on_open, live_view=live_view))
         except KeyboardInterrupt:
             interrupted = True
+        interrupted = interrupted or bool(outcome.get("signal"))
         return _final_report(args, console, db, journal, card, outcome, interrupted,
                              web.reader() if web is not None else None)
     finally:

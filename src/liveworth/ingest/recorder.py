@@ -532,7 +532,7 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
     try:
         while not all(t.done() for t in tasks):
             await asyncio.wait(tasks, timeout=0.5)
-            if writer.failed.is_set():
+            if writer.failed.is_set() or stop.is_set():
                 break  # the writer journals what is still coming until the sources stop
             if on_tick:
                 with lock:
