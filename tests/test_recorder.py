@@ -540,3 +540,33 @@ def test_a_torn_first_journal_line_is_one_reject_and_blocks_nothing(
         with Store.open(str(tmp_path / f"{fmt}.duckdb")) as store:
             result = import_paths(store, [path], fmt)
         assert (result.accepted, result.rejected) == (whole.accepted, 1), fmt
+
+
+def test_a_replay_waits_out_no_silence_longer_than_max_gap(
+    tmp_path: Path, messages: list[RawMessage]
+) -> None:
+    """A recording with a long silence (a dump spanning weeks) replays its LIVEs, not the weeks:
+    each silence waits at most max_gap_s of replay time; arrival times are kept (issue #16,
+    item 9)."""
+    t0 = messages[0].arrival_ms
+    spaced = [RawMessage(m.method, m.payload, m.room_id,
+                         t0 + i * 10 + (3_600_000 if i >= 100 else 0), m.host)
+              for i, m in enumerate(messages[:200])]  # a one-hour silence after 100 messages
+
+    async def replay(source: ReplaySource) -> tuple[float, list[int]]:
+        start = time.monotonic()
+        got = [m.arrival_ms async for m in source.connect()]
+        return time.monotonic() - start, got
+
+    took, got = asyncio.run(replay(ReplaySource(spaced, "h", 1.0, max_gap_s=0.2)))
+    assert got == [m.arrival_ms for m in spaced]
+    assert 1.9 < took < 4.0  # 2 s of messages 10 ms apart, and 0.2 s for the hour
+    took, _ = asyncio.run(replay(ReplaySource(spaced, "h", 3600.0 * 5, max_gap_s=None)))
+    assert 0.15 < took < 1.5  # the whole hour, scaled: 0.2 s
+
+
+def test_max_gap_option(cli: Run, tmp_path: Path) -> None:
+    for bad in ("-1", "soon", "nan", "90000"):
+        r = cli("record", "--replay", str(DUMP), "--max-gap", bad, "--db",
+                str(tmp_path / "x.duckdb"), "--journal", str(tmp_path / "j"))
+        assert r.code == 2 and "--max-gap" in r.err, (bad, r.err)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import random
 import sys
 import threading
@@ -21,7 +22,7 @@ from liveworth.cli.options import (
     unique_id,
 )
 from liveworth.economy.money import creator_usd, usd
-from liveworth.economy.numbers import count
+from liveworth.economy.numbers import count, ungrouped
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
 from liveworth.render.terminal import term
@@ -40,6 +41,25 @@ if TYPE_CHECKING:
 DEFAULT_JOURNAL = "liveworth-journal"
 #: Replay speeds: slower than a thousandth would wait for days; faster than a million is 'max'.
 MIN_SPEED, MAX_SPEED = 0.001, 1_000_000
+
+
+#: The longest silence a replay waits out, in replay seconds (a dump may span weeks).
+DEFAULT_MAX_GAP_S = 5.0
+
+
+def _max_gap(text: str) -> float | None:
+    """``--max-gap``: seconds (0 and up) or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(ungrouped(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds or 'none': {text[:24]!r}"
+                                         ) from None
+    if not (math.isfinite(value) and 0 <= value <= 86_400):
+        raise argparse.ArgumentTypeError(f"must lie between 0 and 86,400 seconds (or 'none'): "
+                                         f"{text[:24]}")
+    return value
 
 
 def _speed(text: str) -> float | None:
@@ -192,7 +212,7 @@ def _sources(args: argparse.Namespace,
                 raise UsageError(f"{p}: no such file")
         messages, _ = load_raw(args.replay)
         host = hosts[0] if hosts else next((m.host for m in messages if m.host), "replay")
-        sources.append(ReplaySource(messages, host, args.speed))
+        sources.append(ReplaySource(messages, host, args.speed, args.max_gap))
     else:
         if not hosts:
             raise UsageError("name at least one @creator, a --roster FILE, or --replay FILE")
@@ -321,6 +341,10 @@ def register(command: CommandFactory) -> None:
                    help="replay journals or collector dumps instead of connecting to TikTok")
     p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
                    help="replay speed: a factor, or 'max' for as fast as possible (default 1)")
+    p.add_argument("--max-gap", type=_max_gap, default=DEFAULT_MAX_GAP_S, metavar="SECONDS",
+                   help="a replay waits at most this long at a silence in the recording, in "
+                   "replay seconds, or 'none' for the whole silence (default "
+                   f"{DEFAULT_MAX_GAP_S:g})")
     q = p.add_argument_group("sign-server quota (the key comes from $SIGN_API_KEY)")
     q.add_argument("--quota-minute", type=_positive_int, default=10, metavar="N",
                    help="sign requests per minute (default 10)")

@@ -63,7 +63,10 @@ class ReplaySource:
     """Replays recorded raw messages at their arrival times scaled by ``speed`` (each at most
     :data:`GRANULARITY_S` early).
 
-    ``speed`` None replays as fast as possible. Only the first connect replays; the LIVE then
+    ``speed`` None replays as fast as possible. A silence between two messages waits at most
+    ``max_gap_s`` seconds of replay time (None: the whole silence, scaled): a dump that spans
+    weeks of collector sessions replays its LIVEs, not the weeks between them. Messages keep
+    their recorded arrival times either way. Only the first connect replays; the LIVE then
     ends, like a real one. Resuming after a restart replays everything again: the store's dedupe
     by message id makes that harmless, which is what crash recovery relies on.
     """
@@ -74,21 +77,27 @@ class ReplaySource:
     #: much (not once per message), which keeps 40,000 msg/s of replays cheap.
     GRANULARITY_S = 0.02
 
-    def __init__(self, messages: Sequence[RawMessage], host: str, speed: float | None = 1.0):
+    def __init__(self, messages: Sequence[RawMessage], host: str, speed: float | None = 1.0,
+                 max_gap_s: float | None = None):
         if speed is not None and speed <= 0:
             raise InputFormatError("speed must be positive")
+        if max_gap_s is not None and not max_gap_s >= 0:
+            raise InputFormatError("max_gap_s must not be negative")
         self.messages = list(messages)
         self.host = host
         self.speed = speed
+        self.max_gap_s = max_gap_s
 
     async def connect(self) -> AsyncIterator[RawMessage]:
         if not self.messages:
             return
         t0_wall = time.monotonic()
-        t0_msg = self.messages[0].arrival_ms
+        due, last_ms = 0.0, self.messages[0].arrival_ms
         for i, msg in enumerate(self.messages):
             if self.speed is not None:
-                due = (msg.arrival_ms - t0_msg) / 1000 / self.speed
+                gap = max(msg.arrival_ms - last_ms, 0) / 1000 / self.speed
+                due += gap if self.max_gap_s is None else min(gap, self.max_gap_s)
+                last_ms = max(last_ms, msg.arrival_ms)
                 delay = due - (time.monotonic() - t0_wall)
                 if delay > self.GRANULARITY_S:
                     await asyncio.sleep(delay)
