@@ -319,7 +319,9 @@ def reference(lines: list[bytes]) -> tuple[dict[tuple[str, str], Event],
     the keys of lines that give some key twice (JSON leaves their meaning open)."""
     out: dict[tuple[str, str], Event] = {}
     twice: set[tuple[str, str]] = set()
-    for line in lines:
+    for i, line in enumerate(lines):
+        if i == 0:  # a byte order mark is no part of the first line (docs/EVENTS.md)
+            line = line.removeprefix(b"\xef\xbb\xbf")
         if len(line) > MAX_LINE or not line.strip():
             continue
         text = line.decode("utf-8", "replace")
