@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from liveworth.ingest.recorder import CreatorState, Quota
+    from liveworth.ingest.recorder import CreatorState, OnOpen, Quota
     from liveworth.ingest.sources import LiveSource
     from liveworth.store.database import Store
     from liveworth.web.db import Opener
@@ -153,7 +153,7 @@ class InProcessServer:
         self._shared: Any = None
         self._app: Any = None
 
-    def start(self, store: Store) -> None:
+    def start(self, store: Store, clock: Callable[[], int | None] | None = None) -> None:
         from liveworth.web import create_app
         from liveworth.web.db import SharedConnection
         from liveworth.web.server import Limits, make_server
@@ -162,7 +162,7 @@ class InProcessServer:
             if self._stopped:
                 return
             self._shared = SharedConnection(store.con, self.db)
-            self._app = create_app(self.db, card=self.card, opener=self._shared)
+            self._app = create_app(self.db, card=self.card, opener=self._shared, clock=clock)
             self._server = make_server(self._app, limits=Limits(grace_s=self.GRACE_S))
             self._thread = threading.Thread(target=self._server.run, name="liveworth-web",
                                             kwargs={"sockets": self._sockets}, daemon=True)
@@ -226,7 +226,7 @@ def _sources(args: argparse.Namespace,
 async def _record_into(outcome: dict[str, list[str]], *, args: argparse.Namespace,
                        console: Console, sources: list[LiveSource], db: str, journal: Path,
                        card: RateCard, quota: Quota | None,
-                       on_open: Callable[[Store], None] | None, live_view: bool) -> None:
+                       on_open: OnOpen | None, live_view: bool) -> None:
     """Record until every source ends (or Ctrl-C, or SIGTERM), under the live view when there
     is one; the rooms recorded and the journals recovered go into ``outcome``.
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from liveworth.decode.events import Event
 from liveworth.decode.rawsources import JournalWriter, RawMessage, decode_raw
@@ -41,6 +42,9 @@ from liveworth.ingest.recovery import recover as recover
 from liveworth.ingest.sources import Disconnected, LiveSource, NotLive
 from liveworth.store import ledger
 from liveworth.store.database import Store, events_table, run
+
+#: Called by the writer with the open store and the recording's clock (:meth:`Writer.clock_ms`).
+OnOpen = Callable[[Store, Callable[[], int | None]], None]
 
 FLUSH_S = 0.1
 BATCH_MAX = 50_000  # messages per batch at most (under load a batch takes what came meanwhile)
@@ -139,7 +143,7 @@ class Writer(threading.Thread):
     def __init__(self, db: str, journal_dir: Path, states: dict[str, CreatorState],
                  lock: threading.Lock, flush_s: float = FLUSH_S,
                  recompute_s: float = RECOMPUTE_S,
-                 on_open: Callable[[Store], None] | None = None) -> None:
+                 on_open: OnOpen | None = None) -> None:
         super().__init__(name="liveworth-writer", daemon=True)
         self.db = db
         self.journal_dir = journal_dir
@@ -161,8 +165,19 @@ class Writer(threading.Thread):
         # batch was stored (the event-to-store latency, the ledger's waits included).
         self.latency_s: list[float] = []
         self.on_open = on_open  # called in this thread with the open store (e.g. to serve it)
+        # The recording's own clock: the latest event time stored, and when (monotonic).
+        self._clock_mark: tuple[int, float] | None = None
         self.stop_seen = False  # stop() was taken from the inbox (by the batch in hand)
         self._unstored = 0  # messages of the batch in hand in the journal, not yet stored
+
+    def clock_ms(self) -> int | None:
+        """The recording's own clock, in event time: the latest event time stored plus the wall
+        time since it was stored (None before any). Live, it is the wall clock; in a replay of
+        a 2023 dump it is 2023, so a page judges liveness by the recording, not by today."""
+        mark = self._clock_mark
+        if mark is None:
+            return None
+        return mark[0] + int((time.monotonic() - mark[1]) * 1000)
 
     def put(self, host: str, msg: RawMessage) -> None:
         self.inbox.append((host, msg, time.monotonic()))
@@ -192,7 +207,7 @@ class Writer(threading.Thread):
         try:
             with Store.open(self.db) as store:
                 if self.on_open:
-                    self.on_open(store)
+                    self.on_open(store, self.clock_ms)
                 self._loop(store)
         except BaseException as exc:  # surfaced by the recorder
             self.failed.set()  # the recorder stops the sources; we keep journaling until then
@@ -338,6 +353,10 @@ class Writer(threading.Thread):
             store.rollback()
             raise
         self._unstored = 0
+        if table.num_rows:
+            latest = int(pc.max(table.column("ts")).as_py())
+            if self._clock_mark is None or latest >= self._clock_mark[0]:
+                self._clock_mark = (latest, time.monotonic())
         self._dirty.update(rooms)
         self._ledger.note_table(table)
         with self.lock:
@@ -515,7 +534,7 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
                  stop: asyncio.Event | None = None, poll_s: float = 60.0,
                  stop_when_ended: bool = True, backoff_base_s: float = 1.0,
                  on_tick: Callable[[dict[str, CreatorState]], None] | None = None,
-                 on_open: Callable[[Store], None] | None = None,
+                 on_open: OnOpen | None = None,
                  ) -> RecordResult:
     """Record every source concurrently until they end (or ``stop`` is set)."""
     recovered = recover(db, journal_dir)

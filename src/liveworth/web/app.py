@@ -21,7 +21,7 @@ attributes; the only scripts are the app's static files.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from fastapi import FastAPI, Request
@@ -187,6 +187,7 @@ def create_app(
     busy_timeout_s: float = BUSY_TIMEOUT_S,
     poll_s: float = POLL_S,
     stream_lifetime_s: float = STREAM_LIFETIME_S,
+    clock: Callable[[], int | None] | None = None,
 ) -> FastAPI:
     """The web app over the database at ``db_path`` (``--db`` rules: else ``$LIVEWORTH_DB``,
     else ``./liveworth.duckdb``).
@@ -196,13 +197,15 @@ def create_app(
     token, any with one. ``card``: the rate card (default: the bundled one). ``opener``: how to
     open the store for reading (default: the file, read-only, per request, waiting up to
     ``busy_timeout_s`` for a writer). ``poll_s`` and ``stream_lifetime_s`` tune live streams.
+    ``clock`` (ms, event time) tells a live session from an idle one: the recording's own when
+    served by ``record --serve`` (a replay's is its recording's), else the wall clock.
     """
     if token is not None:
         check_token(token)
     path = resolve_db_path(db_path)
     web = Web(open_store=opener or ReadOnlyStore(path, busy_timeout_s), db_label=path,
               card=card or load_rate_card(), templates=templates(), poll_s=poll_s,
-              stream_lifetime_s=stream_lifetime_s)
+              stream_lifetime_s=stream_lifetime_s, clock=clock)
     app = FastAPI(title="liveworth", version=__version__,
                   description="What a TikTok LIVE earns: recorded sessions, live state, "
                   "estimates. Every page has a JSON twin under /api.",
