@@ -622,7 +622,8 @@ def _record_and_serve(ctx: Ctx, site: Site, db: Path, journal: Path,
                      "this build's `liveworth record` has no --serve")]
     port = free_port()
     cmd = cli_cmd("record", "--replay", str(journal), "--speed", "150", "--db", str(db),
-                  "--journal", str(work / "journal3"), "--serve", str(port), "--quiet")
+                  "--journal", str(work / "journal3"), "--serve", str(port), "--linger", "0",
+                  "--quiet")
     log = work / "record-serve.log"
     with log.open("w") as sink:  # a file, not a pipe: a full pipe would stall the recorder
         proc = subprocess.Popen(cmd, env=cli_env(work), cwd=work, stdout=sink, stderr=sink,

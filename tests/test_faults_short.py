@@ -380,7 +380,7 @@ def test_bug_record_serve_answers_until_the_end(ctx: Ctx, tmp_path: Path) -> Non
         proc = subprocess.Popen([PY, "-m", "liveworth", "record", "--replay", str(journal),
                                  "--speed", "max", "--db", str(tmp_path / "s.duckdb"),
                                  "--journal", str(tmp_path / "j"), "--serve", str(port),
-                                 "--quiet"], env=cli_env(tmp_path), cwd=tmp_path,
+                                 "--linger", "0", "--quiet"], env=cli_env(tmp_path), cwd=tmp_path,
                                 stdout=subprocess.DEVNULL, stderr=err)
     codes: list[int] = []
 

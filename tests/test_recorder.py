@@ -306,6 +306,47 @@ def test_record_serves_the_live_api_while_recording(tmp_path: Path) -> None:
     assert "7309128470994258694" in out
 
 
+@pytest.mark.parametrize("stop", ["linger", "SIGTERM"])
+def test_the_dashboard_keeps_the_final_figures_after_a_replay(tmp_path: Path, stop: str) -> None:
+    """``record --replay --serve`` keeps serving after the replay, so an open overlay gets the
+    final figures: until SIGTERM (or Ctrl-C), or for ``--linger`` seconds (issue #16, item 11)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LIVEWORTH_CONFIG": str(tmp_path / "none.toml")}
+    linger = ["--linger", "3"] if stop == "linger" else []
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liveworth", "record", "--replay", str(DUMP), "--speed", "max",
+         "--db", str(tmp_path / "s.duckdb"), "--journal", str(tmp_path / "j"), "--serve",
+         str(port), *linger], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        deadline, line = time.monotonic() + 60, ""
+        assert proc.stdout is not None
+        while time.monotonic() < deadline and "keeps serving" not in line:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        started = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/sessions", timeout=5) as r:
+            rooms = json.load(r)
+        assert rooms and proc.poll() is None  # the replay is over; its figures are served
+        if stop == "SIGTERM":
+            time.sleep(0.5)
+            assert proc.poll() is None
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        assert proc.returncode == 0
+        if stop == "linger":
+            assert 2.0 < time.monotonic() - started < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_store_failure_ends_with_a_clear_error_and_a_rerun_loses_nothing(
     tmp_path: Path, clean_db: Path, messages: list[RawMessage], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -62,6 +62,17 @@ def _max_gap(text: str) -> float | None:
     return value
 
 
+def _linger_s(text: str) -> float:
+    """``--linger``: seconds, 0 to a day."""
+    try:
+        value = float(ungrouped(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:24]!r}") from None
+    if not (math.isfinite(value) and 0 <= value <= 86_400):
+        raise argparse.ArgumentTypeError(f"must lie between 0 and 86,400 seconds: {text[:24]}")
+    return value
+
+
 def _speed(text: str) -> float | None:
     if text == "max":
         return None
@@ -284,11 +295,42 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
         except KeyboardInterrupt:
             interrupted = True
         interrupted = interrupted or bool(outcome.get("signal"))
-        return _final_report(args, console, db, journal, card, outcome, interrupted,
+        code = _final_report(args, console, db, journal, card, outcome, interrupted,
                              web.reader() if web is not None else None)
+        if web is not None and args.replay and not interrupted:
+            _linger(console, args.serve, args.linger)
+        return code
     finally:
         if web is not None:  # the dashboard answers until the report is out
             web.stop()
+
+
+class _Stop(Exception):
+    """SIGTERM while the dashboard lingers."""
+
+
+def _linger(console: Console, port: int, seconds: float | None) -> None:
+    """After a replay: keep serving the final figures to open pages and overlays until Ctrl-C
+    or SIGTERM, or for ``seconds`` (``--linger``)."""
+    import signal
+    import time
+
+    if seconds == 0:
+        return
+    how = f"for {seconds:g} s" if seconds is not None else "until Ctrl-C"
+    console.print(f"replay done; the dashboard keeps serving its final figures {how}: "
+                  f"http://127.0.0.1:{port}/sessions")
+
+    def stop(*_: object) -> None:
+        raise _Stop
+
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        time.sleep(seconds if seconds is not None else 10**9)
+    except (KeyboardInterrupt, _Stop):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _final_report(args: argparse.Namespace, console: Console, db: str, journal: Path,
@@ -341,6 +383,10 @@ def register(command: CommandFactory) -> None:
                    help="replay journals or collector dumps instead of connecting to TikTok")
     p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
                    help="replay speed: a factor, or 'max' for as fast as possible (default 1)")
+    p.add_argument("--linger", type=_linger_s, default=None, metavar="SECONDS",
+                   help="with --serve and --replay: how long the dashboard keeps serving the "
+                   "final figures after the replay (default: until Ctrl-C or SIGTERM; 0: stop "
+                   "at once)")
     p.add_argument("--max-gap", type=_max_gap, default=DEFAULT_MAX_GAP_S, metavar="SECONDS",
                    help="a replay waits at most this long at a silence in the recording, in "
                    "replay seconds, or 'none' for the whole silence (default "
