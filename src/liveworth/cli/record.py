@@ -372,8 +372,8 @@ def register(command: CommandFactory) -> None:
                 "current; reconnect with backoff, deduplicate TikTok's replayed backlog, "
                 "recover after a crash. --replay feeds journals or collector dumps through the "
                 "same path at their recorded pace. Live recording needs the optional TikTokLive "
-                "connector: pip install 'liveworth[tiktok]' (AGPL). Ctrl-C stops cleanly and "
-                "reports each session.")
+                "connector: pip install 'liveworth[tiktok]' (AGPL). Ctrl-C or SIGTERM (systemd, "
+                "docker) stops cleanly and reports each session.")
     p.add_argument("creators", nargs="*", metavar="@USER", help="creators to record")
     add_db(p)
     p.add_argument("--journal", default=DEFAULT_JOURNAL, metavar="DIR",
