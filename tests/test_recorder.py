@@ -613,3 +613,33 @@ def test_max_gap_option(cli: Run, tmp_path: Path) -> None:
         r = cli("record", "--replay", str(DUMP), "--max-gap", bad, "--db",
                 str(tmp_path / "x.duckdb"), "--journal", str(tmp_path / "j"))
         assert r.code == 2 and "--max-gap" in r.err, (bad, r.err)
+
+
+@pytest.mark.parametrize("width", [60, 80, 120, 160])
+def test_the_live_view_fits_the_terminal(width: int) -> None:
+    """At 80 columns (or any) no name or state is cut (issue #16, item 7): narrow, each
+    creator is a few lines that wrap; wide, a table whose short states are followed by the whole
+    state (the failure's reason)."""
+    import io
+
+    from rich.console import Console
+
+    from liveworth.cli.record import view
+    from liveworth.ingest.recorder import CreatorState
+
+    host = "tv_a_very_long_name_24ch"
+    states = {host: CreatorState(host, state="reconnecting (connection failed: ConnectError "
+                                             "timed out after 10 s)", room_id="7" * 19,
+                                 coins=1_234_567, viewers=12_345, messages=98_765, reconnects=3,
+                                 top_gifters=[("whale_one", 500_000), ("whale_two", 80_000)]),
+              "b": CreatorState("b", state="live")}
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system=None)
+    console.print(view(states, load_rate_card(), Quota(10, 60, 100), width))
+    lines = out.getvalue().splitlines()
+    assert all(len(line) <= width for line in lines), lines
+    text = out.getvalue()
+    assert f"@{host}" in text and "…" not in text
+    assert "reconnecting (connection failed: ConnectError timed out after 10 s)" in " ".join(
+        text.split())
+    assert "1,234,567" in text and "whale_one" in text and "sign-server quota left" in text

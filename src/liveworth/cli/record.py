@@ -25,13 +25,12 @@ from liveworth.economy.money import creator_usd, usd
 from liveworth.economy.numbers import count, ungrouped
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
-from liveworth.render.terminal import term
+from liveworth.render.terminal import term, visible
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from rich.console import Console
-    from rich.table import Table
+    from rich.console import Console, RenderableType
 
     from liveworth.ingest.recorder import CreatorState, OnOpen, Quota
     from liveworth.ingest.sources import LiveSource
@@ -110,26 +109,72 @@ def read_roster(path: Path) -> list[str]:
     return out
 
 
-def view(states: dict[str, CreatorState], card: RateCard, quota: Quota | None) -> Table:
+#: Console columns from which the live view is a table (below: a few wrapped lines a creator).
+WIDE_VIEW = 150
 
 
-    from rich.table import Table
+def short_state(state: str) -> str:
+    """The state's first word(s) for the table (``reconnecting (ConnectError …)`` →
+    ``reconnecting``); the whole text goes under the table."""
+    return state.split(" (", 1)[0].split(":", 1)[0].strip() or state
 
-    t = Table("creator", "state", "room", "coins", "creator USD", "viewers", "gifts/min",
-              "top gifters", "msgs", title="liveworth record — Ctrl-C stops and reports",
-              title_justify="left")
+
+def view(states: dict[str, CreatorState], card: RateCard, quota: Quota | None,
+         width: int = 200) -> RenderableType:
+    """The live view, fitting ``width`` columns: a table when wide, a few wrapped lines per
+    creator when narrow (at 80 columns no name or state is cut), then each creator's state in
+    full when the table shows it short, then the sign-server quota."""
+    from rich.console import Group
+    from rich.text import Text
+
+    parts: list[RenderableType] = (
+        [_view_table(states, card)] if width >= WIDE_VIEW else _view_lines(states, card))
+    parts = [Text("liveworth record — Ctrl-C stops and reports", style="bold"), *parts]
     for st in states.values():
-        t.add_row(f"@{term(st.host)}", st.state, term(st.room_id or "-"), f"{st.coins:,}",
-                  usd(creator_usd(st.coins, card)), "-" if st.viewers is None else
-                  f"{st.viewers:,}", f"{st.gifts_last_minute:,}",
-                  ", ".join(f"{term(u)} {c:,}" for u, c in st.top_gifters) or "-",
-                  f"{st.messages:,}" + (f" ({count(st.reconnects, 'reconnect')})" if st.reconnects
-                                        else ""))
+        if width >= WIDE_VIEW and short_state(st.state) != st.state:
+            parts.append(Text(visible(f"@{st.host}: {st.state}")))
     if quota is not None:
         left = quota.left()
-        t.caption = (f"sign-server quota left: {left['minute']}/min, {left['hour']}/h, "
-                     f"{left['day']}/day")
+        parts.append(Text(f"sign-server quota left: {left['minute']}/min, {left['hour']}/h, "
+                          f"{left['day']}/day"))
+    return Group(*parts)
+
+
+def _view_table(states: dict[str, CreatorState], card: RateCard) -> RenderableType:
+    from rich.table import Table
+
+    t = Table()
+    whole = {"creator": max([len(f"@{term(st.host)}") for st in states.values()] + [7]),
+             "state": max([len(short_state(st.state)) for st in states.values()] + [5])}
+    for name in ("creator", "state", "room", "coins", "creator USD", "viewers", "gifts/min",
+                 "top gifters", "msgs"):  # names and states whole; the gifters wrap
+        t.add_column(name, min_width=whole.get(name), no_wrap=name in whole)
+    for st in states.values():
+        t.add_row(f"@{term(st.host)}", term(short_state(st.state)), term(st.room_id or "-"),
+                  f"{st.coins:,}", usd(creator_usd(st.coins, card)),
+                  "-" if st.viewers is None else f"{st.viewers:,}", f"{st.gifts_last_minute:,}",
+                  ", ".join(f"{term(u)} {c:,}" for u, c in st.top_gifters) or "-",
+                  f"{st.messages:,}" + (f" ({count(st.reconnects, 'reconnect')})"
+                                        if st.reconnects else ""))
     return t
+
+
+def _view_lines(states: dict[str, CreatorState], card: RateCard) -> list[RenderableType]:
+    """Each creator in lines that wrap instead of being cut (plain text: nothing is markup)."""
+    from rich.text import Text
+
+    out: list[RenderableType] = []
+    for st in states.values():
+        again = f" ({count(st.reconnects, 'reconnect')})" if st.reconnects else ""
+        viewers = "-" if st.viewers is None else f"{st.viewers:,}"
+        lines = [f"@{st.host} · {st.state} · {count(st.coins, 'coin')} · "
+                 f"creator {usd(creator_usd(st.coins, card))}",
+                 f"  {viewers} viewers · {st.gifts_last_minute:,} gifts/min · "
+                 f"{count(st.messages, 'msg')}{again} · room {st.room_id or '-'}"]
+        if st.top_gifters:
+            lines.append("  top gifters: " + ", ".join(f"{u} {c:,}" for u, c in st.top_gifters))
+        out.extend(Text(visible(line)) for line in lines)
+    return out
 
 
 class InProcessServer:
@@ -260,10 +305,13 @@ async def _record_into(outcome: dict[str, list[str]], *, args: argparse.Namespac
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not POSIX
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
     if live_view:
-        with Live(view({}, card, quota), console=console, refresh_per_second=2) as screen:
+        width = console.width
+        with Live(view({}, card, quota, width), console=console,
+                  refresh_per_second=2) as screen:
             result = await record(sources, db, journal, quota=quota, stop=stop,
                                   rng=random.Random(), stop_when_ended=bool(args.replay),
-                                  on_tick=lambda s: screen.update(view(s, card, quota)),
+                                  on_tick=lambda s: screen.update(view(s, card, quota,
+                                                                       width)),
                                   on_open=on_open)
     else:
         result = await record(sources, db, journal, quota=quota, stop=stop,
