@@ -353,7 +353,8 @@ def test_analysis_page(api: TestClient) -> None:
 def test_gifters_page(api: TestClient) -> None:
     board = api.get("/api/gifters").json()
     page = api.get("/gifters").text
-    assert f"{len(board)} gifter(s)" in page and 'href="/api/gifters"' in page
+    gifters = f"{len(board):,} gifter{'' if len(board) == 1 else 's'} over"
+    assert gifters in page and 'href="/api/gifters"' in page
     assert "<form" in page and 'action="/gifters"' in page
     top = board[0]
     assert f'<td class="n">{top["coins"]:,}</td>' in page

@@ -28,6 +28,7 @@ from liveworth.analysis.drivers import LEVEL, MIN_SESSIONS, TOO_FEW, Driver
 from liveworth.analysis.gifters import TREND_DAYS, GifterStats, WhaleDependence
 from liveworth.analysis.sessionstats import SessionStats
 from liveworth.economy.money import fmt, usd
+from liveworth.economy.numbers import count
 
 #: What a recommendation's expected effect changes a log-scale lever by (20 %).
 LEVER_STEP = 0.20
@@ -328,8 +329,8 @@ def _analyse(whales: WhaleDependence, n: int, min_sessions: int) -> Recommendati
     :func:`risks`)."""
     strategy, lever = "Analyse your performance", "whale_dependence"
     evidence = (f"{whales.top1_share:.0%} of your coins come from your top gifter and "
-                f"{whales.top5_share:.0%} from your top 5 ({n} session(s), {whales.gifters:,} "
-                "gifters)")
+                f"{whales.top5_share:.0%} from your top 5 ({count(n, 'session')}, "
+                f"{count(whales.gifters, 'gifter')})")
     if whales.trend_top5 is not None and whales.trend_ci_low is not None \
             and whales.trend_ci_high is not None:
         evidence += (f"; a session's top-5 share changes {whales.trend_top5:+.1%} per "
@@ -369,7 +370,7 @@ def risks(sessions: Sequence[SessionStats], whales: WhaleDependence,
                 f"{whales.top1_share:.1%} less: about {usd(lost)} of your creator USD per "
                 "session (as recorded, no interval).", whales.top1_share, lost,
                 f"your top gifter gave {top.coins:,} coins ({usd(top.creator_usd)} creator "
-                f"USD) in {top.sessions:,} of your {n:,} session(s)")]
+                f"USD) in {top.sessions:,} of your {count(n, 'session')}")]
     k = min(5, whales.gifters)
     if k > 1:
         at_stake = _cents(sum((g.creator_usd for g in board[:k]), Decimal(0)) / n)
@@ -377,7 +378,7 @@ def risks(sessions: Sequence[SessionStats], whales: WhaleDependence,
                         f"Your top {k} gifters gave {whales.top5_share:.1%} of your coins: "
                         f"about {usd(at_stake)} of your creator USD per session rests on "
                         f"{k} people.", whales.top5_share, at_stake,
-                        f"{whales.gifters:,} gifters in {n:,} session(s)"))
+                        f"{count(whales.gifters, 'gifter')} in {count(n, 'session')}"))
     lo, hi, trend = whales.trend_ci_low, whales.trend_ci_high, whales.trend_top5
     if trend is not None and lo is not None and hi is not None and lo > 0:
         out.append(Risk("whale_dependence_rising", "moderate",

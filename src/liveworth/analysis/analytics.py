@@ -59,6 +59,7 @@ from liveworth.analysis.sessionstats import (
     weekly_trend,
 )
 from liveworth.economy.money import fmt
+from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import NotFoundError, UsageError
 from liveworth.store.database import Store
@@ -204,10 +205,13 @@ def analyze(store: Store, card: RateCard, *, host: str | None = None,
         notes.append(f"{unconfirmed:,} coins come from gift streaks without a final frame "
                      "(counted at their highest repeat count)")
     if any(s.coins == 0 for s in chosen):
-        notes.append(f"{sum(s.coins == 0 for s in chosen)} session(s) had no gift to the host")
+        notes.append(f"{count(sum(s.coins == 0 for s in chosen), 'session')} had no gift to "
+                     "the host")
     if any(s.avg_viewers is None for s in chosen):
-        notes.append(f"{sum(s.avg_viewers is None for s in chosen)} session(s) have no viewer "
-                     "counts and are left out of the viewer-based drivers")
+        blind = sum(s.avg_viewers is None for s in chosen)
+        has, are = ("has", "is") if blind == 1 else ("have", "are")
+        notes.append(f"{count(blind, 'session')} {has} no viewer counts and {are} left out of "
+                     "the viewer-based drivers")
     measured = [d for d in found if d.effect is not None]
     if measured:
         notes.append(f"{sum(d.significant for d in measured)} of {len(measured)} levers show "

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from liveworth.economy.money import creator_usd, fmt
+from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import RateCard, load_rate_card
 from liveworth.errors import UsageError
 from liveworth.model.estimate import (
@@ -320,8 +321,8 @@ class Calibration:
     def note(self) -> str:
         """One sentence on how far to trust the fit."""
         if self.sessions < MIN_LOO_SESSIONS:
-            return (f"only {self.sessions} session(s): the estimate is mostly the public prior "
-                    f"(your history weighs {self.weight:.0%}); record more sessions to "
+            return (f"only {count(self.sessions, 'session')}: the estimate is mostly the public "
+                    f"prior (your history weighs {self.weight:.0%}); record more sessions to "
                     "calibrate it")
         cov = self.loo.coverage or 0.0
         fit = ("fits well" if 0.65 <= cov <= 0.95 else
@@ -559,7 +560,7 @@ def history_assumptions(cal: Calibration, inputs: Inputs, viewers: float,
     else:
         engagement = "assumed typical: no viewer counts recorded"
     return (
-        f"calibrated to {cal.sessions} recorded session(s) of "
+        f"calibrated to {count(cal.sessions, 'recorded session')} of "
         f"{'@' + cal.host if cal.host else 'this creator'}: {cal.note}",
         f"your gifting is × {cal.multiplier:.2f} the public prior's for your audience "
         f"(level {cal.fitted.mean:+.2f} vs {cal.prior.mean:+.2f} on log(1 + coins)); sessions "
