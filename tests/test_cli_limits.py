@@ -201,3 +201,19 @@ def test_non_canonical_tier_numbers_are_refused(text: str) -> None:
     with pytest.raises(UsageError, match="whole numbers"):
         parse_tier(text)
     assert parse_tier("gold:50,000:12:25").diamonds == 50_000
+
+
+def test_a_seed_is_read_exactly(cli: Run, tmp_path: Path) -> None:
+    """Seeds beyond 2^53 differ by their last digit: read through a float they were the same
+    run (two different seeds, one output)."""
+    outs = []
+    for seed in ("9007199254740992", "9007199254740993"):
+        path = tmp_path / f"{seed}.jsonl"
+        r = cli("simulate", "--followers", "100", "--minutes", "1", "--seed", seed, "--out",
+                str(path), "--json")
+        assert r.code == 0 and r.json()["seed"] == int(seed), r.err
+        outs.append(path.read_bytes())
+    assert outs[0] != outs[1]
+    for bad, message in (("1.5", "not a whole number"), ("-1", "must lie between 0 and")):
+        r = cli("simulate", "--followers", "100", "--seed", bad, "--out", str(tmp_path / "x"))
+        assert r.code == 2 and message in r.err

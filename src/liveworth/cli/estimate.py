@@ -86,6 +86,20 @@ def optional_number(text: str | None, name: str) -> float | None:
     return None if text is None else _number(text, name)
 
 
+def _seed_value(text: str) -> int:
+    """A seed exactly as written (an integer read as a float would lose its last digits)."""
+    from liveworth.economy.numbers import plain_int
+
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    try:
+        value = plain_int(text)
+    except ValueError:
+        raise UsageError(f"--seed: not a whole number: {shown!r}") from None
+    if not 0 <= value <= LIMITS["--seed"]:
+        raise UsageError(f"--seed: must lie between 0 and {LIMITS['--seed']:,}, got {shown!r}")
+    return value
+
+
 def seeded_rng(seed: str | None) -> tuple[np.random.Generator, int]:
     """The generator of a command and the seed that reproduces it (drawn when not given)."""
 
@@ -93,7 +107,7 @@ def seeded_rng(seed: str | None) -> tuple[np.random.Generator, int]:
     import numpy as np
 
     if seed is not None:
-        value = int(_number(seed, "--seed", whole=True))
+        value = _seed_value(seed)
     else:
         entropy = np.random.SeedSequence().entropy
         value = entropy % 2**63 if isinstance(entropy, int) else 0
