@@ -331,10 +331,9 @@ class Store:
         self._run("INSERT INTO ledger_pending SELECT DISTINCT room_id FROM _stage "
                   "ON CONFLICT DO NOTHING")
         self._run(_JUDGE_STAGE)
-        before = self._count_events()
-        self._run(f"INSERT INTO events ({_QUOTED}) SELECT {_QUOTED} FROM _judged "
-                  "WHERE NOT stored AND rank = 1")
-        self._inserted += self._count_events() - before
+        inserted = self._run(f"INSERT INTO events ({_QUOTED}) SELECT {_QUOTED} FROM _judged "
+                             "WHERE NOT stored AND rank = 1")  # DuckDB answers the row count
+        self._inserted += int(inserted[0][0]) if inserted else 0
         conflicts = [Conflict(int(row[0]), row[1], row[2], dict(zip(_COLUMN_NAMES, row[1:],
                                                                      strict=True)))
                      for row in self._run(f"SELECT line_no, {_QUOTED} FROM _judged "
@@ -360,10 +359,6 @@ class Store:
         self.stage_begin()
         self.stage_arrow(table)
         return self.stage_commit().inserted
-
-    def _count_events(self) -> int:
-        row = self.con.execute("SELECT count(*) FROM events").fetchall()[0]
-        return int(row[0]) if row else 0
 
     def note_rooms(self, hosts: Mapping[str, str | None], source: str) -> None:
         """Remember the host of rooms whose events do not say it (e.g. collector dumps)."""
