@@ -101,7 +101,7 @@ def _conflicting(n: int) -> list[str]:
     duplicate), far from the first copy; one conflict comes earlier in time than its first."""
     first = [{**GIFT, "ts": 1_700_000_000_000 + i, "msg_id": f"c{i}", "coins": 1}
              for i in range(n)]
-    changed = [{**e, "coins": 7, "ts": e["ts"] - 10_000} for e in first]
+    changed = [{**e, "coins": 7, "ts": e["ts"] - 10_000, "note": "x"} for e in first]
     return [json.dumps(e) for e in first + changed + first]
 
 
@@ -135,6 +135,12 @@ def test_a_conflict_with_an_earlier_import_keeps_what_is_stored(tmp_path: Path) 
     assert len(rejects) == 5 and all("already kept" in why for _, why in rejects)
     kept = [json.loads(x) for x in (tmp_path / "x.duckdb.rejects.jsonl").read_text().splitlines()]
     assert [k["where"] for k in kept] == [f"{second}:{i}" for i in range(1, 6)]
+    # each is kept as the event it would have been: a line that imports again (extras too)
+    from liveworth.decode.events import event_from_dict
+
+    back = [event_from_dict(json.loads(k["raw"])) for k in kept]
+    assert [(e.msg_id, e.coins, dict(e.extra)) for e in back] == [  # type: ignore[attr-defined]
+        (f"c{i}", 7, {"note": "x"}) for i in range(5)]
 
 
 def test_events_staged_without_lines_keep_their_first_copy(tmp_path: Path) -> None:

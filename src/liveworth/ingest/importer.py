@@ -217,6 +217,16 @@ def _judge_in_python(store: Store, path: Path, rows: Sequence[tuple[int, str]],
         store.stage_arrow(table)
 
 
+def _event_line(columns: dict[str, object]) -> str:
+    """A stored row as its event format v1 line (extras back at the top level, as export
+    writes them): what a rejected conflicting copy is kept as."""
+    extra = columns.get("extra")
+    out = {k: v for k, v in columns.items() if v is not None and k != "extra"}
+    if isinstance(extra, str):
+        out.update({k: v for k, v in json.loads(extra).items() if k not in out})
+    return json.dumps({"v": 1, **out}, ensure_ascii=False)
+
+
 def _is_json(line: str) -> bool:
     try:
         json.loads(line)
@@ -275,8 +285,7 @@ class _Importing:
         self.report([Reject(f"{path}:{c.line_no}" if fr.format == "events" else str(path),
                             f"conflicts with the event already kept for msg_id {c.msg_id!r} "
                             f"of room {c.room_id!r}: different content (the first copy is "
-                            "kept)", json.dumps({k: v for k, v in c.event.items()
-                                                 if v is not None}, ensure_ascii=False))
+                            "kept)", _event_line(c.event))
                      for c in conflicts])
         if not self.strict:
             self.store.commit()
@@ -365,5 +374,5 @@ def import_paths(
     result.rooms = sorted(state.rooms)
     if result.rejects_path:
         spool.keep(result.rejects_path)
-    result.rejects_kept, result.rejects_error = spool.kept, spool.error
+    result.rejects_kept, result.rejects_error = spool.spooled, spool.error
     return result

@@ -67,7 +67,7 @@ class RejectSpool:
 
     def __init__(self, spool_dir: str | None) -> None:
         self.count = 0
-        self.spooled = 0
+        self.spooled = 0  # in the spool; after keep(), in the rejects file
         self.error: str | None = None  # why some rejects could not be kept
         self._file: IO[str] | None = None
         self._dir = spool_dir
@@ -107,11 +107,6 @@ class RejectSpool:
             self.spooled = 0  # an append cut short keeps an unknown share: claim none
         finally:
             self.close()
-
-    @property
-    def kept(self) -> int:
-        """How many rejects the rejects file holds from this import (after :meth:`keep`)."""
-        return self.spooled
 
     def close(self) -> None:
         if self._file is not None:
