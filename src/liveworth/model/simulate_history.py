@@ -120,14 +120,14 @@ class _Regulars:
         order = np.flatnonzero(per > 0)
         order = order[np.argsort(-per[order], kind="stable")]
         pool = np.array(sorted(self.gifters), dtype=np.int64)
-        weights = np.sqrt(np.array([self.gifters[g] for g in pool.tolist()], dtype=float)) + 1
-        for idx in order.tolist():  # biggest gifters of this session first
-            if not pool.size or rng.random() >= share:
-                continue
-            pick = int(rng.choice(pool.size, p=weights / weights.sum()))
-            numbers[idx] = pool[pick]
-            taken.add(int(pool[pick]))
-            pool, weights = np.delete(pool, pick), np.delete(weights, pick)
+        if pool.size:  # who returns, then whom each is: one weighted draw without replacement
+            back_gifters = order[rng.random(order.size) < share][:pool.size]
+            weights = np.sqrt(np.array([self.gifters[g] for g in pool.tolist()],
+                                       dtype=float)) + 1
+            picks = pool[rng.choice(pool.size, size=back_gifters.size, replace=False,
+                                    p=weights / weights.sum())]
+            numbers[back_gifters] = picks  # in draw order: the likeliest to the biggest
+            taken.update(picks.tolist())
         others = np.setdiff1d(np.arange(n), order)
         back = others[rng.random(others.size) < share] if self.seen else others[:0]
         if back.size:
