@@ -323,6 +323,7 @@ async def _record_into(outcome: dict[str, list[str]], *, args: argparse.Namespac
 
 def cmd_record(args: argparse.Namespace, console: Console) -> int:
     import asyncio
+    import signal
 
     from liveworth.store.database import resolve_db_path
 
@@ -343,9 +344,12 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
         except KeyboardInterrupt:
             interrupted = True
         interrupted = interrupted or bool(outcome.get("signal"))
+        # After the recording's loop (which took SIGTERM as stop) a SIGTERM must not cut the
+        # report short: it is noted, and only ends a linger.
+        signal.signal(signal.SIGTERM, lambda *_: outcome.setdefault("signal", ["SIGTERM"]))
         code = _final_report(args, console, db, journal, card, outcome, interrupted,
                              web.reader() if web is not None else None)
-        if web is not None and args.replay and not interrupted:
+        if web is not None and args.replay and not interrupted and not outcome.get("signal"):
             _linger(console, args.serve, args.linger)
         return code
     finally:
