@@ -167,7 +167,7 @@ def one_moment(ctx: Ctx, index: int, inp: Input, overhead_s: float) -> Moment:
     clean_state, want = clean_reference(ctx, inp)
     m.diff = compare(clean_state, db_state(db))
     got = {}
-    for rep in json.loads(done.stdout)["sessions"]:
+    for rep in json.loads(done.stdout.splitlines()[-1])["sessions"]:
         ctx.inv.report(rep, f"crash moment {index}")
         rep["flags"] = [f for f in rep["flags"] if f["flag"] != "disconnected"]
         got[rep["room_id"]] = rep

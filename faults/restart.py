@@ -197,7 +197,7 @@ def kill_then_other(ctx: Ctx, index: int, a: Input, b: Input, sig: signal.Signal
     if done.returncode != 0 or TRACEBACK in done.stderr:
         k.restart_failed = f"exit {done.returncode}: {done.stderr.strip()[-240:]}"
         return k
-    for rep in json.loads(done.stdout)["sessions"]:
+    for rep in json.loads(done.stdout.splitlines()[-1])["sessions"]:  # --json: the summary is last
         ctx.inv.report(rep, f"restart {index} (B)")
     clean_all = import_fresh(journals_in(journal), work / "clean-all.duckdb")
     k.restart_differing = ledger_differing(room_ledger(clean_all), room_ledger(db))

@@ -177,7 +177,10 @@ def test_sigterm_is_a_normal_stop(tmp_path: Path, term_after: float) -> None:
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    summary = json.loads(out)
+    lines = [json.loads(line) for line in out.splitlines()]
+    summary = lines[-1]  # --json: state lines, then the summary (issue #16, item 7)
+    assert summary["type"] == "summary" and all(x["type"] != "summary" for x in lines[:-1])
+    assert [x["status"] for x in lines if x["type"] == "state"][:1] == ["connecting"]
     journaled = sum(1 for _ in iter_journal(next(journal.glob("*.journal.jsonl"))))
     assert summary["sessions"] and 0 < journaled <= 215
     if journaled < 215:  # stopped mid-replay: a real stop, and it says so
@@ -635,15 +638,16 @@ def test_the_live_view_fits_the_terminal(width: int) -> None:
 
     from rich.console import Console
 
-    from liveworth.cli.record import view
-    from liveworth.ingest.recorder import CreatorState
+    from liveworth.cli.record_view import view
+    from liveworth.ingest.connection import CreatorState
 
     host = "tv_a_very_long_name_24ch"
-    states = {host: CreatorState(host, state="reconnecting (connection failed: ConnectError "
-                                             "timed out after 10 s)", room_id="7" * 19,
+    states = {host: CreatorState(host, status="reconnecting",
+                                 reason="connection failed: ConnectError timed out after 10 s",
+                                 room_id="7" * 19,
                                  coins=1_234_567, viewers=12_345, messages=98_765, reconnects=3,
                                  top_gifters=[("whale_one", 500_000), ("whale_two", 80_000)]),
-              "b": CreatorState("b", state="live")}
+              "b": CreatorState("b", status="live")}
     out = io.StringIO()
     console = Console(file=out, width=width, color_system=None)
     console.print(view(states, load_rate_card(), Quota(10, 60, 100), width))

@@ -18,21 +18,22 @@ from liveworth.cli.options import (
     add_json,
     card_from_args,
     port_number,
-    print_json,
     unique_id,
 )
-from liveworth.economy.money import creator_usd, usd
+from liveworth.cli.record_view import view
+from liveworth.economy.money import usd
 from liveworth.economy.numbers import count, ungrouped
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
-from liveworth.render.terminal import term, visible
+from liveworth.render.terminal import term
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from rich.console import Console, RenderableType
+    from rich.console import Console
 
-    from liveworth.ingest.recorder import CreatorState, OnOpen, Quota
+    from liveworth.ingest.connection import CreatorState, Quota
+    from liveworth.ingest.recorder import OnOpen
     from liveworth.ingest.sources import LiveSource
     from liveworth.store.database import Store
     from liveworth.web.db import Opener
@@ -72,6 +73,21 @@ def _linger_s(text: str) -> float:
     return value
 
 
+#: Seconds between live checks of an offline creator (jittered; slower as the quota runs low).
+DEFAULT_POLL_S = 60.0
+
+
+def _poll_s(text: str) -> float:
+    """``--poll``: 10 seconds to a day."""
+    try:
+        value = float(ungrouped(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:24]!r}") from None
+    if not (math.isfinite(value) and 10 <= value <= 86_400):
+        raise argparse.ArgumentTypeError(f"must lie between 10 and 86,400 seconds: {text[:24]}")
+    return value
+
+
 def _speed(text: str) -> float | None:
     if text == "max":
         return None
@@ -106,74 +122,6 @@ def read_roster(path: Path) -> list[str]:
         name = line.split("#", 1)[0].strip()
         if name:
             out.append(unique_id(name, f"{path}:{n}: "))
-    return out
-
-
-#: Console columns from which the live view is a table (below: a few wrapped lines a creator).
-WIDE_VIEW = 150
-
-
-def short_state(state: str) -> str:
-    """The state's first word(s) for the table (``reconnecting (ConnectError …)`` →
-    ``reconnecting``); the whole text goes under the table."""
-    return state.split(" (", 1)[0].split(":", 1)[0].strip() or state
-
-
-def view(states: dict[str, CreatorState], card: RateCard, quota: Quota | None,
-         width: int = 200) -> RenderableType:
-    """The live view, fitting ``width`` columns: a table when wide, a few wrapped lines per
-    creator when narrow (at 80 columns no name or state is cut), then each creator's state in
-    full when the table shows it short, then the sign-server quota."""
-    from rich.console import Group
-    from rich.text import Text
-
-    parts: list[RenderableType] = (
-        [_view_table(states, card)] if width >= WIDE_VIEW else _view_lines(states, card))
-    parts = [Text("liveworth record — Ctrl-C stops and reports", style="bold"), *parts]
-    for st in states.values():
-        if width >= WIDE_VIEW and short_state(st.state) != st.state:
-            parts.append(Text(visible(f"@{st.host}: {st.state}")))
-    if quota is not None:
-        left = quota.left()
-        parts.append(Text(f"sign-server quota left: {left['minute']}/min, {left['hour']}/h, "
-                          f"{left['day']}/day"))
-    return Group(*parts)
-
-
-def _view_table(states: dict[str, CreatorState], card: RateCard) -> RenderableType:
-    from rich.table import Table
-
-    t = Table()
-    whole = {"creator": max([len(f"@{term(st.host)}") for st in states.values()] + [7]),
-             "state": max([len(short_state(st.state)) for st in states.values()] + [5])}
-    for name in ("creator", "state", "room", "coins", "creator USD", "viewers", "gifts/min",
-                 "top gifters", "msgs"):  # names and states whole; the gifters wrap
-        t.add_column(name, min_width=whole.get(name), no_wrap=name in whole)
-    for st in states.values():
-        t.add_row(f"@{term(st.host)}", term(short_state(st.state)), term(st.room_id or "-"),
-                  f"{st.coins:,}", usd(creator_usd(st.coins, card)),
-                  "-" if st.viewers is None else f"{st.viewers:,}", f"{st.gifts_last_minute:,}",
-                  ", ".join(f"{term(u)} {c:,}" for u, c in st.top_gifters) or "-",
-                  f"{st.messages:,}" + (f" ({count(st.reconnects, 'reconnect')})"
-                                        if st.reconnects else ""))
-    return t
-
-
-def _view_lines(states: dict[str, CreatorState], card: RateCard) -> list[RenderableType]:
-    """Each creator in lines that wrap instead of being cut (plain text: nothing is markup)."""
-    from rich.text import Text
-
-    out: list[RenderableType] = []
-    for st in states.values():
-        again = f" ({count(st.reconnects, 'reconnect')})" if st.reconnects else ""
-        viewers = "-" if st.viewers is None else f"{st.viewers:,}"
-        lines = [f"@{st.host} · {st.state} · {count(st.coins, 'coin')} · "
-                 f"creator {usd(creator_usd(st.coins, card))}",
-                 f"  {viewers} viewers · {st.gifts_last_minute:,} gifts/min · "
-                 f"{count(st.messages, 'msg')}{again} · room {st.room_id or '-'}"]
-        if st.top_gifters:
-            lines.append("  top gifters: " + ", ".join(f"{u} {c:,}" for u, c in st.top_gifters))
-        out.extend(Text(visible(line)) for line in lines)
     return out
 
 
@@ -257,7 +205,7 @@ def _hosts(args: argparse.Namespace) -> list[str]:
 def _sources(args: argparse.Namespace,
              hosts: list[str]) -> tuple[list[LiveSource], Quota | None]:
     """What to record: the --replay files, or each creator live under the sign-server quota."""
-    from liveworth.ingest.recorder import Quota
+    from liveworth.ingest.connection import Quota
     from liveworth.ingest.sources import ReplaySource, load_raw
 
     sources: list[LiveSource] = []
@@ -279,92 +227,181 @@ def _sources(args: argparse.Namespace,
     return sources, quota
 
 
-async def _record_into(outcome: dict[str, list[str]], *, args: argparse.Namespace,
-                       console: Console, sources: list[LiveSource], db: str, journal: Path,
-                       card: RateCard, quota: Quota | None,
-                       on_open: OnOpen | None, live_view: bool) -> None:
-    """Record until every source ends (or Ctrl-C, or SIGTERM), under the live view when there
-    is one; the rooms recorded and the journals recovered go into ``outcome``.
+class Termination:
+    """SIGTERM — what systemd and docker send to stop a service — is a normal stop, like Ctrl-C,
+    whenever it comes: before the recording starts it is never started; during it the sources
+    stop, the writer drains, journals and stores what was taken, the ledger runs and the summary
+    is printed (exit 0, ``"interrupted": true``); during the final report it is noted and the
+    report finishes; during a linger it ends the linger. One handler for the whole command, so
+    there is no moment at which SIGTERM kills the process (asyncio's own handler would leave
+    the default in place around the loop)."""
 
-    SIGTERM — what systemd and docker send to stop a service — is a normal stop, as Ctrl-C: the
-    sources stop, the writer drains, journals and stores what was taken, the ledger runs, and
-    the summary is printed (exit 0, ``"interrupted": true``)."""
+    def __init__(self) -> None:
+        self.received = False
+        self.lingering = False
+        self._wake: Callable[[], None] | None = None
+
+    def install(self) -> None:
+        import signal
+
+        with contextlib.suppress(ValueError, AttributeError):  # not the main thread; not POSIX
+            signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, *_: object) -> None:
+        self.received = True
+        if self._wake is not None:
+            self._wake()
+        if self.lingering:
+            raise _Stop
+
+    def stop_on_term(self, stop: Any) -> None:
+        """During the recording's loop: SIGTERM sets ``stop`` (an asyncio.Event)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        def wake() -> None:
+            loop.call_soon_threadsafe(stop.set)
+
+        self._wake = wake
+        if self.received:
+            stop.set()
+
+    def loop_over(self) -> None:
+        self._wake = None
+
+
+class StateLines:
+    """``--json`` while recording: one JSON line per change of a creator's status or reason, and
+    a progress line per creator every :data:`PROGRESS_S` seconds, for log collectors; the
+    summary is the last line (``"type": "summary"``)."""
+
+    PROGRESS_S = 10.0
+
+    def __init__(self, out: Any) -> None:
+        import time
+
+        self.out = out
+        self._clock = time.monotonic
+        self._next = self._clock() + self.PROGRESS_S
+
+    def write(self, obj: dict[str, Any]) -> None:
+        import json
+
+        self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def change(self, st: CreatorState) -> None:
+        self.write({"type": "state", "time": _iso(st.since_ms), "host": st.host,
+                    "status": st.status, "reason": st.reason, "room_id": st.room_id,
+                    "reconnects": st.reconnects})
+
+    def tick(self, states: dict[str, CreatorState]) -> None:
+        if self._clock() < self._next:
+            return
+        self._next = self._clock() + self.PROGRESS_S
+        for st in states.values():
+            self.write({"type": "progress", "time": _iso(None), "host": st.host,
+                        "status": st.status, "room_id": st.room_id, "messages": st.messages,
+                        "events": st.events, "rejected": st.rejected, "coins": st.coins})
+
+
+def _iso(ms: int | None) -> str:
+    import datetime as dt
+    import time
+
+    when = dt.datetime.fromtimestamp((ms if ms else time.time() * 1000) / 1000, dt.UTC)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def _record_into(outcome: dict[str, Any], *, args: argparse.Namespace,
+                       console: Console, sources: list[LiveSource], db: str, journal: Path,
+                       card: RateCard, quota: Quota | None, on_open: OnOpen | None,
+                       live_view: bool, term: Termination, lines: StateLines | None) -> None:
+    """Record until every source ends (or Ctrl-C, or SIGTERM), under the live view when there
+    is one; the rooms recorded, the journals recovered and each creator's last state go into
+    ``outcome``."""
     import asyncio
-    import signal
 
     from rich.live import Live
 
     from liveworth.ingest.recorder import record
 
     stop = asyncio.Event()
-
-    def terminate() -> None:
-        outcome["signal"] = ["SIGTERM"]
-        stop.set()
-
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not POSIX
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
-    if live_view:
-        width = console.width
-        with Live(view({}, card, quota, width), console=console,
-                  refresh_per_second=2) as screen:
-            result = await record(sources, db, journal, quota=quota, stop=stop,
-                                  rng=random.Random(), stop_when_ended=bool(args.replay),
-                                  on_tick=lambda s: screen.update(view(s, card, quota,
-                                                                       width)),
-                                  on_open=on_open)
-    else:
-        result = await record(sources, db, journal, quota=quota, stop=stop,
-                              rng=random.Random(), stop_when_ended=bool(args.replay),
-                              on_open=on_open)
+    term.stop_on_term(stop)
+    common: dict[str, Any] = dict(
+        quota=quota, stop=stop, rng=random.Random(), stop_when_ended=bool(args.replay),
+        poll_s=args.poll, on_open=on_open, on_change=lines.change if lines else None)
+    try:
+        if live_view:
+            width = console.width
+            with Live(view({}, card, quota, width), console=console,
+                      refresh_per_second=2) as screen:
+                result = await record(sources, db, journal, **common,
+                                      on_tick=lambda s: screen.update(view(s, card, quota,
+                                                                           width)))
+        else:
+            result = await record(sources, db, journal, **common,
+                                  on_tick=lines.tick if lines else None)
+    finally:
+        term.loop_over()
     outcome["rooms"] = result.rooms
     outcome["recovered"] = result.recovered
+    outcome["creators"] = list(result.states.values())
 
 
 def cmd_record(args: argparse.Namespace, console: Console) -> int:
     import asyncio
-    import signal
 
     from liveworth.store.database import resolve_db_path
 
+    term = Termination()
+    term.install()
     card = card_from_args(args)
     db = resolve_db_path(args.db)
     journal = Path(args.journal)
     sources, quota = _sources(args, _hosts(args))
     live_view = sys.stdout.isatty() and not args.json and not args.quiet
+    lines = StateLines(console.file) if args.json else None
     web = InProcessServer(db, args.serve, card, console) if args.serve else None
     on_open = web.start if web is not None else None
-    outcome: dict[str, list[str]] = {"rooms": [], "recovered": []}
+    outcome: dict[str, Any] = {"rooms": [], "recovered": [], "creators": []}
     interrupted = False
     try:
         try:
             asyncio.run(_record_into(outcome, args=args, console=console, sources=sources,
                                      db=db, journal=journal, card=card, quota=quota,
-                                     on_open=on_open, live_view=live_view))
+                                     on_open=on_open, live_view=live_view, term=term,
+                                     lines=lines))
         except KeyboardInterrupt:
             interrupted = True
-        interrupted = interrupted or bool(outcome.get("signal"))
-        # After the recording's loop (which took SIGTERM as stop) a SIGTERM must not cut the
-        # report short: it is noted, and only ends a linger.
-        signal.signal(signal.SIGTERM, lambda *_: outcome.setdefault("signal", ["SIGTERM"]))
+        interrupted = interrupted or term.received
         code = _final_report(args, console, db, journal, card, outcome, interrupted,
                              web.reader() if web is not None else None)
-        if web is not None and args.replay and not interrupted and not outcome.get("signal"):
-            _linger(console, args.serve, args.linger)
-        return code
+        if web is not None and args.replay and not term.received and not interrupted:
+            _linger(console, args.serve, args.linger, term)
+        return code if code else _not_found(outcome, len(sources))
     finally:
         if web is not None:  # the dashboard answers until the report is out
             web.stop()
+
+
+def _not_found(outcome: dict[str, Any], creators: int) -> int:
+    """Exit 2 when the one creator named does not exist (a roster goes on without it: its entry
+    says ``not found``); the reason was the state's."""
+    missing = [st for st in outcome["creators"] if st.status == "not found"]
+    if missing and creators == 1:
+        print(f"liveworth: error: @{missing[0].host}: {missing[0].reason}", file=sys.stderr)
+        return 2
+    return 0
 
 
 class _Stop(Exception):
     """SIGTERM while the dashboard lingers."""
 
 
-def _linger(console: Console, port: int, seconds: float | None) -> None:
+def _linger(console: Console, port: int, seconds: float | None, term: Termination) -> None:
     """After a replay: keep serving the final figures to open pages and overlays until Ctrl-C
     or SIGTERM, or for ``seconds`` (``--linger``)."""
-    import signal
     import time
 
     if seconds == 0:
@@ -372,26 +409,20 @@ def _linger(console: Console, port: int, seconds: float | None) -> None:
     how = f"for {seconds:g} s" if seconds is not None else "until Ctrl-C"
     console.print(f"replay done; the dashboard keeps serving its final figures {how}: "
                   f"http://127.0.0.1:{port}/sessions")
-
-    def stop(*_: object) -> None:
-        raise _Stop
-
-    before = signal.signal(signal.SIGTERM, stop)
-    try:
-        time.sleep(seconds if seconds is not None else 10**9)
-    except (KeyboardInterrupt, _Stop):
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, before)
+    with contextlib.suppress(KeyboardInterrupt, _Stop):
+        try:
+            term.lingering = True
+            if not term.received:
+                time.sleep(seconds if seconds is not None else 10**9)
+        finally:
+            term.lingering = False
 
 
 def _final_report(args: argparse.Namespace, console: Console, db: str, journal: Path,
-                  card: RateCard, outcome: dict[str, list[str]], interrupted: bool,
+                  card: RateCard, outcome: dict[str, Any], interrupted: bool,
                   reader: Opener | None) -> int:
     """Each recorded session's summary (read through the dashboard's connection when it serves:
-    DuckDB refuses a read-only open of the file next to it)."""
-
-
+    DuckDB refuses a read-only open of the file next to it), and each creator's last state."""
     from liveworth.analysis.report import session_report
     from liveworth.store.database import Store
 
@@ -400,13 +431,19 @@ def _final_report(args: argparse.Namespace, console: Console, db: str, journal: 
         if not rooms:
             rooms = store.rooms()
         reports = [session_report(store, r, card) for r in rooms if r in store.rooms()]
+    creators = outcome["creators"]
     if args.json:
-        print_json(console, {"recovered_journals": outcome["recovered"],
-                             "interrupted": interrupted,
-                             "sessions": [r.as_dict() for r in reports]})
+        StateLines(console.file).write({
+            "type": "summary", "recovered_journals": outcome["recovered"],
+            "interrupted": interrupted, "sessions": [r.as_dict() for r in reports],
+            "creators": [{"host": st.host, "status": st.status, "reason": st.reason}
+                         for st in creators]})
         return 0
     if outcome["recovered"]:
         console.print(f"recovered after a crash: {term(', '.join(outcome['recovered']))}")
+    for st in creators:
+        if st.status in ("not found", "error", "reconnecting", "quota"):
+            console.print(f"@{term(st.host)}: {term(st.state)}")
     for rep in reports:
         console.print(f"session {term(rep.room_id)} (@{term(rep.host or '?')}): "
                       f"{count(rep.coins, 'coin')} "
@@ -443,6 +480,9 @@ def register(command: CommandFactory) -> None:
                    help="a replay waits at most this long at a silence in the recording, in "
                    "replay seconds, or 'none' for the whole silence (default "
                    f"{DEFAULT_MAX_GAP_S:g})")
+    p.add_argument("--poll", type=_poll_s, default=DEFAULT_POLL_S, metavar="SECONDS",
+                   help="how often to ask whether an offline creator is live (TikTok's own "
+                   f"look-up, no sign-server request), ±20%% jitter (default {DEFAULT_POLL_S:g})")
     q = p.add_argument_group("sign-server quota (the key comes from $SIGN_API_KEY)")
     q.add_argument("--quota-minute", type=_positive_int, default=10, metavar="N",
                    help="sign requests per minute (default 10)")

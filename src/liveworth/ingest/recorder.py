@@ -3,10 +3,11 @@ creators at once.
 
 Shape (datasette's single writer, asyncio for the connections):
 
-- one asyncio task per creator pulls raw messages from its
-  :class:`~liveworth.ingest.sources.LiveSource` and puts them on the writer's queue; it owns
-  reconnects (jittered exponential backoff), polling while the creator is offline, and the
-sign-server :class:`Quota`; - one :class:`Writer` thread owns the database: every ~100 ms it
+- one asyncio task per creator (:mod:`liveworth.ingest.connection`) asks whether the creator is
+  live, pulls raw messages from its :class:`~liveworth.ingest.sources.LiveSource` and puts them on
+  the writer's queue; it owns reconnects (jittered exponential backoff), polling while the
+  creator is offline, and the sign-server :class:`Quota`;
+- one :class:`Writer` thread owns the database: every ~100 ms it
   appends the queued messages to the per-creator journal and ``fsync`` s it — only then are they
   *recorded* — decodes them with the same code as ``import``, stores the events (deduplicated by
   room and message id, so TikTok's backlog replays after a reconnect count once) and recomputes the
@@ -24,7 +25,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -35,11 +36,14 @@ from liveworth.decode.events import Event
 from liveworth.decode.rawsources import JournalWriter, RawMessage, decode_raw
 from liveworth.economy.numbers import count
 from liveworth.errors import InputFormatError, LiveworthError, StoreError
+from liveworth.ingest.connection import Backoff as Backoff
+from liveworth.ingest.connection import CreatorState as CreatorState
+from liveworth.ingest.connection import Gap, Quota, record_creator
 from liveworth.ingest.recovery import HEAD_BYTES as HEAD_BYTES
 from liveworth.ingest.recovery import JOURNAL_SUFFIX as JOURNAL_SUFFIX
 from liveworth.ingest.recovery import checkpoint, journal_path
 from liveworth.ingest.recovery import recover as recover
-from liveworth.ingest.sources import Disconnected, LiveSource, NotLive
+from liveworth.ingest.sources import LiveSource
 from liveworth.store import ledger
 from liveworth.store.database import Store, events_table, run
 
@@ -49,89 +53,6 @@ OnOpen = Callable[[Store, Callable[[], int | None]], None]
 FLUSH_S = 0.1
 BATCH_MAX = 50_000  # messages per batch at most (under load a batch takes what came meanwhile)
 RECOMPUTE_S = 1.0
-# ---------------------------------------------------------------------------- quota
-
-
-class Quota:
-    """Sign-server request budgets per minute, hour and day (sliding windows).
-
-    :meth:`delay_factor` grows as the tightest budget runs low, so that polling slows down
-    before the budget runs out rather than hitting the wall.
-    """
-
-    WINDOWS = (("minute", 60.0), ("hour", 3600.0), ("day", 86400.0))
-
-    def __init__(self, per_minute: int, per_hour: int, per_day: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limits = {"minute": per_minute, "hour": per_hour, "day": per_day}
-        self.clock = clock
-        self.used: deque[float] = deque()
-
-    def _trim(self) -> None:
-        horizon = self.clock() - 86400.0
-        while self.used and self.used[0] < horizon:
-            self.used.popleft()
-
-    def left(self) -> dict[str, int]:
-        self._trim()
-        now = self.clock()
-        return {name: self.limits[name] - sum(1 for t in self.used if t > now - span)
-                for name, span in self.WINDOWS}
-
-    def try_acquire(self) -> bool:
-        if min(self.left().values()) <= 0:
-            return False
-        self.used.append(self.clock())
-        return True
-
-    def delay_factor(self) -> float:
-        """1 while every budget has more than half left, rising to 8 as one runs out."""
-        left = self.left()
-        frac = min(left[n] / self.limits[n] for n in self.limits if self.limits[n] > 0)
-        return 1.0 if frac >= 0.5 else min(8.0, 0.5 / max(frac, 0.0625))
-
-    def wait_s(self) -> float:
-        """Seconds until a request would fit again."""
-        self._trim()
-        now = self.clock()
-        waits = [0.0]
-        for name, span in self.WINDOWS:
-            inside = [t for t in self.used if t > now - span]
-            if len(inside) >= self.limits[name] and inside:
-                waits.append(inside[len(inside) - self.limits[name]] + span - now)
-        return max(waits)
-
-
-# ---------------------------------------------------------------------------- state
-
-
-@dataclass
-class CreatorState:
-    """What the live view shows for one creator (written by the tasks and the writer)."""
-
-    host: str
-    state: str = "starting"
-    room_id: str | None = None
-    messages: int = 0
-    events: int = 0
-    rejected: int = 0
-    coins: int = 0
-    viewers: int | None = None
-    gifts_last_minute: int = 0
-    top_gifters: list[tuple[str, int]] = field(default_factory=list)
-    reconnects: int = 0
-    last_error: str = ""
-
-
-@dataclass(frozen=True)
-class Gap:
-    host: str
-    room_id: str | None
-    from_ms: int
-    to_ms: int
-    reason: str
-
-
 # ---------------------------------------------------------------------------- the writer
 
 _Item = tuple[str, RawMessage, float]  # creator, message, when it was handed to the writer
@@ -445,82 +366,6 @@ def _decode_chunk(messages: Sequence[RawMessage]) -> tuple[pa.Table, list[int]]:
     return events_table(events), made
 
 
-# ---------------------------------------------------------------------------- per creator
-
-
-@dataclass
-class Backoff:
-    """Jittered exponential backoff: base × 2^attempt, capped, times a random 0.5–1.5."""
-
-    rng: random.Random
-    base_s: float = 1.0
-    cap_s: float = 60.0
-
-    def delay(self, attempt: int) -> float:
-        growth = float(2 ** min(attempt, 16))
-        return min(self.cap_s, self.base_s * growth) * self.rng.uniform(0.5, 1.5)
-
-
-async def record_creator(source: LiveSource, writer: Writer, state: CreatorState,
-                         lock: threading.Lock, quota: Quota, backoff: Backoff, *,
-                         poll_s: float = 60.0, stop_when_ended: bool = True,
-                         stop: asyncio.Event | None = None) -> None:
-    """Record one creator until its LIVE ends (or forever, watching for the next LIVE)."""
-    stop = stop or asyncio.Event()
-    attempt = 0
-    dropped_at: int | None = None
-    last_arrival = 0
-
-    def set_state(text: str) -> None:
-        with lock:
-            state.state = text
-
-    while not stop.is_set():
-        if source.signed and not quota.try_acquire():
-            set_state(f"quota exhausted: waiting {quota.wait_s():.0f} s")
-            await _sleep(max(1.0, quota.wait_s()), stop)
-            continue
-        set_state("connecting")
-        try:
-            async for msg in source.connect():
-                if attempt or state.state != "live":
-                    set_state("live")
-                    attempt = 0
-                if dropped_at is not None and msg.arrival_ms > dropped_at:
-                    writer.put_gap(Gap(source.host, state.room_id, dropped_at,
-                                       msg.arrival_ms, "disconnected"))
-                    dropped_at = None
-                last_arrival = max(last_arrival, msg.arrival_ms)
-                writer.put(source.host, msg)
-                if stop.is_set():
-                    return
-            set_state("ended")
-            if stop_when_ended:
-                return
-            await _sleep(poll_s * quota.delay_factor(), stop)
-        except NotLive:
-            set_state("offline: waiting for the LIVE")
-            await _sleep(poll_s * quota.delay_factor(), stop)
-        except Disconnected as exc:
-            attempt += 1
-            dropped_at = last_arrival or None
-            with lock:
-                state.reconnects += 1
-                state.state = f"reconnecting ({exc})"
-            await _sleep(backoff.delay(attempt), stop)
-        except Exception as exc:  # one creator's failure must not stop the others
-            attempt += 1
-            with lock:
-                state.last_error = str(exc)
-                state.state = "error: retrying"
-            await _sleep(backoff.delay(attempt), stop)
-
-
-async def _sleep(seconds: float, stop: asyncio.Event) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
 @dataclass
 class RecordResult:
     states: dict[str, CreatorState]
@@ -535,13 +380,17 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
                  stop_when_ended: bool = True, backoff_base_s: float = 1.0,
                  on_tick: Callable[[dict[str, CreatorState]], None] | None = None,
                  on_open: OnOpen | None = None,
+                 on_change: Callable[[CreatorState], None] | None = None,
                  ) -> RecordResult:
-    """Record every source concurrently until they end (or ``stop`` is set)."""
+    """Record every source concurrently until they end (or ``stop`` is set).
+
+    ``on_change`` is called (under the states' lock) with each creator whose status or reason
+    changed: the ``--json`` state lines."""
     recovered = recover(db, journal_dir)
     quota = quota or Quota(60, 600, 100_000)
     rng = rng or random.Random()
     lock = threading.Lock()
-    states = {s.host: CreatorState(s.host) for s in sources}
+    states = {s.host: CreatorState(s.host, on_change=on_change) for s in sources}
     writer = Writer(db, journal_dir, states, lock, on_open=on_open)
     writer.start()
     stop = stop or asyncio.Event()

@@ -24,11 +24,20 @@ from liveworth.errors import InputFormatError
 
 
 class Disconnected(Exception):
-    """The connection dropped; the recorder may reconnect."""
+    """The connection dropped or could not be made, for the reason in its text; the recorder
+    tries again after a backoff, or after ``retry_after_s`` when the failure says when."""
+
+    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
 
 
 class NotLive(Exception):
     """The creator is not live (yet); the recorder polls again later."""
+
+
+class UserNotFound(Exception):
+    """The creator does not exist or cannot go LIVE: asking again will not change it."""
 
 
 class LiveSource(Protocol):
@@ -38,12 +47,16 @@ class LiveSource(Protocol):
     #: Whether a connect costs a sign-server request (quota).
     signed: bool
 
+    # A source may also have ``async def check_live(self) -> bool`` — whether the creator is
+    # live, at no sign-server cost (raises UserNotFound or Disconnected) — and an
+    # ``end_reason`` string saying how its last connection ended.
+
     def connect(self) -> AsyncIterator[RawMessage]:
         """Messages of one connection, in arrival order.
 
         Ends normally when the LIVE ends (or the input is exhausted); raises
-        :class:`Disconnected` when the connection drops and :class:`NotLive` when the creator
-        is not live.
+        :class:`Disconnected` when the connection drops, :class:`NotLive` when the creator
+        is not live and :class:`UserNotFound` when there is no such creator.
         """
         ...
 
