@@ -513,13 +513,19 @@ def test_sniff_format_rejects_unknown_inputs(tmp_path: Path, content: bytes) -> 
     assert str(path) in str(info.value)
 
 
-def test_iter_raw_reads_every_raw_kind_and_refuses_events(tmp_path: Path) -> None:
+def test_iter_raw_reads_every_kind_events_too(tmp_path: Path) -> None:
+    """Event JSONL reads as one raw message per event, which decodes to that event (issue #16,
+    item 12: a simulated LIVE replays like a recorded one)."""
     files = write_inputs(tmp_path)
     assert len(list(iter_raw(files["webcast-dump"]))) == 838
     assert len(list(iter_raw(files["journal"]))) == 3
     assert len(list(iter_raw(files["webcast-response"]))) == 3
-    with pytest.raises(InputFormatError, match="not raw webcast messages"):
-        iter_raw(files["events"])
+    events = [ev for m in iter_raw(files["journal"]) if isinstance(m, RawMessage)
+              for ev in decode_raw(m)]
+    got = list(iter_raw(files["events"]))
+    assert all(isinstance(m, RawMessage) and m.method == "liveworth.Event" for m in got)
+    assert [ev for m in got if isinstance(m, RawMessage) for ev in decode_raw(m)] == events
+    assert [m.arrival_ms for m in got if isinstance(m, RawMessage)] == [e.ts for e in events]
 
 
 def test_decode_raw_propagates_decode_errors() -> None:

@@ -8,6 +8,10 @@ Three on-disk shapes hold raw messages:
   (``docs/JOURNAL.md``), written by :class:`JournalWriter` while recording live;
 * **a WebcastResponse file** — one serialized ``WebcastResponse`` frame.
 
+Event format v1 JSONL is read as raw messages too, one event each under the reserved method
+:data:`~liveworth.decode.eventraw.EVENT_METHOD` (:mod:`liveworth.decode.eventraw`), so that a
+simulated LIVE replays through the recorder like a recorded one.
+
 Readers yield :class:`RawMessage` records and, for entries that cannot be read, a
 :class:`RawReject` naming the place and the reason, and keep going. A file that cannot be read at
 all raises :class:`InputFormatError` naming it. :func:`decode_raw` turns a raw message into events.
@@ -30,6 +34,7 @@ from types import TracebackType
 from typing import IO, Any, Final
 
 from liveworth.decode import webcast
+from liveworth.decode.eventraw import EVENT_METHOD, decode_event, iter_events
 from liveworth.decode.events import MAX_TS, Event
 from liveworth.decode.formats import MAX_HOST, MAX_ROOM_ID, MAX_TS_TEXT
 from liveworth.decode.reading import (
@@ -453,8 +458,8 @@ def sniff_format(path: StrPath) -> str:
 
 
 def iter_raw(path: StrPath, kind: str | None = None) -> Iterator[RawItem]:
-    """Raw messages of a raw input in format ``kind`` (sniffed when not given). Event JSONL is
-    not raw: it raises :class:`InputFormatError` (read it with the event importer)."""
+    """Raw messages of an input in format ``kind`` (sniffed when not given); event JSONL gives
+    one :data:`~liveworth.decode.eventraw.EVENT_METHOD` message per event."""
     kind = kind or sniff_format(path)
     if kind == "webcast-dump":
         return iter_dump(path)
@@ -462,14 +467,19 @@ def iter_raw(path: StrPath, kind: str | None = None) -> Iterator[RawItem]:
         return iter_journal(path)
     if kind == "webcast-response":
         return iter_response_file(path)
+    if kind == "events":
+        return iter_events(path)
     raise InputFormatError(f"holds {kind}, not raw webcast messages", where=str(path))
 
 
 def decode_raw(msg: RawMessage) -> list[Event]:
-    """The events of one raw message (a single webcast message or a whole response frame).
+    """The events of one raw message (a single webcast message, a whole response frame, or an
+    event of format v1).
 
     Raises :class:`DecodeError` when its payload cannot be decoded.
     """
+    if msg.method == EVENT_METHOD:
+        return decode_event(msg.payload)
     if msg.method == webcast.RESPONSE_METHOD:
         return webcast.decode_response(msg.payload, room_id=msg.room_id, arrival_ms=msg.arrival_ms)
     return webcast.decode_message(
