@@ -123,18 +123,29 @@ def _copy_db(db: Path, dest: Path) -> Path:
 
 
 _FOOTPRINT: dict[Path, tuple[frozenset[str], frozenset[str]]] = {}
+_FIRST_JOURNAL: dict[Path, str] = {}
 
 
 def footprint(inp: Input) -> tuple[frozenset[str], frozenset[str]]:
-    """The journal file a replay of ``inp`` writes and the rooms it touches."""
+    """The journal files a replay of ``inp`` writes and the rooms it touches. A replay records
+    each creator of the file as itself, in its own journal (a message without a host goes to
+    the first host's); the journal of the first message's creator is written first."""
     if inp.path not in _FOOTPRINT:
-        from liveworth.ingest.sources import load_raw
+        from liveworth.ingest.sources import load_raw, replay_sources
 
-        messages, _ = load_raw([inp.path])  # a replay is one source: its first host's
-        host = next((m.host for m in messages if m.host), "replay")
-        files = frozenset({journal_path(Path("."), host).name})
+        messages, _ = load_raw([inp.path])
+        fallback = next((m.host for m in messages if m.host), "replay")
+        sources = replay_sources(messages, fallback, None)  # what `record --replay` makes
+        files = frozenset(journal_path(Path("."), s.host).name for s in sources)
+        _FIRST_JOURNAL[inp.path] = journal_path(Path("."), sources[0].host).name
         _FOOTPRINT[inp.path] = (files, frozenset(room_ledger(inp.clean_db)))
     return _FOOTPRINT[inp.path]
+
+
+def first_journal(inp: Input) -> str:
+    """The journal file a replay of ``inp`` writes first."""
+    footprint(inp)
+    return _FIRST_JOURNAL[inp.path]
 
 
 def partner(inp: Input, inputs: list[Input], rng: random.Random) -> Input | None:
@@ -174,7 +185,7 @@ def kill_then_other(ctx: Ctx, index: int, a: Input, b: Input, sig: signal.Signal
     db, journal = work / "rec.duckdb", work / "journal"
     # Once its journal has begun (the crash scenario covers the moments before).
     k = Kill(index, a.name, b.name, sig.name, round(rng.uniform(0.2, crash.REPLAY_S), 3))
-    watch = journal / sorted(footprint(a)[0])[0]
+    watch = journal / first_journal(a)
     k.phase = kill_while_recording(cli_cmd(*_record([a.path], db, journal, crash._speed(a))),
                                    work, watch, k.kill_at, sig)
     at_kill = journals_in(journal)

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ import pyarrow.compute as pc
 
 from liveworth.decode.events import Event
 from liveworth.decode.rawsources import JournalWriter, RawMessage, decode_raw
+from liveworth.decode.rawsources import _journal_line as journal_line
 from liveworth.economy.numbers import count
 from liveworth.errors import InputFormatError, LiveworthError, StoreError
 from liveworth.ingest.connection import Backoff as Backoff
@@ -59,12 +61,21 @@ _Item = tuple[str, RawMessage, float]  # creator, message, when it was handed to
 
 
 class Writer(threading.Thread):
-    """The one thread that writes: journal, then store, then ledger."""
+    """The one thread that writes: journal, then store, then ledger.
+
+    For the creators in ``journal_once`` (replays) a message is journaled once: the first time
+    the writer opens such a creator's journal it reads a fingerprint of every line already there
+    (:func:`line_fingerprint`, 8 bytes of BLAKE2b kept as an int in a set: about 90 bytes of
+    memory a line, 90 MB for a million) and appends no message whose line is among them (or
+    was appended since); such a message is still decoded and stored, which the store's dedupe
+    makes harmless. Every message the journal holds is then stored exactly once, as crash
+    recovery needs. Live creators journal every message they receive.
+    """
 
     def __init__(self, db: str, journal_dir: Path, states: dict[str, CreatorState],
                  lock: threading.Lock, flush_s: float = FLUSH_S,
                  recompute_s: float = RECOMPUTE_S,
-                 on_open: OnOpen | None = None) -> None:
+                 on_open: OnOpen | None = None, journal_once: Collection[str] = ()) -> None:
         super().__init__(name="liveworth-writer", daemon=True)
         self.db = db
         self.journal_dir = journal_dir
@@ -79,6 +90,8 @@ class Writer(threading.Thread):
         self.failed = threading.Event()  # set as soon as the store has failed
         self.rooms_seen: set[str] = set()
         self._journals: dict[str, JournalWriter] = {}
+        self.journal_once = frozenset(journal_once)
+        self._in_journal: dict[str, set[int]] = {}  # journal_once creators: lines' fingerprints
         self._dirty: set[str] = set()
         self._ledger = ledger.LiveLedger()
         self._last_recompute = 0.0
@@ -206,15 +219,27 @@ class Writer(threading.Thread):
         j = self._journals.get(host)
         if j is None:
             self.journal_dir.mkdir(parents=True, exist_ok=True)
-            j = self._journals[host] = JournalWriter(journal_path(self.journal_dir, host))
+            j = JournalWriter(journal_path(self.journal_dir, host))
+            if host in self.journal_once:
+                self._in_journal[host] = journal_fingerprints(j.path)
+            self._journals[host] = j
         return j
 
     def _journal_durably(self, messages: Sequence[_Item]) -> set[str]:
-        """Append each message to its creator's journal, then fsync every journal written;
-        returns the creators written."""
+        """Append each message to its creator's journal (once, for ``journal_once``), then fsync
+        every journal written; returns the creators written."""
         used = set()
         for host, msg, _ in messages:
-            self._journal(host).append(msg)
+            j = self._journal(host)
+            seen = self._in_journal.get(host)
+            if seen is None:
+                j.append(msg)
+            else:
+                fp = line_fingerprint(journal_line(msg))
+                if fp in seen:
+                    continue
+                j.append(msg)
+                seen.add(fp)
             used.add(host)
         for host in used:
             self._journals[host].flush(durable=True)
@@ -345,6 +370,21 @@ class _JournalFailed(Exception):
         self.error, self.messages = error, messages
 
 
+def line_fingerprint(line: bytes) -> int:
+    """A journal line's fingerprint (its newline included): 8 bytes of BLAKE2b."""
+    return int.from_bytes(hashlib.blake2b(line, digest_size=8).digest(), "little")
+
+
+def journal_fingerprints(path: Path) -> set[int]:
+    """The fingerprints of a journal's lines (a last line without its newline as if it had one:
+    the writer ends it before appending)."""
+    seen: set[int] = set()
+    with path.open("rb") as f:
+        for line in f:
+            seen.add(line_fingerprint(line if line.endswith(b"\n") else line + b"\n"))
+    return seen
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
@@ -391,7 +431,8 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
     rng = rng or random.Random()
     lock = threading.Lock()
     states = {s.host: CreatorState(s.host, on_change=on_change) for s in sources}
-    writer = Writer(db, journal_dir, states, lock, on_open=on_open)
+    once = {s.host for s in sources if getattr(s, "journal_once", False)}
+    writer = Writer(db, journal_dir, states, lock, on_open=on_open, journal_once=once)
     writer.start()
     stop = stop or asyncio.Event()
     tasks = [asyncio.create_task(record_creator(

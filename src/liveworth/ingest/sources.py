@@ -4,7 +4,8 @@ A :class:`LiveSource` yields :class:`~liveworth.decode.rawsources.RawMessage` s 
 connection at a time. The recorder owns everything else (journal, decoding, store, reconnects), so
 a live TikTok connection, a replay of a recorded file and a test's fake are interchangeable:
 
-- :class:`ReplaySource` — journals or collector dumps, paced by their recorded arrival times.
+- :class:`ReplaySource` — journals, collector dumps or event JSONL (a simulated LIVE), paced by
+  their recorded arrival times; :func:`replay_sources` makes one per creator of a recording.
 - :class:`FlakySource` — wraps another source's messages and drops the connection every few
   seconds, replaying a backlog of already-sent messages on each reconnect, as TikTok does.
 - ``liveworth.ingest.tiktok.TikTokSource`` — the real thing (optional extra, AGPL).
@@ -21,6 +22,7 @@ from typing import Protocol
 
 from liveworth.decode.rawsources import RawMessage, RawReject, iter_raw
 from liveworth.errors import InputFormatError
+from liveworth.ingest.recovery import journal_path
 
 
 class Disconnected(Exception):
@@ -48,8 +50,10 @@ class LiveSource(Protocol):
     signed: bool
 
     # A source may also have ``async def check_live(self) -> bool`` — whether the creator is
-    # live, at no sign-server cost (raises UserNotFound or Disconnected) — and an
-    # ``end_reason`` string saying how its last connection ended.
+    # live, at no sign-server cost (raises UserNotFound or Disconnected) — an
+    # ``end_reason`` string saying how its last connection ended, and ``journal_once = True``
+    # when a message its creator's journal already holds must not be appended again (a replay;
+    # a live source journals everything it receives, TikTok's replayed backlog included).
 
     def connect(self) -> AsyncIterator[RawMessage]:
         """Messages of one connection, in arrival order.
@@ -62,7 +66,8 @@ class LiveSource(Protocol):
 
 
 def load_raw(paths: Sequence[str | Path]) -> tuple[list[RawMessage], list[RawReject]]:
-    """All raw messages of journals, dumps or response frames, in arrival order."""
+    """All raw messages of journals, dumps, response frames or event JSONL, in arrival order
+    (stable), and the entries that could not be read."""
     messages: list[RawMessage] = []
     rejects: list[RawReject] = []
     for path in paths:
@@ -70,6 +75,36 @@ def load_raw(paths: Sequence[str | Path]) -> tuple[list[RawMessage], list[RawRej
             (rejects if isinstance(item, RawReject) else messages).append(item)  # type: ignore[arg-type]
     messages.sort(key=lambda m: m.arrival_ms)
     return messages, rejects
+
+
+class ReplayClock:
+    """The clock one replay's sources share: it starts at the first connect of any of them, so
+    the messages of several creators keep their relative timing."""
+
+    def __init__(self) -> None:
+        self.t0: float | None = None
+
+    def start(self) -> float:
+        if self.t0 is None:
+            self.t0 = time.monotonic()
+        return self.t0
+
+
+def replay_schedule(messages: Sequence[RawMessage], speed: float | None,
+                    max_gap_s: float | None) -> list[float]:
+    """When each message is due, in replay seconds after the first: recorded arrival gaps
+    scaled by ``speed``, each silence cut to ``max_gap_s`` (None: kept whole). Empty when
+    ``speed`` is None (as fast as possible)."""
+    if speed is None or not messages:
+        return []
+    due, last_ms = 0.0, messages[0].arrival_ms
+    out: list[float] = []
+    for msg in messages:
+        gap = max(msg.arrival_ms - last_ms, 0) / 1000 / speed
+        due += gap if max_gap_s is None else min(gap, max_gap_s)
+        last_ms = max(last_ms, msg.arrival_ms)
+        out.append(due)
+    return out
 
 
 class ReplaySource:
@@ -82,16 +117,24 @@ class ReplaySource:
     their recorded arrival times either way. Only the first connect replays; the LIVE then
     ends, like a real one. Resuming after a restart replays everything again: the store's dedupe
     by message id makes that harmless, which is what crash recovery relies on.
+
+    The sources of one replay of several creators (:func:`replay_sources`) share a ``clock``
+    and are given their messages' places in the replay's one schedule (``due``). A replay
+    journals each message once (:attr:`journal_once`): a message its creator's journal already
+    holds is not appended again.
     """
 
     signed = False
+    #: The recorder's writer skips a message the journal already holds (see ``Writer``).
+    journal_once = True
 
     #: Seconds a message may be handed over ahead of its time: pacing wakes up once per this
     #: much (not once per message), which keeps 40,000 msg/s of replays cheap.
     GRANULARITY_S = 0.02
 
     def __init__(self, messages: Sequence[RawMessage], host: str, speed: float | None = 1.0,
-                 max_gap_s: float | None = None):
+                 max_gap_s: float | None = None, *, due: Sequence[float] | None = None,
+                 clock: ReplayClock | None = None):
         if speed is not None and speed <= 0:
             raise InputFormatError("speed must be positive")
         if max_gap_s is not None and not max_gap_s >= 0:
@@ -100,18 +143,19 @@ class ReplaySource:
         self.host = host
         self.speed = speed
         self.max_gap_s = max_gap_s
+        self.due = list(due) if due is not None else replay_schedule(self.messages, speed,
+                                                                     max_gap_s)
+        if speed is not None and len(self.due) != len(self.messages):
+            raise ValueError("due must give one time per message")
+        self.clock = clock or ReplayClock()
 
     async def connect(self) -> AsyncIterator[RawMessage]:
         if not self.messages:
             return
-        t0_wall = time.monotonic()
-        due, last_ms = 0.0, self.messages[0].arrival_ms
+        t0_wall = self.clock.start()
         for i, msg in enumerate(self.messages):
             if self.speed is not None:
-                gap = max(msg.arrival_ms - last_ms, 0) / 1000 / self.speed
-                due += gap if self.max_gap_s is None else min(gap, self.max_gap_s)
-                last_ms = max(last_ms, msg.arrival_ms)
-                delay = due - (time.monotonic() - t0_wall)
+                delay = self.due[i] - (time.monotonic() - t0_wall)
                 if delay > self.GRANULARITY_S:
                     await asyncio.sleep(delay)
                 elif i % 512 == 0:
@@ -119,6 +163,29 @@ class ReplaySource:
             elif i % 512 == 0:
                 await asyncio.sleep(0)  # let the other creators' tasks run
             yield msg
+
+
+def replay_sources(messages: Sequence[RawMessage], fallback_host: str,
+                   speed: float | None = 1.0, max_gap_s: float | None = None, *,
+                   rehost: bool = False) -> list[ReplaySource]:
+    """One :class:`ReplaySource` per creator of ``messages`` (in arrival order), each journaled
+    under its own host; a message without a host goes to ``fallback_host`` (``rehost``: every
+    message does). All of them share one clock and one schedule, computed over all the messages
+    in arrival order with the ``max_gap_s`` cut, so two creators' messages keep their relative
+    timing. Sources come in the order of their creators' first messages; hosts that would share
+    a journal file (``Alice`` and ``alice``) are one creator, the first one's."""
+    schedule = replay_schedule(messages, speed, max_gap_s)
+    clock = ReplayClock()
+    groups: dict[str, tuple[str, list[RawMessage], list[float]]] = {}
+    for i, msg in enumerate(messages):
+        host = fallback_host if rehost else msg.host or fallback_host
+        key = journal_path(Path(), host).name.casefold()
+        _, mine, due = groups.setdefault(key, (host, [], []))
+        mine.append(msg)
+        if schedule:
+            due.append(schedule[i])
+    return [ReplaySource(mine, host, speed, max_gap_s, due=due, clock=clock)
+            for host, mine, due in groups.values()]
 
 
 class FlakySource:
