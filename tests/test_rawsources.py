@@ -387,9 +387,38 @@ def test_response_file_yields_its_messages_with_now_as_arrival(tmp_path: Path) -
     path = tmp_path / "frame.bin"
     triples = [(m.method, m.payload, i + 1) for i, m in enumerate(messages)]
     path.write_bytes(encode_response(triples, now_ms=1_697_634_625_000))
-    assert list(iter_response_file(path)) == [
-        RawMessage(m.method, m.payload, None, 1_697_634_625_000, None) for m in messages
+    assert list(iter_response_file(path)) == [  # each with its frame's id (issue #16, item 4)
+        RawMessage(m.method, m.payload, None, 1_697_634_625_000, None, str(i + 1))
+        for i, m in enumerate(messages)
     ]
+
+
+def test_a_message_without_its_own_id_gets_its_frames_id_on_every_path(tmp_path: Path) -> None:
+    """One rule, live or imported (issue #16, item 4): a payload whose Common has no msgId takes
+    the id its frame gave it — from a saved frame file, from the live connector's RawMessage, and
+    after a journal round trip — and one with neither is rejected on every path."""
+    from faults.simraw import common, f_bytes, f_str, user
+
+    from liveworth.decode.webcast import decode_response
+    from liveworth.errors import DecodeError
+
+    # a real-shaped chat whose Common has a room and a time but no msgId
+    chat = (common("WebcastChatMessage", 7, 0, 1_697_634_625_000)
+            + f_bytes(2, user(11, "viewer", "Viewer")) + f_str(3, "hi"))
+    frame = encode_response([("WebcastChatMessage", chat, 4242)], now_ms=1_697_634_625_000)
+    (from_file,) = decode_response(frame)
+    live = RawMessage("WebcastChatMessage", chat, "7", 1_697_634_625_000, "h", "4242")
+    (from_live,) = decode_raw(live)
+    path = tmp_path / "j.journal.jsonl"
+    with JournalWriter(path) as journal:
+        journal.append(live)
+    (again,) = list(iter_journal(path))
+    assert again == live
+    assert from_file.msg_id == from_live.msg_id == decode_raw(again)[0].msg_id == "4242"
+    with pytest.raises(DecodeError, match="msg id"):
+        decode_raw(RawMessage("WebcastChatMessage", chat, "7", 1, "h"))
+    with pytest.raises(DecodeError, match="msg id"):
+        decode_response(encode_response([("WebcastChatMessage", chat, 0)]))
 
 
 def test_response_file_without_now_uses_the_file_time(tmp_path: Path) -> None:

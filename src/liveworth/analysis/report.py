@@ -371,6 +371,13 @@ def _flags(store: Store, room_id: str, gaps: list[Gap], started: Any, ended: Any
     flags.append({"flag": "observed_counts",
                   "message": "likes and joins are observed counts: TikTok thins them on busy "
                              "streams"})
+    suspended = store.query("""
+        SELECT min(ts) FROM events WHERE room_id = $1 AND type = 'live_end'
+          AND json_extract_string(extra, '$.reason') = 'suspended'""", [room_id])[0][0]
+    if suspended is not None:
+        flags.append({"flag": "suspended", "ts": int(suspended),
+                      "message": "TikTok suspended the LIVE: it ended there, not by the "
+                                 "creator"})
     if started is None or ended is None:
         missing = " and ".join(x for x, y in (("start", started), ("end", ended)) if y is None)
         flags.append({"flag": "partial_recording",

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from liveworth.decode.rawsources import RawReject
     from liveworth.ingest.connection import CreatorState, Quota
     from liveworth.ingest.recorder import OnOpen
     from liveworth.ingest.sources import LiveSource
@@ -206,17 +207,11 @@ def _sources(args: argparse.Namespace,
              hosts: list[str]) -> tuple[list[LiveSource], Quota | None]:
     """What to record: the --replay files, or each creator live under the sign-server quota."""
     from liveworth.ingest.connection import Quota
-    from liveworth.ingest.sources import ReplaySource, load_raw
 
     sources: list[LiveSource] = []
     quota: Quota | None = None
     if args.replay:
-        for p in args.replay:
-            if not Path(p).is_file():
-                raise UsageError(f"{p}: no such file")
-        messages, _ = load_raw(args.replay)
-        host = hosts[0] if hosts else next((m.host for m in messages if m.host), "replay")
-        sources.append(ReplaySource(messages, host, args.speed, args.max_gap))
+        sources.extend(_replay_sources(args, hosts))
     else:
         if not hosts:
             raise UsageError("name at least one @creator, a --roster FILE, or --replay FILE")
@@ -225,6 +220,50 @@ def _sources(args: argparse.Namespace,
         quota = Quota(args.quota_minute, args.quota_hour, args.quota_day)
         sources.extend(TikTokSource(h) for h in dict.fromkeys(hosts))
     return sources, quota
+
+
+def _replay_sources(args: argparse.Namespace, hosts: list[str]) -> list[LiveSource]:
+    """The --replay files, one source per creator they hold, all on one replay clock. A file
+    of one creator (or none) replays under the first @creator named, if any; of several, naming
+    creators replays only theirs. A message without a host goes to the first @creator named,
+    else the first host of the files, else "replay"."""
+    from liveworth.ingest.sources import load_raw, replay_sources
+
+    for p in args.replay:
+        if not Path(p).is_file():
+            raise UsageError(f"{p}: no such file")
+    messages, rejects = load_raw(args.replay)
+    _say_rejects(rejects)
+    found = list(dict.fromkeys(m.host for m in messages if m.host))
+    named = list(dict.fromkeys(hosts))
+    if len(found) <= 1 or not named:
+        fallback = named[0] if named else found[0] if found else "replay"
+        return list(replay_sources(messages, fallback, args.speed, args.max_gap,
+                                   rehost=bool(named)))
+    known = {h.casefold() for h in found}  # TikTok's @unique_ids ignore case
+    missing = [h for h in named if h.casefold() not in known]
+    if missing:
+        shown = ", ".join(f"@{h}" for h in found[:5]) + (", ..." if len(found) > 5 else "")
+        raise UsageError(f"@{missing[0]}: not among the {count(len(found), 'creator')} of the "
+                         f"replayed files ({shown})")
+    wanted = {h.casefold() for h in named}
+    chosen = [m for m in messages if (m.host or named[0]).casefold() in wanted]
+    return list(replay_sources(chosen, named[0], args.speed, args.max_gap))
+
+
+#: Rejected entries of the --replay files shown one per line; the rest are counted.
+MAX_REJECT_LINES = 50
+
+
+def _say_rejects(rejects: list[RawReject]) -> None:
+    """The entries of the --replay files that cannot be replayed, as `import` names them."""
+    from liveworth.render.terminal import visible
+
+    for r in rejects[:MAX_REJECT_LINES]:
+        sys.stderr.write(f"rejected {visible(r.where)}: {visible(r.reason)}\n")
+    if len(rejects) > MAX_REJECT_LINES:
+        sys.stderr.write(f"... and {count(len(rejects) - MAX_REJECT_LINES, 'more rejected line')}"
+                         "\n")
 
 
 class Termination:
@@ -469,7 +508,10 @@ def register(command: CommandFactory) -> None:
                    help=f"raw journal directory (default: ./{DEFAULT_JOURNAL})")
     p.add_argument("--roster", metavar="FILE", help="file with one @creator per line")
     p.add_argument("--replay", nargs="+", metavar="FILE",
-                   help="replay journals or collector dumps instead of connecting to TikTok")
+                   help="replay journals, collector dumps or event JSONL (`liveworth simulate "
+                   "--out`) instead of connecting to TikTok; each creator in them is recorded "
+                   "as itself (its own journal), on one replay clock. @USER names the creator "
+                   "of a file that has one (or none); with several, @USER replays only theirs")
     p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
                    help="replay speed: a factor, or 'max' for as fast as possible (default 1)")
     p.add_argument("--linger", type=_linger_s, default=None, metavar="SECONDS",

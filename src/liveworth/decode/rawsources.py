@@ -86,6 +86,9 @@ class RawMessage:
 
     ``method`` is :data:`liveworth.decode.webcast.RESPONSE_METHOD` when ``payload`` is a whole
     ``WebcastResponse`` frame. ``room_id`` and ``host`` are what the recorder knew, if anything.
+    ``msg_id`` is the id the frame gave the message (its ``Message.msgId``), if any: one rule on
+    every path, live or imported — a payload's own ``Common.msgId`` comes first, this id is the
+    fallback, and a message with neither is rejected.
     """
 
     method: str
@@ -93,6 +96,7 @@ class RawMessage:
     room_id: str | None
     arrival_ms: int
     host: str | None
+    msg_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +212,8 @@ def _journal_line(msg: RawMessage) -> bytes:
     strings go through :func:`json.dumps` (the same bytes as dumping the whole record).
     """
     head = f'{{"v":{JOURNAL_VERSION},"arrival_ms":{int(msg.arrival_ms)},'.encode()
+    if msg.msg_id is not None:
+        head += f'"msg_id":{json.dumps(msg.msg_id)},'.encode()
     return (head + _journal_fields(msg.room_id, msg.host, msg.method)
             + base64.b64encode(msg.payload) + b'"}\n')
 
@@ -254,9 +260,14 @@ def _journal_record(line: bytes) -> RawMessage:
     if not isinstance(method, str) or not method:
         raise ValueError("method is missing or empty")
     payload = _b64(record.get("payload"))
-    return RawMessage(
-        method, payload, _optional_str(record, "room_id"), arrival, _optional_str(record, "host")
-    )
+    msg_id = record.get("msg_id")
+    if msg_id is not None and not (isinstance(msg_id, str) and _MSG_ID.fullmatch(msg_id)):
+        raise ValueError("msg_id is not a message id (1 to 20 digits)")
+    return RawMessage(method, payload, _optional_str(record, "room_id"), arrival,
+                      _optional_str(record, "host"), msg_id)
+
+
+_MSG_ID: Final = re.compile(r"-?[0-9]{1,20}", re.ASCII)
 
 
 def iter_journal(path: StrPath) -> Iterator[RawItem]:
@@ -369,8 +380,8 @@ def iter_response_file(path: StrPath) -> Iterator[RawMessage]:
     except DecodeError as exc:
         raise InputFormatError(exc.reason, where=str(path)) from None
     arrival_ms = now_ms if now_ms is not None else path.stat().st_mtime_ns // 1_000_000
-    for method, payload, _msg_id in messages:
-        yield RawMessage(method, payload, None, arrival_ms, None)
+    for method, payload, msg_id in messages:
+        yield RawMessage(method, payload, None, arrival_ms, None, str(msg_id) if msg_id else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,5 +494,5 @@ def decode_raw(msg: RawMessage) -> list[Event]:
     if msg.method == webcast.RESPONSE_METHOD:
         return webcast.decode_response(msg.payload, room_id=msg.room_id, arrival_ms=msg.arrival_ms)
     return webcast.decode_message(
-        msg.method, msg.payload, room_id=msg.room_id, arrival_ms=msg.arrival_ms
+        msg.method, msg.payload, room_id=msg.room_id, arrival_ms=msg.arrival_ms, msg_id=msg.msg_id
     )

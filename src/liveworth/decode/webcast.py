@@ -446,15 +446,25 @@ def _viewers(m: _Proto, ctx: _Context) -> list[Event]:
     ]
 
 
-#: ``WebcastControlMessage.action`` when the LIVE has ended (1 = paused, 2 = unpaused).
-_CONTROL_ENDED: Final = 3
+#: ``WebcastControlMessage.action`` values that end the LIVE (1 = paused, 2 = unpaused): 3 the
+#: creator ended it, 4 TikTok suspended it. TikTokLive and TikTok-Live-Connector treat both as the
+#: end; a suspension's ``live_end`` says so in its extra ``reason``.
+CONTROL_ENDS: Final = {3: None, 4: "suspended"}
+
+
+def control_action(payload: bytes) -> int:
+    """The ``action`` of a ``WebcastControlMessage`` payload (raises :class:`DecodeError`)."""
+    return int(_parse("WebcastControlMessage", payload).action)
 
 
 def _control(m: _Proto, ctx: _Context) -> list[Event]:
-    if int(m.action) != _CONTROL_ENDED:
+    action = int(m.action)
+    if action not in CONTROL_ENDS:
         return []
     env = _envelope(m, ctx)
-    return [LiveEnd(room_id=env.room_id, msg_id=env.msg_id, ts=env.ts)]
+    reason = CONTROL_ENDS[action]
+    return [LiveEnd(room_id=env.room_id, msg_id=env.msg_id, ts=env.ts,
+                    extra={"reason": reason} if reason else {})]
 
 
 def _battle(m: _Proto, ctx: _Context) -> list[Event]:

@@ -271,17 +271,23 @@ async def record_creator(source: LiveSource, writer: Sink, state: CreatorState,
     """Record one creator until its LIVE ends (or for ever, watching for the next LIVE)."""
     loop = _Loop(source, writer, state, lock, quota, backoff, poll_s, stop_when_ended,
                  stop or asyncio.Event())
-    while not loop.stop.is_set():
-        try:
-            if await loop.once():
+    try:
+        while not loop.stop.is_set():
+            try:
+                if await loop.once():
+                    return
+            except UserNotFound as exc:
+                with lock:
+                    state.last_error = str(exc)
+                    state.set("not found", str(exc))
                 return
-        except UserNotFound as exc:
-            with lock:
-                state.last_error = str(exc)
-                state.set("not found", str(exc))
-            return
-        except Exception as exc:  # one creator's failure must not stop the others
-            await loop.failed("error", Disconnected(f"{exc.__class__.__name__}: {exc}"))
+            except Exception as exc:  # one creator's failure must not stop the others
+                await loop.failed("error", Disconnected(f"{exc.__class__.__name__}: {exc}"))
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(close())
 
 
 async def _sleep(seconds: float, stop: asyncio.Event) -> None:
