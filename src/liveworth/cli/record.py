@@ -278,13 +278,14 @@ class Termination:
     def __init__(self) -> None:
         self.received = False
         self.lingering = False
+        self._before: Any = None
         self._wake: Callable[[], None] | None = None
 
     def install(self) -> None:
         import signal
 
         with contextlib.suppress(ValueError, AttributeError):  # not the main thread; not POSIX
-            signal.signal(signal.SIGTERM, self._handle)
+            self._before = signal.signal(signal.SIGTERM, self._handle)
 
     def _handle(self, *_: object) -> None:
         self.received = True
@@ -292,6 +293,18 @@ class Termination:
             self._wake()
         if self.lingering:
             raise _Stop
+
+    def done(self) -> None:
+        """The work is done: the handler before goes back, and SIGTERM is ignored once the
+        interpreter exits. Python's finalisation puts the default action back for a signal that
+        has a handler, so one arriving while DuckDB and pyarrow shut down would end a complete,
+        clean stop with exit 143; an ignored signal stays ignored."""
+        import atexit
+        import signal
+
+        atexit.register(_ignore_sigterm)
+        with contextlib.suppress(ValueError, AttributeError, TypeError):
+            signal.signal(signal.SIGTERM, self._before)
 
     def stop_on_term(self, stop: Any) -> None:
         """During the recording's loop: SIGTERM sets ``stop`` (an asyncio.Event)."""
@@ -307,6 +320,13 @@ class Termination:
 
     def loop_over(self) -> None:
         self._wake = None
+
+
+def _ignore_sigterm() -> None:
+    import signal
+
+    with contextlib.suppress(ValueError, AttributeError):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class StateLines:
@@ -422,6 +442,7 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
     finally:
         if web is not None:  # the dashboard answers until the report is out
             web.stop()
+        term.done()
 
 
 def _not_found(outcome: dict[str, Any], creators: int) -> int:
