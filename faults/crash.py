@@ -1,15 +1,19 @@
-"""1. Crash: SIGKILL the recorder at random moments of replayed sessions, then restart it.
+"""1. Crash: SIGKILL or SIGTERM the recorder at random moments of replayed sessions, then restart
+it.
 
 Each moment (seeded) picks a session of the corpus (real dumps, real dumps as paced raw
 journals, simulated sessions as raw journals) and runs, as a user would::
 
     python -m liveworth record --replay FILE --speed X --db D --journal J --quiet
 
-paced so that the replay lasts about 3 s, and kills it with SIGKILL at a moment drawn uniformly
-over its whole run (start-up, recovery, replay, ledger, final report). Every fourth moment also
-kills the first restart (``--speed max``) at a random moment, so that recovery itself is
-interrupted. Then:
+paced so that the replay lasts about 3 s, and stops it at a moment drawn uniformly over its whole
+run (start-up, recovery, replay, ledger, final report): with SIGKILL at even moments, with SIGTERM
+(what systemd and docker send) at odd ones. Every fourth moment also SIGKILLs the first restart
+(``--speed max``) at a random moment, so that recovery itself is interrupted. Then:
 
+- **a SIGTERM is a clean stop**: exit 0, no traceback, and — before any recovery — every event
+  of every journaled message already in the store (the recorder drained, journaled and stored
+  what it had taken);
 - **recovery alone** (``liveworth.ingest.recorder.recover``, what every recorder start runs first):
   every event of a message that reached the journal must be in the store, once, and the store must
   hold nothing the journal lacks (the journal is written first);
@@ -54,7 +58,7 @@ from liveworth.errors import LiveworthError
 from liveworth.ingest.recorder import recover
 from liveworth.store.database import Store
 
-SCENARIO = "1. crash (SIGKILL)"
+SCENARIO = "1. crash (SIGKILL, SIGTERM)"
 #: How long a paced replay lasts (s); the recorder's start-up and end come on top.
 REPLAY_S = 3.0
 
@@ -66,6 +70,10 @@ class Moment:
     kill_at: float
     phase: str
     double: bool
+    sig: str = "SIGKILL"
+    term_bad_exit: int = 0
+    term_unstored: int = 0
+    term_stderr: str = ""
     journaled: int = 0
     torn: int = 0
     lost_after_recovery: int = 0
@@ -87,17 +95,30 @@ def _record(inp: Input, db: Path, journal: Path, speed: str) -> list[str]:
                    "--journal", str(journal), "--quiet")
 
 
-def _start_and_kill(cmd: list[str], work: Path, kill_at: float) -> bool:
-    """Run ``cmd`` and SIGKILL it after ``kill_at`` s; False when it had already ended."""
-    proc = subprocess.Popen(cmd, env=cli_env(work), cwd=work, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        proc.wait(timeout=kill_at)
-        return False
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-        return True
+def _start_and_kill(cmd: list[str], work: Path, kill_at: float,
+                    sig: signal.Signals = signal.SIGKILL) -> tuple[bool, int, str]:
+    """Run ``cmd`` and send ``sig`` after ``kill_at`` s: whether it was still running, its exit
+    status and the end of its stderr."""
+    with (work / "stderr.txt").open("w+b") as err:
+        proc = subprocess.Popen(cmd, env=cli_env(work), cwd=work, stdout=subprocess.DEVNULL,
+                                stderr=err)
+        try:
+            proc.wait(timeout=kill_at)
+            killed = False
+        except subprocess.TimeoutExpired:
+            proc.send_signal(sig)
+            proc.wait(timeout=120)
+            killed = True
+        err.seek(0)
+        return killed, proc.returncode, err.read().decode("utf-8", "replace")[-300:]
+
+
+def _stored(db: Path) -> list[tuple[str, str]]:
+    if not db.exists():
+        return []
+    Store.open(str(db)).close()  # what any start does: create or finish the schema
+    with Store.open(str(db), read_only=True) as store:
+        return [(r[0], r[1]) for r in store.query("SELECT room_id, msg_id FROM events")]
 
 
 def _journal(journal: Path) -> tuple[list[RawMessage], int]:
@@ -131,14 +152,21 @@ def one_moment(ctx: Ctx, index: int, inp: Input, overhead_s: float) -> Moment:
     db, journal = work / "rec.duckdb", work / "journal"
     kill_at = rng.uniform(0.0, overhead_s + REPLAY_S)
     double = index % 4 == 3
-    killed = _start_and_kill(_record(inp, db, journal, _speed(inp)), work, kill_at)
+    sig = signal.SIGTERM if index % 2 == 1 else signal.SIGKILL
+    killed, code, stderr = _start_and_kill(_record(inp, db, journal, _speed(inp)), work,
+                                           kill_at, sig)
     phase = ("after the run had ended" if not killed else
              "before the journal existed" if not journal.exists() else "while recording")
+    term_unstored = term_bad_exit = 0
+    if sig == signal.SIGTERM:  # a clean stop: exit 0, and stored what it journaled
+        term_bad_exit = int(code != 0 or TRACEBACK in stderr)
+        term_unstored = len(_keys(_journal(journal)[0]) - set(_stored(db)))
     if double:
         _start_and_kill(_record(inp, db, journal, "max"), work,
                         rng.uniform(0.0, overhead_s + 1.0))
         phase += ", then during the restart"
-    m = Moment(index, inp.name, round(kill_at, 3), phase, double)
+    m = Moment(index, inp.name, round(kill_at, 3), phase, double, sig.name, term_bad_exit,
+               term_unstored, stderr.strip() if term_bad_exit else "")
     messages, m.torn = _journal(journal)
     m.journaled = len(messages)
 
@@ -146,11 +174,7 @@ def one_moment(ctx: Ctx, index: int, inp: Input, overhead_s: float) -> Moment:
     # Recovery alone: what every recorder start does first.
     recover(str(db), journal)
     journal_keys = _keys(messages)
-    stored: list[tuple[str, str]] = []
-    if db.exists():
-        Store.open(str(db)).close()  # what any start does: create or finish the schema
-        with Store.open(str(db), read_only=True) as store:
-            stored = [(r[0], r[1]) for r in store.query("SELECT room_id, msg_id FROM events")]
+    stored = _stored(db)
     m.lost_after_recovery = len(journal_keys - set(stored))
     m.store_ahead_of_journal = len(set(stored) - journal_keys)
     m.doubled_after_recovery = len(stored) - len(set(stored))
@@ -223,8 +247,15 @@ def figures(results: list[Moment], n: int, elapsed: float, overhead: float) -> l
     for m in results:
         total.update(m.diff)
     failed = [m for m in results if m.restart_failed]
+    terms = [m for m in results if m.sig == "SIGTERM"]
+    bad = [m for m in terms if m.term_bad_exit]
     out = [
-        at_least(s, "kill moments (SIGKILL at a random moment)", len(results), n),
+        at_least(s, "kill moments (SIGKILL or SIGTERM at a random moment)", len(results), n,
+                 f"{len(results) - len(terms)} SIGKILL, {len(terms)} SIGTERM"),
+        zero(s, "SIGTERM stops that were not clean (exit ≠ 0 or traceback)", len(bad),
+             "; ".join(f"moment {m.index} ({m.phase}): {m.term_stderr}" for m in bad[:3])),
+        zero(s, "journaled messages not yet stored when a SIGTERM stop ended (before recovery)",
+             sum(m.term_unstored for m in terms)),
         info(s, "sessions replayed", len({m.input for m in results}),
              "8 real dumps as they are, the same as paced raw journals, 3 simulated sessions "
              "as raw journals"),

@@ -61,10 +61,11 @@ def failed(figures: list[Figure]) -> list[str]:
 # ---------------------------------------------------------------------------- what must hold
 
 
-def test_sigkill_at_random_moments_loses_and_doubles_nothing(ctx: Ctx) -> None:
+def test_sigkill_and_sigterm_at_random_moments_lose_and_double_nothing(ctx: Ctx) -> None:
     figures = crash.run(ctx, moments=2, workers=2, overhead_s=1.5)
     assert not failed(figures)
-    assert next(f for f in figures if f.name.startswith("kill moments")).value == 2
+    kills = next(f for f in figures if f.name.startswith("kill moments"))
+    assert kills.value == 2 and kills.note == "1 SIGKILL, 1 SIGTERM"
 
 
 def test_a_kill_then_another_creators_recording_leaves_the_killed_rooms_exact(ctx: Ctx) -> None:
