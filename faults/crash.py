@@ -87,7 +87,10 @@ class Moment:
 
 
 def _speed(inp: Input) -> str:
-    return f"{max(inp.span_s / REPLAY_S, 0.001):.6g}"
+    # within what --speed accepts: a dump spanning weeks would otherwise ask for more than its
+    # maximum and the paced run would be a usage error, never a recording (as it was before
+    # the SIGTERM moments looked at the exit status)
+    return f"{min(max(inp.span_s / REPLAY_S, 0.001), 1_000_000):.6g}"
 
 
 def _record(inp: Input, db: Path, journal: Path, speed: str) -> list[str]:
@@ -95,22 +98,36 @@ def _record(inp: Input, db: Path, journal: Path, speed: str) -> list[str]:
                    "--journal", str(journal), "--quiet")
 
 
+def _handles(pid: int, sig: signal.Signals) -> bool:
+    """Whether process ``pid`` catches or ignores ``sig`` now (``/proc``; True if unknown)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    masks = [int(line.split()[1], 16) for line in status.splitlines()
+             if line.startswith(("SigCgt:", "SigIgn:"))]
+    return not masks or any(m >> (sig - 1) & 1 for m in masks)
+
+
 def _start_and_kill(cmd: list[str], work: Path, kill_at: float,
-                    sig: signal.Signals = signal.SIGKILL) -> tuple[bool, int, str]:
+                    sig: signal.Signals = signal.SIGKILL) -> tuple[bool, int, str, bool]:
     """Run ``cmd`` and send ``sig`` after ``kill_at`` s: whether it was still running, its exit
-    status and the end of its stderr."""
+    status, the end of its stderr, and whether it handled the signal when it was sent (False:
+    the interpreter's own start-up, before any Python of liveworth ran)."""
     with (work / "stderr.txt").open("w+b") as err:
         proc = subprocess.Popen(cmd, env=cli_env(work), cwd=work, stdout=subprocess.DEVNULL,
                                 stderr=err)
+        handled = True
         try:
             proc.wait(timeout=kill_at)
             killed = False
         except subprocess.TimeoutExpired:
+            handled = sig == signal.SIGKILL or _handles(proc.pid, sig)
             proc.send_signal(sig)
             proc.wait(timeout=120)
             killed = True
         err.seek(0)
-        return killed, proc.returncode, err.read().decode("utf-8", "replace")[-300:]
+        return killed, proc.returncode, err.read().decode("utf-8", "replace")[-300:], handled
 
 
 def _stored(db: Path) -> list[tuple[str, str]]:
@@ -153,13 +170,15 @@ def one_moment(ctx: Ctx, index: int, inp: Input, overhead_s: float) -> Moment:
     kill_at = rng.uniform(0.0, overhead_s + REPLAY_S)
     double = index % 4 == 3
     sig = signal.SIGTERM if index % 2 == 1 else signal.SIGKILL
-    killed, code, stderr = _start_and_kill(_record(inp, db, journal, _speed(inp)), work,
-                                           kill_at, sig)
+    killed, code, stderr, handled = _start_and_kill(_record(inp, db, journal, _speed(inp)), work,
+                                                    kill_at, sig)
     phase = ("after the run had ended" if not killed else
+             "in the interpreter's start-up" if not handled else
              "before the journal existed" if not journal.exists() else "while recording")
     term_unstored = term_bad_exit = 0
     if sig == signal.SIGTERM:  # a clean stop: exit 0, and stored what it journaled
-        term_bad_exit = int(code != 0 or TRACEBACK in stderr)
+        # before the handler, the default action: allowed only while nothing can be recorded
+        term_bad_exit = int((code != 0 and (handled or journal.exists())) or TRACEBACK in stderr)
         term_unstored = len(_keys(_journal(journal)[0]) - set(_stored(db)))
     if double:
         _start_and_kill(_record(inp, db, journal, "max"), work,
@@ -249,11 +268,17 @@ def figures(results: list[Moment], n: int, elapsed: float, overhead: float) -> l
     failed = [m for m in results if m.restart_failed]
     terms = [m for m in results if m.sig == "SIGTERM"]
     bad = [m for m in terms if m.term_bad_exit]
+    early = [m for m in terms if m.phase.startswith("in the interpreter's start-up")]
     out = [
         at_least(s, "kill moments (SIGKILL or SIGTERM at a random moment)", len(results), n,
                  f"{len(results) - len(terms)} SIGKILL, {len(terms)} SIGTERM"),
         zero(s, "SIGTERM stops that were not clean (exit ≠ 0 or traceback)", len(bad),
-             "; ".join(f"moment {m.index} ({m.phase}): {m.term_stderr}" for m in bad[:3])),
+             "; ".join(f"moment {m.index} ({m.phase}): {m.term_stderr}" for m in bad[:3])
+             or f"{len(terms) - len(early)} SIGTERMs once liveworth had taken the signal (its "
+                "first step) all stopped cleanly"),
+        info(s, "SIGTERMs in the interpreter's start-up (before liveworth's first step)",
+             len(early), "the default action (exit 143) while nothing can be recorded yet: "
+             "no journal, no store"),
         zero(s, "journaled messages not yet stored when a SIGTERM stop ended (before recovery)",
              sum(m.term_unstored for m in terms)),
         info(s, "sessions replayed", len({m.input for m in results}),

@@ -83,8 +83,25 @@ def _storage_failure(exc: Exception, args: argparse.Namespace) -> LiveworthError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] != ["record"]:
+        return _run(argv)
+    # `record` takes SIGTERM before the parser imports the commands (issue #16, item 6)
+    from liveworth.cli.termination import Termination
+
+    term = Termination()
+    term.install()
+    try:
+        return _run(argv, termination=term)
+    finally:
+        term.done()
+
+
+def _run(argv: list[str], **extra: object) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for key, value in extra.items():
+        setattr(args, key, value)
     from rich.console import Console
 
     interactive = sys.stdout.isatty()

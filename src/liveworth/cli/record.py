@@ -21,6 +21,7 @@ from liveworth.cli.options import (
     unique_id,
 )
 from liveworth.cli.record_view import view
+from liveworth.cli.termination import Stop, Termination
 from liveworth.economy.money import usd
 from liveworth.economy.numbers import count, ungrouped
 from liveworth.economy.ratecard import RateCard
@@ -266,69 +267,6 @@ def _say_rejects(rejects: list[RawReject]) -> None:
                          "\n")
 
 
-class Termination:
-    """SIGTERM — what systemd and docker send to stop a service — is a normal stop, like Ctrl-C,
-    whenever it comes: before the recording starts it is never started; during it the sources
-    stop, the writer drains, journals and stores what was taken, the ledger runs and the summary
-    is printed (exit 0, ``"interrupted": true``); during the final report it is noted and the
-    report finishes; during a linger it ends the linger. One handler for the whole command, so
-    there is no moment at which SIGTERM kills the process (asyncio's own handler would leave
-    the default in place around the loop)."""
-
-    def __init__(self) -> None:
-        self.received = False
-        self.lingering = False
-        self._before: Any = None
-        self._wake: Callable[[], None] | None = None
-
-    def install(self) -> None:
-        import signal
-
-        with contextlib.suppress(ValueError, AttributeError):  # not the main thread; not POSIX
-            self._before = signal.signal(signal.SIGTERM, self._handle)
-
-    def _handle(self, *_: object) -> None:
-        self.received = True
-        if self._wake is not None:
-            self._wake()
-        if self.lingering:
-            raise _Stop
-
-    def done(self) -> None:
-        """The work is done: the handler before goes back, and SIGTERM is ignored once the
-        interpreter exits. Python's finalisation puts the default action back for a signal that
-        has a handler, so one arriving while DuckDB and pyarrow shut down would end a complete,
-        clean stop with exit 143; an ignored signal stays ignored."""
-        import atexit
-        import signal
-
-        atexit.register(_ignore_sigterm)
-        with contextlib.suppress(ValueError, AttributeError, TypeError):
-            signal.signal(signal.SIGTERM, self._before)
-
-    def stop_on_term(self, stop: Any) -> None:
-        """During the recording's loop: SIGTERM sets ``stop`` (an asyncio.Event)."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        def wake() -> None:
-            loop.call_soon_threadsafe(stop.set)
-
-        self._wake = wake
-        if self.received:
-            stop.set()
-
-    def loop_over(self) -> None:
-        self._wake = None
-
-
-def _ignore_sigterm() -> None:
-    import signal
-
-    with contextlib.suppress(ValueError, AttributeError):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
 class StateLines:
     """``--json`` while recording: one JSON line per change of a creator's status or reason, and
     a progress line per creator every :data:`PROGRESS_S` seconds, for log collectors; the
@@ -413,8 +351,8 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
 
     from liveworth.store.database import resolve_db_path
 
-    term = Termination()
-    term.install()
+    term: Termination = getattr(args, "termination", None) or Termination()
+    term.install()  # already done by main(), before the imports; here for a caller of its own
     card = card_from_args(args)
     db = resolve_db_path(args.db)
     journal = Path(args.journal)
@@ -455,10 +393,6 @@ def _not_found(outcome: dict[str, Any], creators: int) -> int:
     return 0
 
 
-class _Stop(Exception):
-    """SIGTERM while the dashboard lingers."""
-
-
 def _linger(console: Console, port: int, seconds: float | None, term: Termination) -> None:
     """After a replay: keep serving the final figures to open pages and overlays until Ctrl-C
     or SIGTERM, or for ``seconds`` (``--linger``)."""
@@ -469,7 +403,7 @@ def _linger(console: Console, port: int, seconds: float | None, term: Terminatio
     how = f"for {seconds:g} s" if seconds is not None else "until Ctrl-C"
     console.print(f"replay done; the dashboard keeps serving its final figures {how}: "
                   f"http://127.0.0.1:{port}/sessions")
-    with contextlib.suppress(KeyboardInterrupt, _Stop):
+    with contextlib.suppress(KeyboardInterrupt, Stop):
         try:
             term.lingering = True
             if not term.received:
