@@ -183,6 +183,10 @@ def test_sigterm_is_a_normal_stop(tmp_path: Path, term_after: float) -> None:
     assert [x["status"] for x in lines if x["type"] == "state"][:1] == ["connecting"]
     journaled = sum(1 for _ in iter_journal(next(journal.glob("*.journal.jsonl"))))
     assert summary["sessions"] and 0 < journaled <= 215
+    # what a replay is measured by (issue #21): messages, wall time, event-to-store latency
+    assert summary["messages"] == journaled and summary["wall_s"] > 0
+    lat = summary["latency_ms"]
+    assert lat["batches"] > 0 and 0 <= lat["p50"] <= lat["p99"]
     if journaled < 215:  # stopped mid-replay: a real stop, and it says so
         assert summary["interrupted"] is True
     clean = tmp_path / "clean.duckdb"

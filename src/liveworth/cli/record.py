@@ -344,10 +344,12 @@ async def _record_into(outcome: dict[str, Any], *, args: argparse.Namespace,
     outcome["rooms"] = result.rooms
     outcome["recovered"] = result.recovered
     outcome["creators"] = list(result.states.values())
+    outcome["latency_s"] = result.latency_s
 
 
 def cmd_record(args: argparse.Namespace, console: Console) -> int:
     import asyncio
+    import time
 
     from liveworth.store.database import resolve_db_path
 
@@ -364,6 +366,7 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
     outcome: dict[str, Any] = {"rooms": [], "recovered": [], "creators": []}
     interrupted = False
     try:
+        started = time.monotonic()
         try:
             asyncio.run(_record_into(outcome, args=args, console=console, sources=sources,
                                      db=db, journal=journal, card=card, quota=quota,
@@ -371,6 +374,7 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
                                      lines=lines))
         except KeyboardInterrupt:
             interrupted = True
+        outcome["wall_s"] = time.monotonic() - started
         interrupted = interrupted or term.received
         code = _final_report(args, console, db, journal, card, outcome, interrupted,
                              web.reader() if web is not None else None)
@@ -381,6 +385,20 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
         if web is not None:  # the dashboard answers until the report is out
             web.stop()
         term.done()
+
+
+def throughput(outcome: dict[str, Any]) -> dict[str, Any]:
+    """What anyone can measure a recording or a replay by (the summary line of ``--json``):
+    messages taken, the recording's wall time, and the event-to-store latency — per batch, how
+    long its oldest message waited from reaching the writer until stored — at p50 and p99."""
+    lat = sorted(outcome.get("latency_s") or [])
+
+    def ms(q: float) -> float | None:
+        return round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 1) if lat else None
+
+    return {"messages": sum(st.messages for st in outcome["creators"]),
+            "wall_s": round(float(outcome.get("wall_s") or 0.0), 3),
+            "latency_ms": {"p50": ms(0.50), "p99": ms(0.99), "batches": len(lat)}}
 
 
 def _not_found(outcome: dict[str, Any], creators: int) -> int:
@@ -431,7 +449,8 @@ def _final_report(args: argparse.Namespace, console: Console, db: str, journal: 
             "type": "summary", "recovered_journals": outcome["recovered"],
             "interrupted": interrupted, "sessions": [r.as_dict() for r in reports],
             "creators": [{"host": st.host, "status": st.status, "reason": st.reason}
-                         for st in creators]})
+                         for st in creators],
+            **throughput(outcome)})
         return 0
     if outcome["recovered"]:
         console.print(f"recovered after a crash: {term(', '.join(outcome['recovered']))}")
