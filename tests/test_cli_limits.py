@@ -130,6 +130,17 @@ def test_replay_speed_out_of_range_is_one_clear_error(cli: Run, speed: str) -> N
     clear_error(r, "speed must lie between 0.001 and 1,000,000")
 
 
+@pytest.mark.parametrize(("option", "value", "says"), [
+    ("--poll", "9", "must lie between 10 and 86,400 seconds"),
+    ("--poll", "nan", "must lie between 10 and 86,400 seconds"),
+    ("--poll", "soon", "not a number of seconds"),
+    ("--linger", "-1", "must lie between 0 and 86,400 seconds"),
+    ("--linger", "1e9", "must lie between 0 and 86,400 seconds")])
+def test_record_seconds_out_of_range_are_one_clear_error(cli: Run, option: str, value: str,
+                                                         says: str) -> None:
+    clear_error(cli("record", "@someone", option, value), says)
+
+
 def test_estimate_at_the_top_of_every_range_answers(cli: Run) -> None:
     """The estimator's compound sampler cannot draw billions of gifts one by one (it used to
     allocate tens of GiB here) and the drivers table has no doubling past a range's top."""

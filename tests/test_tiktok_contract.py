@@ -19,10 +19,10 @@ import pytest
 
 pytest.importorskip("TikTokLive", reason="the optional TikTokLive extra is not installed")
 
-from liveworth.decode.events import Gift
-from liveworth.decode.rawsources import RawMessage, decode_raw, iter_dump, iter_journal
+from liveworth.decode.rawsources import JournalWriter, RawMessage, iter_dump, iter_journal
 from liveworth.decode.webcast import encode_response
 from liveworth.ingest.connection import Quota
+from liveworth.ingest.importer import import_paths
 from liveworth.ingest.recorder import record
 from liveworth.ingest.sources import Disconnected, UserNotFound
 from liveworth.ingest.tiktok import TikTokSource, failure
@@ -38,19 +38,11 @@ def _real(name: str = "link.json.gz") -> list[RawMessage]:
 
 
 def _control(action: int, room: int = ROOM, msg_id: int = 99) -> bytes:
-    """A WebcastControlMessage payload: Common {method, msgId, roomId, createTime}, action."""
-    def varint(n: int) -> bytes:
-        out = bytearray()
-        while True:
-            b, n = n & 0x7F, n >> 7
-            out.append(b | (0x80 if n else 0))
-            if not n:
-                return bytes(out)
+    """A WebcastControlMessage payload (Common, then the action), by the fault suite's own
+    protobuf writer."""
+    from faults.simraw import common, f_int
 
-    method = b"WebcastControlMessage"
-    common = (b"\x0a" + varint(len(method)) + method + b"\x10" + varint(msg_id)
-              + b"\x18" + varint(room) + b"\x20" + varint(1_701_800_000_000))
-    return b"\x0a" + varint(len(common)) + common + b"\x10" + varint(action)
+    return common("WebcastControlMessage", room, msg_id, 1_701_800_000_000) + f_int(2, action)
 
 
 class TikTokLike:
@@ -140,6 +132,27 @@ def _frames(messages: Sequence[RawMessage], per: int = 20,
     return frames
 
 
+def _record_through_tiktoklive(server: TikTokLike, db: Path, journal: Path) -> Any:
+    """``record()`` of one creator whose TikTokSource talks to ``server``."""
+    async def go() -> Any:
+        ws_server, url = await _serve(server)
+        source = TikTokSource("crecee.saraa")
+        _fake_lookups(source, url)
+        try:
+            return await asyncio.wait_for(record([source], str(db), journal,
+                                                 quota=Quota(10, 60, 100)), 60)
+        finally:
+            ws_server.close()
+
+    return asyncio.run(go())
+
+
+def _coins(db: Path) -> dict[str, int]:
+    with Store.open(str(db), read_only=True) as store:
+        return {r[0]: int(r[1]) for r in store.query(
+            "SELECT room_id, sum(coins) FROM credits GROUP BY room_id")}
+
+
 async def _connect_all(source: TikTokSource) -> list[RawMessage]:
     return [m async for m in source.connect()]
 
@@ -182,30 +195,22 @@ def test_the_recorder_through_tiktoklive_counts_what_an_import_counts(tmp_path: 
     message once and stores the same coins as decoding the sent messages directly; the LIVE's
     end ends a single creator's recording with the reason."""
     messages = _real()
-    server = TikTokLike(_frames(messages))
-
-    async def go() -> Any:
-        ws_server, url = await _serve(server)
-        source = TikTokSource("crecee.saraa")
-        _fake_lookups(source, url)
-        try:
-            return await asyncio.wait_for(record(
-                [source], str(tmp_path / "r.duckdb"), tmp_path / "journal",
-                quota=Quota(10, 60, 100)), 60)
-        finally:
-            ws_server.close()
-
-    result = asyncio.run(go())
+    result = _record_through_tiktoklive(TikTokLike(_frames(messages)), tmp_path / "r.duckdb",
+                                        tmp_path / "journal")
     st = result.states["crecee.saraa"]
     assert (st.status, st.reason) == ("ended", "the LIVE ended")
     journal = [m for m in iter_journal(next((tmp_path / "journal").glob("*.journal.jsonl")))
                if isinstance(m, RawMessage)]
     assert [m.payload for m in journal] == [m.payload for m in messages] + [_control(3)]
-    want = sum(e.coins * e.repeat_count for m in messages for e in decode_raw(m)
-               if isinstance(e, Gift) and e.repeat_end)
-    with Store.open(str(tmp_path / "r.duckdb"), read_only=True) as store:
-        coins = store.query("SELECT sum(coins) FROM credits WHERE room_id = $1", [str(ROOM)])
-    assert want > 0 and int(coins[0][0]) >= want
+    # the reference: the sent messages imported as a journal, nothing of the live path involved
+    sent = tmp_path / "sent.journal.jsonl"
+    with JournalWriter(sent) as w:
+        for m in messages:
+            w.append(RawMessage(m.method, m.payload, str(ROOM), m.arrival_ms, "crecee.saraa"))
+    with Store.open(str(tmp_path / "clean.duckdb")) as store:
+        import_paths(store, [sent], "journal")
+    want = _coins(tmp_path / "clean.duckdb")
+    assert want[str(ROOM)] > 0 and _coins(tmp_path / "r.duckdb") == want
 
 
 def test_a_suspension_is_the_end_and_its_reason_is_kept(tmp_path: Path) -> None:
@@ -214,21 +219,8 @@ def test_a_suspension_is_the_end_and_its_reason_is_kept(tmp_path: Path) -> None:
     from liveworth.analysis.report import session_report
     from liveworth.economy.ratecard import load_rate_card
 
-    messages = _real()[:60]
-    server = TikTokLike(_frames(messages, end=4))
-
-    async def go() -> Any:
-        ws_server, url = await _serve(server)
-        source = TikTokSource("crecee.saraa")
-        _fake_lookups(source, url)
-        try:
-            return await asyncio.wait_for(record(
-                [source], str(tmp_path / "s.duckdb"), tmp_path / "journal",
-                quota=Quota(10, 60, 100)), 60)
-        finally:
-            ws_server.close()
-
-    result = asyncio.run(go())
+    result = _record_through_tiktoklive(TikTokLike(_frames(_real()[:60], end=4)),
+                                        tmp_path / "s.duckdb", tmp_path / "journal")
     assert result.states["crecee.saraa"].reason == "TikTok suspended the LIVE"
     with Store.open(str(tmp_path / "s.duckdb"), read_only=True) as store:
         ends = store.query("SELECT extra FROM events WHERE type = 'live_end'")

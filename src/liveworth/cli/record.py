@@ -64,30 +64,23 @@ def _max_gap(text: str) -> float | None:
     return value
 
 
-def _linger_s(text: str) -> float:
-    """``--linger``: seconds, 0 to a day."""
-    try:
-        value = float(ungrouped(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:24]!r}") from None
-    if not (math.isfinite(value) and 0 <= value <= 86_400):
-        raise argparse.ArgumentTypeError(f"must lie between 0 and 86,400 seconds: {text[:24]}")
-    return value
+def _seconds(low: float) -> Callable[[str], float]:
+    """An option's type: seconds from ``low`` to a day (``--linger`` 0, ``--poll`` 10)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(ungrouped(text))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:24]!r}") from None
+        if not (math.isfinite(value) and low <= value <= 86_400):
+            raise argparse.ArgumentTypeError(
+                f"must lie between {low:,g} and 86,400 seconds: {text[:24]}")
+        return value
+
+    return parse
 
 
 #: Seconds between live checks of an offline creator (jittered; slower as the quota runs low).
 DEFAULT_POLL_S = 60.0
-
-
-def _poll_s(text: str) -> float:
-    """``--poll``: 10 seconds to a day."""
-    try:
-        value = float(ungrouped(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:24]!r}") from None
-    if not (math.isfinite(value) and 10 <= value <= 86_400):
-        raise argparse.ArgumentTypeError(f"must lie between 10 and 86,400 seconds: {text[:24]}")
-    return value
 
 
 def _speed(text: str) -> float | None:
@@ -488,7 +481,7 @@ def register(command: CommandFactory) -> None:
                    "of a file that has one (or none); with several, @USER replays only theirs")
     p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
                    help="replay speed: a factor, or 'max' for as fast as possible (default 1)")
-    p.add_argument("--linger", type=_linger_s, default=None, metavar="SECONDS",
+    p.add_argument("--linger", type=_seconds(0), default=None, metavar="SECONDS",
                    help="with --serve and --replay: how long the dashboard keeps serving the "
                    "final figures after the replay (default: until Ctrl-C or SIGTERM; 0: stop "
                    "at once)")
@@ -496,7 +489,7 @@ def register(command: CommandFactory) -> None:
                    help="a replay waits at most this long at a silence in the recording, in "
                    "replay seconds, or 'none' for the whole silence (default "
                    f"{DEFAULT_MAX_GAP_S:g})")
-    p.add_argument("--poll", type=_poll_s, default=DEFAULT_POLL_S, metavar="SECONDS",
+    p.add_argument("--poll", type=_seconds(10), default=DEFAULT_POLL_S, metavar="SECONDS",
                    help="how often to ask whether an offline creator is live (TikTok's own "
                    f"look-up, no sign-server request), ±20%% jitter (default {DEFAULT_POLL_S:g})")
     q = p.add_argument_group("sign-server quota (the key comes from $SIGN_API_KEY)")
