@@ -52,3 +52,20 @@ def cli() -> Callable[..., Result]:
         return Result(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+def reports(db: Path | str) -> dict[str, Any]:
+    """Every session's report in ``db`` by room, without the ``disconnected`` flag (a recording's
+    reconnects are not in a clean import of its journal)."""
+    from liveworth.analysis.report import session_report
+    from liveworth.economy.ratecard import load_rate_card
+    from liveworth.store.database import Store
+
+    card = load_rate_card()
+    with Store.open(str(db), read_only=True) as store:
+        out = {}
+        for room in store.rooms():
+            rep = session_report(store, room, card).as_dict()
+            rep["flags"] = [f for f in rep["flags"] if f["flag"] != "disconnected"]
+            out[room] = rep
+        return out

@@ -24,21 +24,11 @@ from liveworth.ingest.recorder import Backoff, Quota, record
 from liveworth.ingest.sources import FlakySource, ReplaySource, load_raw
 from liveworth.store.database import Store, events_table
 
-from conftest import DUMPS, Result
+from conftest import DUMPS, Result, reports
 
 Run = Callable[..., Result]
 CARD = load_rate_card()
 DUMP = DUMPS / "log.json.gz"  # 847 messages from 256 real rooms, recorded 2023-10-04
-
-
-def reports(db: Path | str) -> dict[str, Any]:
-    with Store.open(str(db), read_only=True) as store:
-        out = {}
-        for room in store.rooms():
-            rep = session_report(store, room, CARD).as_dict()
-            rep["flags"] = [f for f in rep["flags"] if f["flag"] != "disconnected"]
-            out[room] = rep
-        return out
 
 
 def event_keys(db: Path | str) -> list[tuple[str, str]]:

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from liveworth.analysis.report import session_report
 from liveworth.decode.eventraw import EVENT_METHOD, event_payload
 from liveworth.decode.events import EVENT_TYPES, event_from_dict, loads_line
 from liveworth.decode.rawsources import RawMessage, RawReject, decode_raw, iter_journal, iter_raw
@@ -29,20 +28,10 @@ from liveworth.ingest.recorder import record
 from liveworth.ingest.sources import load_raw, replay_sources
 from liveworth.store.database import Store
 
-from conftest import DUMPS, Result
+from conftest import DUMPS, Result, reports
 
 Run = Callable[..., Result]
 CARD = load_rate_card()
-
-
-def reports(db: Path) -> dict[str, Any]:
-    with Store.open(str(db), read_only=True) as store:
-        out = {}
-        for room in store.rooms():
-            rep = session_report(store, room, CARD).as_dict()
-            rep["flags"] = [f for f in rep["flags"] if f["flag"] != "disconnected"]
-            out[room] = rep
-        return out
 
 
 def event_rows(db: Path) -> list[tuple[Any, ...]]:

@@ -299,9 +299,7 @@ def test_failures_keep_their_real_reason() -> None:
             httpx.ConnectError("[Errno -3] Temporary failure in name resolution"),
         "no network: cannot reach the sign server":
             SignAPIError(SignAPIError.ErrorReason.CONNECT_ERROR, "failed"),
-        "TikTokLive refused": None,
     }
-    del cases["TikTokLive refused"]
     for want, exc in cases.items():
         assert str(failure(exc, "x")) == want
     blocked = failure(WebcastBlockedError("WebSocket rejected by TikTok due to \"400\""), "x")

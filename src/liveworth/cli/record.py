@@ -26,7 +26,7 @@ from liveworth.economy.money import usd
 from liveworth.economy.numbers import count, ungrouped
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
-from liveworth.render.terminal import term
+from liveworth.render.terminal import term, visible
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -399,7 +399,8 @@ def _not_found(outcome: dict[str, Any], creators: int) -> int:
     says ``not found``); the reason was the state's."""
     missing = [st for st in outcome["creators"] if st.status == "not found"]
     if missing and creators == 1:
-        print(f"liveworth: error: @{missing[0].host}: {missing[0].reason}", file=sys.stderr)
+        print(f"liveworth: error: @{missing[0].host}: {visible(missing[0].reason)}",
+              file=sys.stderr)
         return 2
     return 0
 

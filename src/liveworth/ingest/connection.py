@@ -89,16 +89,13 @@ class Quota:
 
 # ---------------------------------------------------------------------------- state
 
-#: The statuses a creator goes through (``CreatorState.status``).
-STATUSES = ("starting", "checking", "offline", "quota", "connecting", "live", "reconnecting",
-            "ended", "not found", "error")
-
-
 @dataclass
 class CreatorState:
     """What the live view shows for one creator (written by the tasks and the writer)."""
 
     host: str
+    #: starting, checking, offline, quota, connecting, live, reconnecting, ended, not found or
+    #: error (docs/RECORDING.md)
     status: str = "starting"
     #: Why: the failure's real reason, how long the wait is, how the LIVE ended.
     reason: str = ""
