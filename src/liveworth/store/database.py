@@ -142,6 +142,57 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         ALTER TABLE journal_files ADD COLUMN head_sha256 VARCHAR;
         """,
     ),
+    (
+        4,
+        "alerts, the gifter CRM and manual adjustments",
+        # alerts: one row per firing, keyed by what fired it (rule + trigger), so that evaluating
+        # a room again (a restarted recorder, a replay) stores and delivers nothing twice.
+        # Hosts are stored as rooms.host is (no leading @); gifters by user_id.
+        """
+        CREATE TABLE alerts (
+            room_id VARCHAR NOT NULL,
+            rule VARCHAR NOT NULL,
+            "key" VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            ts BIGINT NOT NULL,
+            host VARCHAR,
+            text VARCHAR NOT NULL,
+            user_id VARCHAR,
+            who VARCHAR,
+            detail VARCHAR,
+            PRIMARY KEY (room_id, rule, "key")
+        );
+        CREATE TABLE gifter_tags (
+            host VARCHAR NOT NULL,
+            user_id VARCHAR NOT NULL,
+            tag VARCHAR NOT NULL,
+            added_at TIMESTAMP DEFAULT current_timestamp,
+            PRIMARY KEY (host, user_id, tag)
+        );
+        CREATE TABLE gifter_notes (
+            host VARCHAR NOT NULL,
+            user_id VARCHAR NOT NULL,
+            note VARCHAR NOT NULL,
+            added_at TIMESTAMP DEFAULT current_timestamp
+        );
+        CREATE TABLE gifter_forgotten (
+            user_id VARCHAR PRIMARY KEY,
+            pseudonym VARCHAR NOT NULL,
+            forgotten_at TIMESTAMP DEFAULT current_timestamp
+        );
+        CREATE TABLE adjustments (
+            id BIGINT PRIMARY KEY,
+            room_id VARCHAR NOT NULL,
+            coins BIGINT NOT NULL,
+            reason VARCHAR NOT NULL,
+            user_id VARCHAR,
+            made_by VARCHAR,
+            made_at TIMESTAMP DEFAULT current_timestamp,
+            undone_at TIMESTAMP,
+            undone_by VARCHAR
+        );
+        """,
+    ),
 )
 
 
