@@ -14,10 +14,16 @@ from itertools import pairwise
 from typing import Any
 
 from liveworth.economy.gifts import PRICE_TIERS
-from liveworth.economy.money import Earnings, earnings, fmt
+from liveworth.economy.money import Earnings, earnings, fmt, split_cents
 from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import NotFoundError
+from liveworth.store.adjustments import (
+    Adjustment,
+    adjusted_coins,
+    adjustments,
+    signed_creator_usd,
+)
 from liveworth.store.database import Store
 
 GAP_MS = 60_000
@@ -65,6 +71,31 @@ class SessionReport:
     unconfirmed_streaks: int
     events: int
     flags: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    #: Manual adjustments of the session, undone ones too (:mod:`liveworth.store.adjustments`).
+    adjustments: tuple[Adjustment, ...] = ()
+    #: What the creator receives for the adjusted coins (negative for a net correction):
+    #: ``money.creator_usd`` + this = :attr:`total_creator_usd`, exactly.
+    adjusted_creator_usd: Decimal = Decimal(0)
+
+    @property
+    def adjusted_coins(self) -> int:
+        """The adjustments not undone, summed (``coins`` stays the counted coins)."""
+        return sum(a.coins for a in self.adjustments if a.active)
+
+    @property
+    def total_coins(self) -> int:
+        """Counted + adjusted."""
+        return self.coins + self.adjusted_coins
+
+    @property
+    def total_creator_usd(self) -> Decimal:
+        return self.money.creator_usd + self.adjusted_creator_usd
+
+    def adjusted_shown(self) -> tuple[Decimal, Decimal, Decimal]:
+        """(counted, adjusted, total) creator USD in cents as shown: counted + adjusted = total
+        (:func:`liveworth.economy.money.split_cents`)."""
+        counted, adjusted = split_cents(self.money.creator_usd, self.adjusted_creator_usd)
+        return counted, adjusted, counted + adjusted
 
     @property
     def duration_s(self) -> float:
@@ -87,6 +118,10 @@ class SessionReport:
             "end_ts": self.end_ts,
             "duration_s": self.duration_s,
             "coins": self.coins,
+            "counted_coins": self.coins,
+            "adjusted_coins": self.adjusted_coins,
+            "total_coins": self.total_coins,
+            "adjustments": [a.as_dict() for a in self.adjustments],
             "coins_confirmed": self.coins_confirmed,
             "coins_unconfirmed": self.coins_unconfirmed,
             "diamonds": fmt(m.diamonds),
@@ -94,6 +129,8 @@ class SessionReport:
             "creator_usd": fmt(m.creator_usd),
             "platform_usd": fmt(m.platform_usd),
             "take_home_usd": fmt(m.take_home_usd),
+            "adjusted_creator_usd": fmt(self.adjusted_creator_usd),
+            "total_creator_usd": fmt(self.total_creator_usd),
             "channel": m.channel,
             "rate_card": m.rate_card,
             "gift_count": self.gift_count,
@@ -127,7 +164,9 @@ def redacted(rep: SessionReport) -> SessionReport:
 
     top = tuple(replace(g, user=alias(g.user_id), nickname="", user_id=alias(g.user_id))
                 for g in rep.top_gifters)
-    return replace(rep, top_gifters=top)
+    adj = tuple(replace(a, user_id=None if a.user_id is None else alias(a.user_id))
+                for a in rep.adjustments)
+    return replace(rep, top_gifters=top, adjustments=adj)
 
 
 def _one(store: Store, sql: str, params: list[Any]) -> tuple[Any, ...]:
@@ -180,6 +219,7 @@ def session_report(store: Store, room_id: str, card: RateCard,
 
     flags = _flags(store, room_id, gaps, ev.started, ev.ended, money.unconfirmed_n,
                    coins - confirmed, inferred_host_id)
+    adj = tuple(adjustments(store, room_id))
     return SessionReport(
         room_id=room_id, host=host, host_id=host_id or inferred_host_id, start_ts=start_ts,
         end_ts=end_ts, coins=coins, coins_confirmed=confirmed,
@@ -190,7 +230,8 @@ def session_report(store: Store, room_id: str, card: RateCard,
         viewers_per_minute=vpm, peak_viewers=ev.peak_viewers, avg_viewers=avg,
         engagement=ev.engagement,
         coins_per_1000_viewer_minutes=per_kvm, unconfirmed_streaks=money.unconfirmed_n,
-        events=ev.events, flags=tuple(flags),
+        events=ev.events, flags=tuple(flags), adjustments=adj,
+        adjusted_creator_usd=signed_creator_usd(sum(a.coins for a in adj if a.active), card),
     )
 
 
@@ -401,17 +442,31 @@ class SessionRow:
     creator_usd: Decimal
     gifters: int
     events: int
+    #: Manual adjustments not undone (``coins`` and ``creator_usd`` are the counted ones).
+    adjusted_coins: int = 0
+    adjusted_creator_usd: Decimal = Decimal(0)
 
     @property
     def duration_s(self) -> float:
         return (self.end_ts - self.start_ts) / 1000
 
+    @property
+    def total_coins(self) -> int:
+        return self.coins + self.adjusted_coins
+
+    @property
+    def total_creator_usd(self) -> Decimal:
+        return self.creator_usd + self.adjusted_creator_usd
+
     def as_dict(self) -> dict[str, object]:
         return {"room_id": self.room_id, "host": self.host, "start_ts": self.start_ts,
                 "end_ts": self.end_ts, "duration_s": self.duration_s, "coins": self.coins,
                 "coins_unconfirmed": self.coins_unconfirmed,
-                "creator_usd": fmt(self.creator_usd), "unique_gifters": self.gifters,
-                "events": self.events}
+                "adjusted_coins": self.adjusted_coins, "total_coins": self.total_coins,
+                "creator_usd": fmt(self.creator_usd),
+                "adjusted_creator_usd": fmt(self.adjusted_creator_usd),
+                "total_creator_usd": fmt(self.total_creator_usd),
+                "unique_gifters": self.gifters, "events": self.events}
 
 
 def list_sessions(store: Store, card: RateCard) -> list[SessionRow]:
@@ -433,8 +488,11 @@ def list_sessions(store: Store, card: RateCard) -> list[SessionRow]:
                ev.n
         FROM ev LEFT JOIN cr USING (room_id) LEFT JOIN rooms r USING (room_id)
         ORDER BY ev.start_ts DESC, ev.room_id""")
+    adjusted = adjusted_coins(store)
     return [
         SessionRow(str(r[0]), r[1], int(r[2]), int(max(r[3], r[2])), int(r[4]), int(r[5]),
-                   earnings(int(r[4]), card).creator_usd, int(r[6]), int(r[7]))
+                   earnings(int(r[4]), card).creator_usd, int(r[6]), int(r[7]),
+                   adjusted.get(str(r[0]), 0),
+                   signed_creator_usd(adjusted.get(str(r[0]), 0), card))
         for r in rows
     ]

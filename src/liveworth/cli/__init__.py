@@ -39,6 +39,9 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "liveworth.cli.record",
     "liveworth.cli.forecast",
     "liveworth.cli.analysis",
+    "liveworth.cli.crm",
+    "liveworth.cli.adjust",
+    "liveworth.cli.alerts",
     "liveworth.cli.serve",
 )
 

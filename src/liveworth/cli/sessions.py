@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from liveworth.cli.options import (
     writable_file,
 )
 from liveworth.decode.formats import EXPORT_FORMATS, FORMATS
-from liveworth.economy.money import usd
+from liveworth.economy.money import split_cents, usd
 from liveworth.economy.numbers import count
 from liveworth.errors import UsageError
 from liveworth.render.terminal import term, visible
@@ -136,12 +137,20 @@ def cmd_sessions(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         print_json(console, [r.as_dict() for r in rows])
         return 0
-    t = Table("room_id", "host", "start", "duration", "coins", "creator USD", "gifters",
+    adjusted = any(r.adjusted_coins for r in rows)
+    coins = ("coins counted", "adjusted", "coins in all") if adjusted else ("coins",)
+    t = Table("room_id", "host", "start", "duration", *coins,
+              "creator USD" + (" (in all)" if adjusted else ""), "gifters",
               title=count(len(rows), "session"), title_justify="left")
     for r in rows:
+        shown = (f"{r.coins:,}", f"{r.adjusted_coins:+,}" if r.adjusted_coins else "–",
+                 f"{r.total_coins:,}") if adjusted else (f"{r.coins:,}",)
         t.add_row(term(r.room_id), term(r.host or "?"), when(r.start_ts), duration(r.duration_s),
-                  f"{r.coins:,}", usd(r.creator_usd), f"{r.gifters:,}")
+                  *shown, usd(r.total_creator_usd), f"{r.gifters:,}")
     console.print(t)
+    if adjusted:
+        console.print("in all = counted + manual adjustments (`liveworth adjust --list`); "
+                      "creator USD is of the coins in all")
     return 0
 
 
@@ -168,6 +177,8 @@ def render_report(rep: SessionReport, console: Console) -> None:
         t.add_row("creator", "take-home", usd(s.take_home_usd))
     console.print(t)
     console.print(f"rate card {m.rate_card}")
+    if rep.adjustments:
+        render_adjustments(rep, console)
     console.print(f"{count(rep.gift_count, 'gift')} in {count(rep.gift_sends, 'send')} from "
                   f"{count(rep.unique_gifters, 'gifter')}; top gifter "
                   f"{rep.top_gifter_share:.0%} of coins, top 10 % of gifters "
@@ -193,6 +204,36 @@ def render_report(rep: SessionReport, console: Console) -> None:
         f"{k} {rep.per_minute(k):.2f}" for k in rep.engagement))
     for f in rep.flags:
         console.print(f"[yellow]flag[/yellow] {f['flag']}: {term(f['message'])}")
+
+
+def signed_usd(value: Decimal) -> str:
+    """``$0.50`` or ``-$0.50`` (never ``$-0.50``)."""
+    return "-" + usd(-value) if value < 0 else usd(value)
+
+
+def adjusted_line(counted: int, adjusted: int) -> str:
+    """``counted 12,400 + adjusted 300 = 12,700 coins``."""
+    return (f"counted {counted:,} + adjusted {adjusted:,} = "
+            f"{count(counted + adjusted, 'coin')}")
+
+
+def render_adjustments(rep: SessionReport, console: Console) -> None:
+    """The manual adjustments apart from the counted coins, and the total they make."""
+    from rich.table import Table
+
+    counted, adjusted = split_cents(rep.money.creator_usd, rep.adjusted_creator_usd)
+    line = adjusted_line(rep.coins, rep.adjusted_coins)
+    console.print(f"[bold]With manual adjustments[/bold]: {line} (the host's); the creator "
+                  f"receives counted {usd(counted)} + adjusted {signed_usd(adjusted)} = "
+                  f"{usd(counted + adjusted)}")
+    t = Table("id", "coins", "reason", "gifter", "by", "made (UTC)", "status",
+              title="adjustments (the counted figures above leave them out)",
+              title_justify="left")
+    for a in rep.adjustments:
+        t.add_row(str(a.id), f"{a.coins:+,}", term(a.reason), term(a.user_id or "–"),
+                  term(a.made_by or "?"), f"{a.made_at:%Y-%m-%d %H:%M}",
+                  "counted in" if a.active else f"undone {a.undone_at:%Y-%m-%d %H:%M}")
+    console.print(t)
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:

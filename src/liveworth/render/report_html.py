@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 from html import escape
 
 from liveworth.analysis.report import SessionReport
-from liveworth.economy.money import fmt, usd
+from liveworth.economy.money import fmt, split_cents, usd
 from liveworth.economy.numbers import count
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -169,6 +170,33 @@ def _summary(rep: SessionReport) -> str:
 """
 
 
+def signed_usd(value: Decimal) -> str:
+    """``$0.50`` or ``-$0.50``."""
+    return "-" + usd(-value) if value < 0 else usd(value)
+
+
+def _adjustments(rep: SessionReport) -> str:
+    """The manual adjustments, apart from the counted coins, and the total they make; nothing
+    for a session without any."""
+    if not rep.adjustments:
+        return ""
+    counted, adjusted = split_cents(rep.money.creator_usd, rep.adjusted_creator_usd)
+    rows = "".join(
+        f"<tr><td class='n'>{a.id}</td><td class='n'>{a.coins:+,}</td><td>{_e(a.reason)}</td>"
+        f"<td>{_e(a.user_id or '–')}</td><td>{_e(a.made_by or '?')}</td>"
+        f"<td>{a.made_at:%Y-%m-%d %H:%M} UTC</td>"
+        f"<td>{'counted in' if a.active else _e(f'undone {a.undone_at:%Y-%m-%d %H:%M} UTC')}"
+        "</td></tr>" for a in rep.adjustments)
+    return f"""<h2>Manual adjustments</h2>
+<p id="adjusted-total">Coins gifted to the host: counted {rep.coins:,} + adjusted
+{rep.adjusted_coins:,} = {count(rep.total_coins, "coin")}. The creator receives counted
+{usd(counted)} + adjusted {signed_usd(adjusted)} = {usd(counted + adjusted)} (exact:
+{_e(fmt(rep.total_creator_usd))} USD). The other figures of this report are the counted ones.</p>
+<table id="adjustments"><tr><th class='n'>id</th><th class='n'>coins</th><th>reason</th>
+<th>gifter</th><th>by</th><th>made</th><th>status</th></tr>{rows}</table>
+"""
+
+
 def _details(rep: SessionReport) -> str:
     """Charts and tables from coins over time to the data-quality flags, and the footer."""
     coins = bar_chart(rep.coins_per_minute, "coins per minute", "coins")
@@ -195,4 +223,4 @@ def _details(rep: SessionReport) -> str:
 
 def render_html(rep: SessionReport) -> str:
     """The whole report as one HTML document."""
-    return _head(rep) + _summary(rep) + _details(rep)
+    return _head(rep) + _summary(rep) + _adjustments(rep) + _details(rep)

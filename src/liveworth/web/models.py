@@ -23,11 +23,31 @@ class SessionRowOut(BaseModel):
     start_ts: int = Field(description="start, ms since the epoch")
     end_ts: int = Field(description="end (or last event), ms since the epoch")
     duration_s: float
-    coins: int = Field(description="coins credited to the host")
+    coins: int = Field(description="coins credited to the host (counted)")
     coins_unconfirmed: int
-    creator_usd: Usd = Field(description="what the creator receives, USD (decimal string)")
+    adjusted_coins: int = Field(description="manual adjustments not undone (liveworth adjust)")
+    total_coins: int = Field(description="counted + adjusted")
+    creator_usd: Usd = Field(description="what the creator receives for the counted coins, "
+                             "USD (decimal string)")
+    adjusted_creator_usd: Usd = Field(description="the creator's USD of the adjusted coins")
+    total_creator_usd: Usd = Field(description="counted + adjusted, USD")
     unique_gifters: int
     events: int
+
+
+class AdjustmentOut(BaseModel):
+    """One manual adjustment (``Adjustment.as_dict()``); undone ones stay listed."""
+
+    id: int
+    room_id: str
+    coins: int = Field(description="coins added (negative: taken away) by hand")
+    reason: str
+    user_id: str | None
+    made_by: str | None
+    made_at: str
+    undone_at: str | None
+    undone_by: str | None
+    active: bool = Field(description="counted in adjusted_coins (not undone)")
 
 
 class GifterOut(BaseModel):
@@ -63,14 +83,20 @@ class SessionReportOut(BaseModel):
     start_ts: int
     end_ts: int
     duration_s: float
-    coins: int
+    coins: int = Field(description="counted coins (the ledger's), as counted_coins")
+    counted_coins: int
+    adjusted_coins: int = Field(description="manual adjustments not undone")
+    total_coins: int = Field(description="counted + adjusted")
+    adjustments: list[AdjustmentOut]
     coins_confirmed: int
     coins_unconfirmed: int
     diamonds: str
-    viewer_usd: Usd = Field(description="what viewers paid, USD")
-    creator_usd: Usd = Field(description="what the creator receives, USD")
+    viewer_usd: Usd = Field(description="what viewers paid for the counted coins, USD")
+    creator_usd: Usd = Field(description="what the creator receives for the counted coins, USD")
     platform_usd: Usd = Field(description="what TikTok and the app stores kept, USD")
     take_home_usd: Usd
+    adjusted_creator_usd: Usd = Field(description="the creator's USD of the adjusted coins")
+    total_creator_usd: Usd = Field(description="creator_usd + adjusted_creator_usd")
     channel: str
     rate_card: str
     gift_count: int
