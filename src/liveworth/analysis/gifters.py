@@ -76,22 +76,27 @@ class GifterStats:
 
 
 def leaderboard(store: Store, card: RateCard, rooms: Sequence[str],
-                limit: int | None = None) -> list[GifterStats]:
+                limit: int | None = None, *, from_ms: int | None = None,
+                to_ms: int | None = None) -> list[GifterStats]:
     """The gifters of ``rooms``, biggest first (ties by user id): lifetime coins, sessions with a
     gift, gifts, sends, first and last gift. ``limit``: only the first so many (their shares
-    still of every gifter's coins)."""
+    still of every gifter's coins). ``from_ms``/``to_ms``: only gifts credited in that span
+    (inclusive; the leaderboard of a window, :mod:`liveworth.analysis.boards`)."""
     chosen = "" if limit is None else f"""
         SEMI JOIN (SELECT user_id FROM u ORDER BY c DESC, user_id NULLS LAST
                    LIMIT {int(limit)}) t ON c.user_id IS NOT DISTINCT FROM t.user_id"""
     rows = store.query(f"""
         WITH c AS (SELECT * FROM credits
-                   WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))),
+                   WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))
+                     AND ts BETWEEN ? AND ?),
         u AS MATERIALIZED (SELECT user_id, sum(coins) AS c FROM c GROUP BY user_id)
         SELECT user_id, arg_max("user", ts), arg_max(nickname, ts), sum(coins) AS c,
                count(DISTINCT room_id), sum(repeat_count), count(*), min(ts), max(ts),
                arg_min(room_id, ts), arg_max(room_id, ts), (SELECT sum(c) FROM u)
         FROM c {chosen}
-        GROUP BY user_id ORDER BY c DESC, user_id NULLS LAST""", [list(rooms)])
+        GROUP BY user_id ORDER BY c DESC, user_id NULLS LAST""",
+        [list(rooms), -(2**62) if from_ms is None else from_ms,
+         2**62 if to_ms is None else to_ms])
     return [GifterStats(
         rank=i, user_id=None if r[0] is None else str(r[0]), user=r[1] or "",
         nickname=r[2] or "", coins=int(r[3]), creator_usd=creator_usd(int(r[3]), card),

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from liveworth.analysis.analytics import Analysis
+    from liveworth.analysis.boards import Board, BoardRow
     from liveworth.analysis.roster import Roster
 
 GIFTERS_SHOWN = 25
@@ -202,36 +203,47 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_gifters(args: argparse.Namespace, console: Console) -> int:
-    from rich.table import Table
-
-    from liveworth.analysis.analytics import loyalty
-    from liveworth.analysis.gifters import leaderboard
-    from liveworth.analysis.sessionstats import select_sessions, session_stats
+    from liveworth.analysis.boards import board
+    from liveworth.analysis.gifters import loyalty
     from liveworth.store.database import Store
 
     card = card_from_args(args)
     with Store.open(args.db, read_only=True) as store:
-        chosen = select_sessions(session_stats(store, card, tz=args.tz), host=args.host,
-                                 since=args.since)
-        board = leaderboard(store, card, [s.room_id for s in chosen])
-    shown = board if args.top is None and args.json else board[:args.top or GIFTERS_SHOWN]
+        b = board(store, card, host=args.host, since=args.since, tz=args.tz, window=args.window,
+                  as_of=args.as_of, overdue=args.overdue)
+    rows = list(b.rows)
+    shown = rows if args.top is None and args.json else rows[:args.top or GIFTERS_SHOWN]
     if args.json:
-        print_json(console, [g.as_dict() for g in shown])
+        print_json(console, [r.as_dict() for r in shown])
         return 0
-    loyal = loyalty(board, chosen)
+    _print_board(b, shown, console)
+    if not args.overdue:
+        loyal = loyalty([r.stats for r in rows], b.sessions)
+        console.print(f"returning gifters (a gift in more than one session): {loyal.returning:,} "
+                      f"of {loyal.gifters:,}, giving {loyal.returning_coin_share:.0%} of coins; "
+                      f"{loyal.new_per_session:.1f} new and {loyal.returning_per_session:.1f} "
+                      "returning gifters per session")
+    return 0
+
+
+def _print_board(b: Board, shown: list[BoardRow], console: Console) -> None:
+    from rich.table import Table
+
+    what = {"live": "the latest session", "7d": "the 7 days", "30d": "the 30 days",
+            "lifetime": "every session"}[b.window]
+    title = (f"{count(len(b.rows), 'overdue regular')} (the churn watch list)" if b.overdue_only
+             else f"{count(len(b.rows), 'gifter')} over {count(len(b.sessions), 'session')}")
     t = Table("#", "gifter", "nickname", "coins", "creator USD", "share", "sessions", "first",
-              "last", title=f"{count(len(board), 'gifter')} over {count(len(chosen), 'session')}",
+              "last", "usual gap", "tags", title=f"{title}; {what} up to {when(b.as_of_ms)}",
               title_justify="left")
-    for g in shown:
+    for r in shown:
+        g, h = r.stats, r.habit
+        gap = "–" if h is None or h.usual_gap_days is None else f"{h.usual_gap_days:.1f} d"
         t.add_row(str(g.rank), term(g.user or g.user_id or "?"), term(g.nickname), f"{g.coins:,}",
                   usd(g.creator_usd), f"{g.share:.1%}", f"{g.sessions:,}", when(g.first_ts)[:10],
-                  when(g.last_ts)[:10])
+                  when(g.last_ts)[:10], gap + (" overdue" if h is not None and h.overdue else ""),
+                  term(", ".join(r.tags)))
     console.print(t)
-    console.print(f"returning gifters (a gift in more than one session): {loyal.returning:,} "
-                  f"of {loyal.gifters:,}, giving {loyal.returning_coin_share:.0%} of coins; "
-                  f"{loyal.new_per_session:.1f} new and {loyal.returning_per_session:.1f} "
-                  "returning gifters per session")
-    return 0
 
 
 # ---------------------------------------------------------------------------- roster
@@ -314,10 +326,20 @@ def register(command: CommandFactory) -> None:
     p = command("gifters", cmd_gifters, "the gifter leaderboard across sessions",
                 "Every gifter across sessions, biggest first: lifetime coins, creator USD, "
                 "share, sessions with a gift, first and last gift; returning (loyal) gifters "
-                "and new gifters per session. Gifts to guests are left out.")
+                "and new gifters per session. Gifts to guests are left out. --window picks "
+                "the span (live, 7d, 30d, lifetime); every row has the gifter's CRM tags and "
+                "notes, names, usual gap between gifting sessions and whether they are "
+                "overdue (--overdue: only those, the churn watch list; docs/CRM.md).")
     _add_scope(p, "only this creator's sessions (default: every creator)")
     p.add_argument("--top", type=_seed, help=f"show only the top N (default: {GIFTERS_SHOWN} "
                    "in the table, everyone with --json)")
+    p.add_argument("--window", choices=("live", "7d", "30d", "lifetime"), default="lifetime",
+                   help="live: the host's current or latest session; 7d, 30d: gifts in the days "
+                   "up to the as-of time; lifetime (default): every selected session")
+    p.add_argument("--as-of", metavar="DATE", help="measure windows, gaps and overdue at the "
+                   "end of this day (in --tz; default: the latest event in the store)")
+    p.add_argument("--overdue", action="store_true", help="only regulars (3+ gifting sessions) "
+                   "overdue: days since their last gift > max(2 x usual gap, usual gap + 7)")
     add_card_options(p, channel=False)
     add_json(p)
 

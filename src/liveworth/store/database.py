@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from liveworth.decode.events import Event
 from liveworth.errors import StoreError
+from liveworth.store.forgotten import PSEUDONYMIZE_STAGE
 from liveworth.store.schema import EVENT_COLUMNS as EVENT_COLUMNS
 from liveworth.store.schema import MIGRATIONS as MIGRATIONS
 from liveworth.store.staging import Conflict, Staged, judge_stage_sql
@@ -232,6 +233,7 @@ class Store:
         # events and no mark, whatever the caller's transactions.
         self._run("INSERT INTO ledger_pending SELECT DISTINCT room_id FROM _stage "
                   "ON CONFLICT DO NOTHING")
+        self._run(PSEUDONYMIZE_STAGE)  # forgotten gifters stay forgotten (store.forgotten)
         self._run(_JUDGE_STAGE)
         inserted = self._run(f"INSERT INTO events ({_QUOTED}) SELECT {_QUOTED} FROM _judged "
                              "WHERE NOT stored AND rank = 1")  # DuckDB answers the row count
