@@ -2,10 +2,10 @@
 modules and functions, a command line that starts without the heavy libraries, and a pinned public
 API.
 
-The layers (README "Layout"), from the bottom: ``economy`` and ``decode`` → ``store`` → ``ingest``
-and ``analysis`` → ``model`` → ``render`` → ``web`` → ``cli``. A package may import only the
-packages below it (and :mod:`liveworth.errors`, which every layer shares). Imports inside functions
-count too: a lazy import upwards is still an upward import.
+The layers (README "Layout"), from the bottom: ``economy`` and ``decode`` → ``store`` →
+``ingest``, ``analysis`` and ``alerts`` → ``model`` → ``render`` → ``web`` → ``cli``. A package may
+import only the packages below it (and :mod:`liveworth.errors`, which every layer shares).
+Imports inside functions count too: a lazy import upwards is still an upward import.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     "store": frozenset({"economy", "decode"}),
     "ingest": frozenset({"economy", "decode", "store"}),
     "analysis": frozenset({"economy", "decode", "store"}),
+    "alerts": frozenset({"economy", "decode", "store"}),
     "model": frozenset({"economy", "decode", "store", "analysis"}),
-    "render": frozenset({"economy", "decode", "store", "analysis", "model"}),
-    "web": frozenset({"economy", "decode", "store", "analysis", "model", "render"}),
+    "render": frozenset({"economy", "decode", "store", "analysis", "model", "alerts"}),
+    "web": frozenset({"economy", "decode", "store", "analysis", "model", "render", "alerts"}),
     "cli": frozenset({"economy", "decode", "store", "ingest", "analysis", "model", "render",
-                      "web"}),
+                      "web", "alerts"}),
 }
 #: Modules directly under liveworth/ that are no layer: the package itself, ``python -m``, the
 #: shared errors, and the deprecated one-line re-exports of the old flat paths.

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from liveworth.cli.alerts import AlertsRun, add_alerts_option, read_rules
 from liveworth.cli.options import (
     CommandFactory,
     add_card_options,
@@ -260,6 +261,9 @@ def _say_rejects(rejects: list[RawReject]) -> None:
                          "\n")
 
 
+_WRITING = threading.Lock()
+
+
 class StateLines:
     """``--json`` while recording: one JSON line per change of a creator's status or reason, and
     a progress line per creator every :data:`PROGRESS_S` seconds, for log collectors; the
@@ -277,8 +281,10 @@ class StateLines:
     def write(self, obj: dict[str, Any]) -> None:
         import json
 
-        self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        self.out.flush()
+        line = json.dumps(obj, ensure_ascii=False) + "\n"
+        with _WRITING:  # the alerts come from the writer's thread
+            self.out.write(line)
+            self.out.flush()
 
     def change(self, st: CreatorState) -> None:
         self.write({"type": "state", "time": _iso(st.since_ms), "host": st.host,
@@ -306,7 +312,8 @@ def _iso(ms: int | None) -> str:
 async def _record_into(outcome: dict[str, Any], *, args: argparse.Namespace,
                        console: Console, sources: list[LiveSource], db: str, journal: Path,
                        card: RateCard, quota: Quota | None, on_open: OnOpen | None,
-                       live_view: bool, term: Termination, lines: StateLines | None) -> None:
+                       live_view: bool, term: Termination, lines: StateLines | None,
+                       alerts: AlertsRun | None = None) -> None:
     """Record until every source ends (or Ctrl-C, or SIGTERM), under the live view when there
     is one; the rooms recorded, the journals recovered and each creator's last state go into
     ``outcome``."""
@@ -320,7 +327,8 @@ async def _record_into(outcome: dict[str, Any], *, args: argparse.Namespace,
     term.stop_on_term(stop)
     common: dict[str, Any] = dict(
         quota=quota, stop=stop, rng=random.Random(), stop_when_ended=bool(args.replay),
-        poll_s=args.poll, on_open=on_open, on_change=lines.change if lines else None)
+        poll_s=args.poll, on_open=on_open, on_change=lines.change if lines else None,
+        on_ledger=alerts.on_ledger if alerts else None)
     try:
         if live_view:
             width = console.width
@@ -338,6 +346,9 @@ async def _record_into(outcome: dict[str, Any], *, args: argparse.Namespace,
     outcome["recovered"] = result.recovered
     outcome["creators"] = list(result.states.values())
     outcome["latency_s"] = result.latency_s
+    if result.hook_error is not None:
+        sys.stderr.write(f"liveworth record: warning: the alerts failed and were left off "
+                         f"({visible(result.hook_error)}); the recording went on\n")
 
 
 def cmd_record(args: argparse.Namespace, console: Console) -> int:
@@ -351,9 +362,12 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
     card = card_from_args(args)
     db = resolve_db_path(args.db)
     journal = Path(args.journal)
+    rules = read_rules(args)  # a bad rules file is told before anything starts
     sources, quota = _sources(args, _hosts(args))
     live_view = sys.stdout.isatty() and not args.json and not args.quiet
     lines = StateLines(console.file) if args.json else None
+    alerts = AlertsRun(rules, card, console, write_json=lines.write if lines else None) \
+        if rules else None
     web = InProcessServer(db, args.serve, card, console) if args.serve else None
     on_open = web.start if web is not None else None
     outcome: dict[str, Any] = {"rooms": [], "recovered": [], "creators": []}
@@ -364,9 +378,11 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
             asyncio.run(_record_into(outcome, args=args, console=console, sources=sources,
                                      db=db, journal=journal, card=card, quota=quota,
                                      on_open=on_open, live_view=live_view, term=term,
-                                     lines=lines))
+                                     lines=lines, alerts=alerts))
         except KeyboardInterrupt:
             interrupted = True
+        if alerts is not None:
+            outcome["alerts"] = alerts.close()
         outcome["wall_s"] = time.monotonic() - started
         interrupted = interrupted or term.received
         code = _final_report(args, console, db, journal, card, outcome, interrupted,
@@ -444,7 +460,8 @@ def _final_report(args: argparse.Namespace, console: Console, db: str, journal: 
             "interrupted": interrupted, "sessions": [r.as_dict() for r in reports],
             "creators": [{"host": st.host, "status": st.status, "reason": st.reason}
                          for st in creators],
-            **throughput(outcome)})
+            **throughput(outcome), **({"alerts": outcome["alerts"]} if "alerts" in outcome
+                                      else {})})
         return 0
     if outcome["recovered"]:
         console.print(f"recovered after a crash: {term(', '.join(outcome['recovered']))}")
@@ -456,6 +473,12 @@ def _final_report(args: argparse.Namespace, console: Console, db: str, journal: 
                       f"{count(rep.coins, 'coin')} "
                       f"({rep.coins_unconfirmed:,} unconfirmed) → creator receives "
                       f"{usd(rep.money.creator_usd)}; {count(rep.events, 'event')}")
+    if "alerts" in outcome:
+        a = outcome["alerts"]
+        console.print(f"alerts: {count(a['fired'], 'alert')} fired, {a['delivered']:,} "
+                      f"webhook{'s' if a['delivered'] != 1 else ''} delivered, {a['failed']:,} "
+                      f"failed{', some still queued' if a['pending'] else ''} "
+                      "(liveworth alerts)")
     console.print(f"journal: {term(journal)}/ · database: {term(db)} · details: liveworth report "
                   "ROOM_ID")
     return 0
@@ -505,4 +528,5 @@ def register(command: CommandFactory) -> None:
                    "127.0.0.1:PORT (default 8000) from this process while recording")
     p.add_argument("--quiet", action="store_true", help="no live view, only the final summary")
     add_card_options(p, channel=False)
+    add_alerts_option(p)
     add_json(p)

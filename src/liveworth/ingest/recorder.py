@@ -51,6 +51,9 @@ from liveworth.store.database import Store, events_table, run
 
 #: Called by the writer with the open store and the recording's clock (:meth:`Writer.clock_ms`).
 OnOpen = Callable[[Store, Callable[[], int | None]], None]
+#: Called by the writer after each ledger update with the rooms it touched, and once more with
+#: every room and ``final=True`` when the recording stops (the alert watcher).
+OnLedger = Callable[[Store, Sequence[str], bool], None]
 
 FLUSH_S = 0.1
 BATCH_MAX = 50_000  # messages per batch at most (under load a batch takes what came meanwhile)
@@ -75,7 +78,8 @@ class Writer(threading.Thread):
     def __init__(self, db: str, journal_dir: Path, states: dict[str, CreatorState],
                  lock: threading.Lock, flush_s: float = FLUSH_S,
                  recompute_s: float = RECOMPUTE_S,
-                 on_open: OnOpen | None = None, journal_once: Collection[str] = ()) -> None:
+                 on_open: OnOpen | None = None, journal_once: Collection[str] = (),
+                 on_ledger: OnLedger | None = None) -> None:
         super().__init__(name="liveworth-writer", daemon=True)
         self.db = db
         self.journal_dir = journal_dir
@@ -99,6 +103,8 @@ class Writer(threading.Thread):
         # batch was stored (the event-to-store latency, the ledger's waits included).
         self.latency_s: list[float] = []
         self.on_open = on_open  # called in this thread with the open store (e.g. to serve it)
+        self.on_ledger = on_ledger
+        self.hook_error: Exception | None = None  # the first failure of on_ledger (a bug)
         # The recording's own clock: the latest event time stored, and when (monotonic).
         self._clock_mark: tuple[int, float] | None = None
         self.stop_seen = False  # stop() was taken from the inbox (by the batch in hand)
@@ -214,6 +220,20 @@ class Writer(threading.Thread):
             if self._dirty and (done or time.monotonic() - self._last_recompute
                                 >= self.recompute_s):
                 self._recompute(store)
+        self._after_ledger(store, sorted(self.rooms_seen), final=True)
+
+    def _after_ledger(self, store: Store, rooms: Sequence[str], *, final: bool) -> None:
+        """``on_ledger``: its store failures are the recording's; any other failure (a bug in
+        the hook) is kept, once, and never stops the recording."""
+        if self.on_ledger is None or not rooms:
+            return
+        try:
+            self.on_ledger(store, rooms, final)
+        except (StoreError, duckdb.Error, OSError):
+            raise
+        except Exception as exc:
+            if self.hook_error is None:
+                self.hook_error = exc
 
     def _journal(self, host: str) -> JournalWriter:
         j = self._journals.get(host)
@@ -327,6 +347,7 @@ class Writer(threading.Thread):
         self._dirty.clear()
         self._last_recompute = time.monotonic()
         self._refresh_view(store, rooms)
+        self._after_ledger(store, rooms, final=False)
 
     def _refresh_view(self, store: Store, rooms: Sequence[str]) -> None:
         """The live view's figures of ``rooms``: a few queries for all of them together."""
@@ -412,6 +433,7 @@ class RecordResult:
     rooms: list[str]
     recovered: list[str]
     latency_s: list[float]
+    hook_error: Exception | None = None  # on_ledger's first failure (the recording went on)
 
 
 async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
@@ -421,18 +443,21 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
                  on_tick: Callable[[dict[str, CreatorState]], None] | None = None,
                  on_open: OnOpen | None = None,
                  on_change: Callable[[CreatorState], None] | None = None,
+                 on_ledger: OnLedger | None = None,
                  ) -> RecordResult:
     """Record every source concurrently until they end (or ``stop`` is set).
 
     ``on_change`` is called (under the states' lock) with each creator whose status or reason
-    changed: the ``--json`` state lines."""
+    changed: the ``--json`` state lines; ``on_ledger`` (in the writer's thread) after each
+    ledger update, with the rooms it touched (the alerts)."""
     recovered = recover(db, journal_dir)
     quota = quota or Quota(60, 600, 100_000)
     rng = rng or random.Random()
     lock = threading.Lock()
     states = {s.host: CreatorState(s.host, on_change=on_change) for s in sources}
     once = {s.host for s in sources if getattr(s, "journal_once", False)}
-    writer = Writer(db, journal_dir, states, lock, on_open=on_open, journal_once=once)
+    writer = Writer(db, journal_dir, states, lock, on_open=on_open, journal_once=once,
+                    on_ledger=on_ledger)
     writer.start()
     stop = stop or asyncio.Event()
     tasks = [asyncio.create_task(record_creator(
@@ -455,4 +480,5 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
         await asyncio.to_thread(writer.join)
     if writer.error:
         raise writer.error
-    return RecordResult(states, sorted(writer.rooms_seen), recovered, writer.latency_s)
+    return RecordResult(states, sorted(writer.rooms_seen), recovered, writer.latency_s,
+                        writer.hook_error)
