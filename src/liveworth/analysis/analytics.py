@@ -47,6 +47,7 @@ from liveworth.analysis.gifters import (
     store_loyalty,
     whale_dependence,
 )
+from liveworth.analysis.heatmap import Heatmap, axes, heatmap
 from liveworth.analysis.sessionstats import (
     SessionStats,
     WeekTrend,
@@ -110,6 +111,8 @@ class Analysis:
     recommendations: tuple[Recommendation, ...]
     notes: tuple[str, ...]
     risks: tuple[Risk, ...] = ()
+    #: Coins per hour LIVE by weekday (Monday first) and local hour (:mod:`.heatmap`).
+    heatmap: Heatmap | None = None
 
     @property
     def elasticity_viewers(self) -> Driver:
@@ -166,6 +169,8 @@ class Analysis:
             "recommendations": [r.as_dict() for r in self.recommendations],
             "risks": [r.as_dict() for r in self.risks],
             "notes": list(self.notes),
+            "heatmap": None if self.heatmap is None else self.heatmap.as_dict(),
+            "heatmap_axes": axes(self.tz),
             "method": {"model": "E[coins] = exp(Xb), Poisson pseudo-maximum likelihood",
                        "errors": "HC3", "level": LEVEL, "min_sessions": MIN_SESSIONS,
                        "min_group": MIN_GROUP, "bootstrap": BOOTSTRAP},
@@ -224,7 +229,8 @@ def analyze(store: Store, card: RateCard, *, host: str | None = None,
         whales=whales, top_gifters=tuple(board),
         loyalty=store_loyalty(store, chosen),
         recommendations=tuple(recommendations(chosen, found, whales, min_sessions)),
-        notes=tuple(notes), risks=tuple(risks(chosen, whales, board)))
+        notes=tuple(notes), risks=tuple(risks(chosen, whales, board)),
+        heatmap=heatmap(store, chosen, tz))
 
 
 # ---------------------------------------------------------------------------- tables

@@ -15,6 +15,7 @@ from liveworth.analysis.analytics import Analysis
 from liveworth.analysis.drivers import LEVEL, Driver
 from liveworth.economy.money import usd
 from liveworth.economy.numbers import count
+from liveworth.render.analysis_sections import HEAT_CSS, heatmap_html
 from liveworth.render.report_html import CSP, bar_chart, card_row, line_chart
 
 _STYLE = """
@@ -151,7 +152,7 @@ def _head(who: str) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>liveworth — {_e(who)} across sessions</title><style>{_STYLE}</style></head>
+<title>liveworth — {_e(who)} across sessions</title><style>{_STYLE}{HEAT_CSS}</style></head>
 <body>
 """
 
@@ -216,5 +217,12 @@ def _sessions_section(a: Analysis) -> str:
 def render_analysis_html(a: Analysis) -> str:
     """The whole analysis as one HTML document."""
     who = f"@{a.host}" if a.host else "unknown creator"
-    return (_head(who) + _summary(a, who) + _drivers_section(a) + _gifters_section(a)
-            + _sessions_section(a))
+    return (_head(who) + _summary(a, who) + _when_section(a) + _drivers_section(a)
+            + _gifters_section(a) + _sessions_section(a))
+
+
+def _when_section(a: Analysis) -> str:
+    """The weekday × hour heatmap ('' when the analysis has none)."""
+    if a.heatmap is None:
+        return ""
+    return f"<h2>When to go live: coins per hour by weekday and hour</h2>{heatmap_html(a.heatmap)}"

@@ -17,8 +17,10 @@ from typing import Any
 from markupsafe import Markup
 
 from liveworth.analysis.drivers import Driver
+from liveworth.analysis.heatmap import Heatmap
 from liveworth.economy.money import usd
 from liveworth.render import analysis_html as htmlanalytics
+from liveworth.render import analysis_sections as sections
 from liveworth.render import report_html as htmlreport
 
 #: Coin amounts whose bin gets an axis label (powers of ten).
@@ -77,6 +79,11 @@ def histogram_svg(bins: Sequence[dict[str, Any]], marks: Sequence[tuple[str, int
 def usd_label(value: str) -> str:
     """A decimal string of dollars for people: ``"0.05"`` → ``$0.05``."""
     return usd(Decimal(value))
+
+
+def heatmap(h: Heatmap | None) -> Markup:
+    """The analysis's weekday × hour table (:mod:`liveworth.render.analysis_sections`)."""
+    return Markup("" if h is None else sections.heatmap_html(h))
 
 
 def ci_bar(driver: Driver) -> Markup:

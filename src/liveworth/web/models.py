@@ -353,6 +353,14 @@ class RiskOut(_Open):
     evidence: str
 
 
+class HeatCellOut(BaseModel):
+    """One weekday and local hour of the analysis's heatmap."""
+
+    hours_live: float = Field(description="hours live in that local hour")
+    coins: int = Field(description="coins credited to the host at a gift time in that hour")
+    coins_per_hour: float | None = Field(description="coins / hours_live; null: never live then")
+
+
 class AnalysisOut(_Open):
     """One creator's analysis across sessions (``Analysis.as_dict()``, what
     ``liveworth analyze --json`` prints)."""
@@ -372,6 +380,9 @@ class AnalysisOut(_Open):
     recommendations: list[RecommendationOut]
     risks: list[RiskOut]
     notes: list[str]
+    heatmap: list[list[HeatCellOut]] = Field(
+        description="7 weekday rows, Monday first, of 24 hour cells (0-23) in the tz")
+    heatmap_axes: dict[str, Any]
     method: dict[str, Any]
 
 

@@ -1,0 +1,191 @@
+"""When to go live: coins per hour LIVE on a weekday × hour-of-day grid, in a time zone.
+
+:func:`heatmap` returns a :class:`Heatmap`: 7 weekday rows, **Monday first** (Python's
+``weekday()``: 0 = Monday … 6 = Sunday), each of 24 hour cells (hour 0 = 00:00–00:59 local time).
+Each cell has ``hours_live`` (live time that fell in that local hour), ``coins`` (coins credited to
+the host, guests' gifts left out, whose gift time falls in that hour) and ``coins_per_hour``
+(``coins / hours_live``, None where nothing was live).
+
+- **Live time is cut exactly.** A session from 21:40 to 01:10 gives 20 minutes to 21:00, an hour
+  each to 22:00 and 23:00, and the next weekday's 00:00 an hour and its 01:00 ten minutes. Local
+  hours follow the zone's own rules: on the night clocks go forward the skipped hour gets nothing;
+  on the night they go back the repeated hour gets both of its passes (up to two hours of live
+  time in one hour cell). Zones whose offset is not whole hours (Asia/Kathmandu, +05:45) are cut
+  at their own local hours. Times are integers of milliseconds throughout, so every cell's live
+  time is exact and the cells add up to the sessions' lengths to the millisecond.
+- **Coins go to the cell of the gift's time**: the time of the frame that credited it (a streak's
+  final or last frame: :mod:`liveworth.store.ledger`). A gift that TikTok stamped just outside its
+  session's start or end (a late final) still counts in its own hour, so the grid's coins always add
+  up to the analysis's coins; that cell can then have coins without live time (``coins_per_hour``
+  None).
+
+So the sum of all cells' coins is the analysis's total coins and the sum of their live time its
+total hours live — exactly (tests/test_heatmap.py, a property test among them).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from liveworth.analysis.sessionstats import WEEKDAYS, SessionStats, zone
+from liveworth.store.database import Store, registered
+
+HOURS = 24
+_HOUR_MS = 3_600_000
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class HourCell:
+    """One weekday and local hour: live time (integer ms, exact) and the coins given in it."""
+
+    live_ms: int
+    coins: int
+
+    @property
+    def hours_live(self) -> float:
+        return self.live_ms / _HOUR_MS
+
+    @property
+    def coins_per_hour(self) -> float | None:
+        return None if self.live_ms <= 0 else self.coins * _HOUR_MS / self.live_ms
+
+    def as_dict(self) -> dict[str, Any]:
+        per_hour = self.coins_per_hour
+        return {"hours_live": self.hours_live, "coins": self.coins,
+                "coins_per_hour": None if per_hour is None else round(per_hour, 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class Heatmap:
+    """The grid: ``rows[weekday][hour]``, weekday 0 = Monday, hours local to ``tz``."""
+
+    tz: str
+    rows: tuple[tuple[HourCell, ...], ...]
+
+    @property
+    def coins(self) -> int:
+        return sum(c.coins for row in self.rows for c in row)
+
+    @property
+    def live_ms(self) -> int:
+        return sum(c.live_ms for row in self.rows for c in row)
+
+    def cell(self, weekday: int, hour: int) -> HourCell:
+        return self.rows[weekday][hour]
+
+    def best(self, k: int = 3, min_hours: float = 1.0) -> list[tuple[int, int, HourCell]]:
+        """The ``k`` cells with the most coins per hour among those with at least ``min_hours``
+        live: ``(weekday, hour, cell)``, best first (ties: the earlier in the week)."""
+        cells = [(d, h, c) for d, row in enumerate(self.rows) for h, c in enumerate(row)
+                 if c.live_ms >= min_hours * _HOUR_MS]
+        cells.sort(key=lambda x: (-(x[2].coins_per_hour or 0.0), x[0], x[1]))
+        return cells[:k]
+
+    def as_dict(self) -> list[list[dict[str, Any]]]:
+        return [[c.as_dict() for c in row] for row in self.rows]
+
+
+def axes(tz: str) -> dict[str, Any]:
+    """What the rows and columns of the JSON ``heatmap`` are (its ``heatmap_axes``)."""
+    return {"rows": list(WEEKDAYS), "first_row": "Monday", "columns": "hour of day 0-23",
+            "tz": tz, "cell": {"hours_live": "hours live in that local hour",
+                               "coins": "coins credited to the host at a gift time in that hour",
+                               "coins_per_hour": "coins / hours_live (null: never live then)"}}
+
+
+# ---------------------------------------------------------------------------- cutting time
+
+
+def _local(ms: int, tz: dt.tzinfo) -> dt.datetime:
+    return (_EPOCH + dt.timedelta(milliseconds=ms)).astimezone(tz)
+
+
+def _offset_ms(ms: int, tz: dt.tzinfo) -> int:
+    off = _local(ms, tz).utcoffset()
+    return 0 if off is None else off // dt.timedelta(milliseconds=1)
+
+
+def _next_cut(t: int, end: int, tz: dt.tzinfo) -> int:
+    """The first instant after ``t`` (at most ``end``) where the local (weekday, hour) may
+    change: the next local hour on the clock at ``t``'s offset, or an offset change before it."""
+    local = _local(t, tz)
+    off = _offset_ms(t, tz)
+    wall_next = local.replace(minute=0, second=0, microsecond=0, tzinfo=None) \
+        + dt.timedelta(hours=1)
+    cut = min((wall_next - _NAIVE_EPOCH) // dt.timedelta(milliseconds=1) - off, end)
+    if _offset_ms(cut - 1, tz) == off:
+        return cut
+    lo, hi = t, cut - 1  # the offset at lo is off, at hi it is not: find where it changes
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if _offset_ms(mid, tz) == off else (lo, mid)
+    return hi
+
+
+def _cell_of(ms: int, tz: dt.tzinfo) -> int:
+    local = _local(ms, tz)
+    return local.weekday() * HOURS + local.hour
+
+
+def live_pieces(start: int, end: int, tz: dt.tzinfo) -> list[tuple[int, int, int]]:
+    """``[start, end)`` cut into pieces of one local weekday-hour: ``(from, to, cell)`` with
+    ``cell = weekday × 24 + hour``; the pieces cover the span exactly, in order."""
+    out: list[tuple[int, int, int]] = []
+    t = start
+    while t < end:
+        cut = _next_cut(t, end, tz)
+        out.append((t, cut, _cell_of(t, tz)))
+        t = cut
+    return out
+
+
+# ---------------------------------------------------------------------------- the grid
+
+
+def _gift_coins(store: Store, rooms: Sequence[str]) -> pa.Table:
+    """Coins credited to the host per (room, gift time) of ``rooms``."""
+    index = pa.table({"room_id": pa.array(list(rooms), pa.string())})
+    with registered(store.con, "_heat_rooms", index):
+        return store.con.sql("""
+            SELECT room_id, ts, sum(coins)::BIGINT AS coins FROM credits
+            WHERE NOT guest AND room_id IN (SELECT room_id FROM _heat_rooms)
+            GROUP BY room_id, ts HAVING sum(coins) <> 0""").to_arrow_table()
+
+
+def heatmap(store: Store, sessions: Sequence[SessionStats], tz: str = "UTC") -> Heatmap:
+    """The weekday × hour grid of ``sessions`` (their live time and their host's coins) in
+    ``tz`` (raises :class:`~liveworth.errors.UsageError` for an unknown zone)."""
+    zone_ = zone(tz)
+    live = np.zeros(7 * HOURS, dtype=np.int64)
+    coins = np.zeros(7 * HOURS, dtype=np.int64)
+    pieces: dict[str, list[tuple[int, int, int]]] = {}
+    for s in sessions:
+        pieces[s.room_id] = live_pieces(s.start_ts, s.end_ts, zone_)
+        for lo, hi, cell in pieces[s.room_id]:
+            live[cell] += hi - lo
+    gifts = _gift_coins(store, [s.room_id for s in sessions])
+    rooms = gifts.column("room_id").to_pylist()
+    stamps = gifts.column("ts").to_pylist()
+    amounts = gifts.column("coins").to_pylist()
+    for room, ts, amount in zip(rooms, stamps, amounts, strict=True):
+        coins[_gift_cell(pieces.get(room, []), int(ts), zone_)] += int(amount)
+    return Heatmap(tz=tz, rows=tuple(
+        tuple(HourCell(int(live[d * HOURS + h]), int(coins[d * HOURS + h])) for h in range(HOURS))
+        for d in range(7)))
+
+
+def _gift_cell(pieces: list[tuple[int, int, int]], ts: int, tz: dt.tzinfo) -> int:
+    """The cell of a gift at ``ts``: its session's piece when inside one, else its own hour."""
+    lo = bisect.bisect_right(pieces, ts, key=lambda p: p[0])  # after the last piece ≤ ts
+    if lo and ts < pieces[lo - 1][1]:
+        return pieces[lo - 1][2]
+    return _cell_of(ts, tz)
