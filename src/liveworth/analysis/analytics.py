@@ -63,6 +63,7 @@ from liveworth.economy.money import fmt
 from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import NotFoundError, UsageError
+from liveworth.store.adjustments import adjusted_coins, signed_creator_usd
 from liveworth.store.database import Store
 
 __all__ = [
@@ -111,6 +112,10 @@ class Analysis:
     recommendations: tuple[Recommendation, ...]
     notes: tuple[str, ...]
     risks: tuple[Risk, ...] = ()
+    #: Manual adjustments not undone of these sessions (``coins`` and the money are counted;
+    #: only the totals show them, apart: counted + adjusted).
+    adjusted_coins: int = 0
+    adjusted_creator_usd: Decimal = Decimal(0)
     #: Coins per hour LIVE by weekday (Monday first) and local hour (:mod:`.heatmap`).
     heatmap: Heatmap | None = None
 
@@ -155,7 +160,11 @@ class Analysis:
             "host": self.host, "since": None if self.since is None else self.since.isoformat(),
             "tz": self.tz, "rate_card": self.rate_card,
             "totals": {"sessions": len(self.sessions), "hours": round(self.hours, 3),
-                       "coins": self.coins, "creator_usd": fmt(self.creator_usd),
+                       "coins": self.coins, "adjusted_coins": self.adjusted_coins,
+                       "total_coins": self.coins + self.adjusted_coins,
+                       "creator_usd": fmt(self.creator_usd),
+                       "adjusted_creator_usd": fmt(self.adjusted_creator_usd),
+                       "total_creator_usd": fmt(self.creator_usd + self.adjusted_creator_usd),
                        "usd_per_session": fmt(self.usd_per_session),
                        "usd_per_hour": None if per_hour is None else fmt(per_hour)},
             "sessions": [s.as_dict() for s in self.sessions],
@@ -223,6 +232,7 @@ def analyze(store: Store, card: RateCard, *, host: str | None = None,
                      f"an effect at {LEVEL:.0%}; with this many, about "
                      f"{len(measured) * (1 - LEVEL):.1f} would by chance alone")
     notes.append("effects are associations across your own sessions, not proof of cause")
+    adjusted = sum(adjusted_coins(store, [s.room_id for s in chosen]).values())
     return Analysis(
         host=chosen[0].host, since=since_day, tz=tz, rate_card=card.name,
         sessions=tuple(chosen), trend=tuple(weekly_trend(chosen, pairs)), drivers=tuple(found),
@@ -230,6 +240,7 @@ def analyze(store: Store, card: RateCard, *, host: str | None = None,
         loyalty=store_loyalty(store, chosen),
         recommendations=tuple(recommendations(chosen, found, whales, min_sessions)),
         notes=tuple(notes), risks=tuple(risks(chosen, whales, board)),
+        adjusted_coins=adjusted, adjusted_creator_usd=signed_creator_usd(adjusted, card),
         heatmap=heatmap(store, chosen, tz))
 
 

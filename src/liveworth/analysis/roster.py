@@ -17,13 +17,19 @@ placeholders, not TikTok's figures; set your agency's with ``--tiers FILE`` or `
 
 Every figure adds up to the per-session reports (:mod:`liveworth.analysis.report`). In a total
 row, active days and LIVE days are the sums of the creators' (creator-days).
+
+**Manual adjustments** (:mod:`liveworth.store.adjustments`) are shown apart: ``coins``,
+``diamonds`` and ``creator_usd`` are the counted figures (the ledger's), ``adjusted_coins`` and
+``adjusted_creator_usd`` the adjustments not undone of the same sessions, ``total_coins`` and
+``total_creator_usd`` their sums. The **pace** is judged on the total (counted + adjusted): a
+correction TikTok made is in the diamonds its tiers count.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -48,6 +54,7 @@ from liveworth.analysis.tiers import parse_tier as parse_tier
 from liveworth.economy.money import fmt
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
+from liveworth.store.adjustments import adjusted_coins, signed_creator_usd
 from liveworth.store.database import Store
 
 
@@ -106,12 +113,26 @@ class RosterRow:
     active_days: int
     pace: Pace | None
     live_days: int = 0
+    #: Manual adjustments not undone of the same sessions (the columns above are counted).
+    adjusted_coins: int = 0
+    adjusted_creator_usd: Decimal = Decimal(0)
+
+    @property
+    def total_coins(self) -> int:
+        return self.coins + self.adjusted_coins
+
+    @property
+    def total_creator_usd(self) -> Decimal:
+        return self.creator_usd + self.adjusted_creator_usd
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.period, "period_start": self.period_start.isoformat(),
                 "host": self.host, "creators": self.creators, "sessions": self.sessions,
                 "hours": round(self.hours, 3), "coins": self.coins,
+                "adjusted_coins": self.adjusted_coins, "total_coins": self.total_coins,
                 "diamonds": fmt(self.diamonds), "creator_usd": fmt(self.creator_usd),
+                "adjusted_creator_usd": fmt(self.adjusted_creator_usd),
+                "total_creator_usd": fmt(self.total_creator_usd),
                 "active_days": self.active_days, "live_days": self.live_days,
                 "pace": None if self.pace is None else self.pace.as_dict()}
 
@@ -184,22 +205,25 @@ def _days(group: Sequence[SessionStats], active_day_minutes: float) -> tuple[int
 
 def _row(group: Sequence[SessionStats], label: str, start: dt.date, days: int,
          host: str | None, card: RateCard, period: str, as_of: dt.date,
-         settings: TierSettings) -> RosterRow:
+         settings: TierSettings, adjusted: Mapping[str, int]) -> RosterRow:
     """One row of sessions that all started by the end of ``as_of``: every column, and the pace,
-    from the same sessions."""
+    from the same sessions (the pace on counted + adjusted diamonds)."""
     coins = sum(s.coins for s in group)
+    extra = sum(adjusted.get(s.room_id, 0) for s in group)
     diamonds = Decimal(coins) * card.diamonds_per_coin
     hours = sum(s.end_ts - s.start_ts for s in group) / 3_600_000
     active, live = _days(group, settings.active_day_minutes)
     pace = None
     if period == "month" and host is not None:
-        pace = _pace(diamonds, active, hours, start, days, as_of, settings.tiers)
+        pace = _pace(Decimal(coins + extra) * card.diamonds_per_coin, active, hours, start, days,
+                     as_of, settings.tiers)
     return RosterRow(
         period=label, period_start=start, host=host,
         creators=len({(s.host or "").lower() for s in group}), sessions=len(group),
         hours=hours, coins=coins, diamonds=diamonds,
         creator_usd=sum((s.creator_usd for s in group), Decimal(0)), active_days=active,
-        pace=pace, live_days=live)
+        pace=pace, live_days=live, adjusted_coins=extra,
+        adjusted_creator_usd=signed_creator_usd(extra, card))
 
 
 def roster(store: Store, card: RateCard, *, period: str = "month",
@@ -225,12 +249,13 @@ def roster(store: Store, card: RateCard, *, period: str = "month",
         label, start, days = _period(s.local_date, period)
         starts[label] = (start, days)
         groups.setdefault((label, (s.host or "").lower()), []).append(s)
-    rows = [_row(g, label, *starts[label], g[0].host, card, period, day, settings)
+    adjusted = adjusted_coins(store)
+    rows = [_row(g, label, *starts[label], g[0].host, card, period, day, settings, adjusted)
             for (label, _), g in sorted(groups.items(),
                                         key=lambda kv: (-starts[kv[0][0]][0].toordinal(),
                                                         kv[0][1]))]
     totals = [_row([s for (lab, _), g in groups.items() if lab == label for s in g], label,
-                   start, days, None, card, period, day, settings)
+                   start, days, None, card, period, day, settings, adjusted)
               for label, (start, days) in sorted(starts.items(), key=lambda kv: kv[1][0],
                                                  reverse=True)]
     note = TIERS_NOTE if settings.tiers == check_tiers(DEFAULT_TIERS) else \

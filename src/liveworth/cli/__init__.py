@@ -41,6 +41,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "liveworth.cli.analysis",
     "liveworth.cli.crm",
     "liveworth.cli.adjust",
+    "liveworth.cli.brief",
     "liveworth.cli.alerts",
     "liveworth.cli.serve",
 )

@@ -74,6 +74,10 @@ def _print_headline(a: Analysis, console: Console) -> None:
                   f"{usd(a.usd_per_session)} per session"
                   + ("" if per_hour is None else f", {usd(per_hour)} per hour live")
                   + f" (rate card {a.rate_card})")
+    if a.adjusted_coins:
+        console.print(adjusted_total(a.coins, a.adjusted_coins, a.creator_usd,
+                                     a.adjusted_creator_usd)
+                      + "; everything else here is the counted coins")
 
 
 def _print_weeks(a: Analysis, console: Console) -> None:
@@ -249,6 +253,18 @@ def _print_board(b: Board, shown: list[BoardRow], console: Console) -> None:
 # ---------------------------------------------------------------------------- roster
 
 
+def adjusted_total(coins: int, adjusted: int, money: Decimal, adjusted_money: Decimal) -> str:
+    """``with manual adjustments: counted 12,400 + adjusted 300 = 12,700 coins; the creator
+    receives counted $62.00 + adjusted $1.50 = $63.50`` (the parts shown add up)."""
+    from liveworth.economy.money import split_cents
+
+    counted, extra = split_cents(money, adjusted_money)
+    sign = "-" + usd(-extra) if extra < 0 else usd(extra)
+    return (f"with manual adjustments: counted {coins:,} + adjusted {adjusted:,} = "
+            f"{count(coins + adjusted, 'coin')}; the creator receives counted {usd(counted)} + "
+            f"adjusted {sign} = {usd(counted + extra)}")
+
+
 def render_roster(r: Roster, console: Console) -> None:
     from rich.table import Table
 
@@ -268,8 +284,10 @@ def render_roster(r: Roster, console: Console) -> None:
                 if p.hours_to_next:
                     parts.append(f"{p.hours_to_next:.1f} h")
                 needs = f"{p.next_tier}: " + ", ".join(parts)
+            coins = f"{row.coins:,}" + (f" (adjusted {row.adjusted_coins:+,})"
+                                        if row.adjusted_coins else "")
             t.add_row("@" + term(row.host) if row.host else "?", f"{row.sessions:,}",
-                      f"{row.hours:.1f}", f"{row.coins:,}", grouped(row.diamonds),
+                      f"{row.hours:.1f}", coins, grouped(row.diamonds),
                       usd(row.creator_usd), f"{row.active_days:,}",
                       "–" if p is None else p.tier or "none",
                       "–" if p is None else p.projected_tier or "none", needs)
@@ -277,6 +295,10 @@ def render_roster(r: Roster, console: Console) -> None:
                   f"{total.hours:.1f}", f"{total.coins:,}", grouped(total.diamonds),
                   usd(total.creator_usd), f"{total.active_days:,}", "", "", "")
         console.print(t)
+    for total in (t for t in r.totals if t.adjusted_coins):
+        console.print(f"{total.period} " + adjusted_total(
+            total.coins, total.adjusted_coins, total.creator_usd, total.adjusted_creator_usd)
+            + " (the pace counts them; the columns are counted)")
     if not r.totals:
         console.print("no sessions")
     console.print("tiers: " + "; ".join(t.describe() for t in r.tiers))

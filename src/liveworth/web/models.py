@@ -226,9 +226,13 @@ class AnalysisSessionOut(_Open):
     daypart: str
     week: str
     minutes: float
-    coins: int
+    coins: int = Field(description="counted coins (everything in the analysis is counted)")
+    adjusted_coins: int = Field(description="manual adjustments not undone, shown apart")
+    total_coins: int = Field(description="counted + adjusted")
     coins_unconfirmed: int
     diamonds: str
+    adjusted_creator_usd: Usd
+    total_creator_usd: Usd
     creator_usd: Usd
     avg_viewers: float | None
     peak_viewers: int | None
@@ -420,12 +424,16 @@ class RosterRowOut(_Open):
     creators: int
     sessions: int
     hours: float
-    coins: int
-    diamonds: str
-    creator_usd: Usd
+    coins: int = Field(description="counted coins")
+    adjusted_coins: int = Field(description="manual adjustments not undone")
+    total_coins: int = Field(description="counted + adjusted")
+    diamonds: str = Field(description="diamonds of the counted coins")
+    creator_usd: Usd = Field(description="the creator's USD of the counted coins")
+    adjusted_creator_usd: Usd
+    total_creator_usd: Usd = Field(description="counted + adjusted")
     active_days: int
     live_days: int
-    pace: PaceOut | None
+    pace: PaceOut | None = Field(description="on counted + adjusted diamonds")
 
 
 class RosterOut(_Open):
@@ -461,3 +469,80 @@ class EstimateParams(BaseModel):
     seed: int = Field(0, ge=0, le=2**63 - 1, description="random seed (same seed, same answer)")
     sessions: int = Field(WEB_SESSIONS, ge=100, le=MAX_WEB_SESSIONS,
                           description="simulated sessions")
+class BriefCreatorOut(_Open):
+    """One creator's brief's day (``CreatorDay.as_dict()``): counted, adjusted and total apart;
+    the averages, change and pace on the totals; USD is what the creator receives."""
+
+    host: str | None
+    sessions: int
+    hours: float
+    coins: int = Field(description="counted coins of the day's sessions")
+    adjusted_coins: int
+    total_coins: int
+    creator_usd: Usd = Field(description="the creator's USD of the counted coins")
+    adjusted_creator_usd: Usd
+    total_creator_usd: Usd
+    avg_7d_usd: Usd = Field(description="total creator USD of the 7 days before, / 7")
+    avg_28d_usd: Usd = Field(description="total creator USD of the 28 days before, / 28")
+    change_7d_pct: float | None = Field(description="the day against avg_7d_usd; null when "
+                                        "that is 0")
+    change_28d_pct: float | None
+    change_usd: Usd
+    last_live: str | None
+    days_dark: int | None
+    tier_pace: PaceOut | None
+
+
+class BriefMoverOut(_Open):
+    host: str | None
+    total_creator_usd: Usd
+    avg_7d_usd: Usd
+    change_usd: Usd
+    change_7d_pct: float | None
+
+
+class BriefMoversOut(_Open):
+    rises: list[BriefMoverOut]
+    falls: list[BriefMoverOut]
+
+
+class BriefDarkOut(_Open):
+    host: str | None
+    last_live: str | None
+    last_room_id: str | None
+    days_dark: int | None
+
+
+class BriefAlertOut(_Open):
+    """A stored alert of the day (a row of the ``alerts`` table)."""
+
+    ts: int
+    time: str
+    room_id: str
+    host: str | None
+    rule: str
+    kind: str
+    text: str
+    user_id: str | None
+    who: str | None
+    detail: str | None
+
+
+class BriefOut(_Open):
+    """The agency's daily brief (``Brief.as_dict()``, what ``liveworth brief --json`` prints)."""
+
+    date: str = Field(description="the day the brief covers (the day before as_of)")
+    as_of: str
+    tz: str
+    rate_card: str
+    whose_money: str
+    averages: str
+    dark_days: int
+    creators: list[BriefCreatorOut]
+    totals: dict[str, Any]
+    movers: BriefMoversOut
+    went_dark: list[BriefDarkOut]
+    alerts: list[BriefAlertOut]
+    tiers_note: str
+
+
