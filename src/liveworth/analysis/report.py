@@ -76,6 +76,8 @@ class SessionReport:
     #: What the creator receives for the adjusted coins (negative for a net correction):
     #: ``money.creator_usd`` + this = :attr:`total_creator_usd`, exactly.
     adjusted_creator_usd: Decimal = Decimal(0)
+    #: Every gifter of the session, biggest first (:func:`session_credits`): the still credits.
+    credits: tuple[Gifter, ...] = ()
 
     @property
     def adjusted_coins(self) -> int:
@@ -137,6 +139,7 @@ class SessionReport:
             "gift_sends": self.gift_sends,
             "unique_gifters": self.unique_gifters,
             "top_gifters": [g.as_dict() for g in self.top_gifters],
+            "credits": [g.as_dict() for g in self.credits],
             "top_gifter_share": round(self.top_gifter_share, 4),
             "top_10pct_share": round(self.top_10pct_share, 4),
             "tiers": [{"tier": t, "gifts": n, "coins": c} for t, n, c in self.tiers],
@@ -166,7 +169,9 @@ def redacted(rep: SessionReport) -> SessionReport:
                 for g in rep.top_gifters)
     adj = tuple(replace(a, user_id=None if a.user_id is None else alias(a.user_id))
                 for a in rep.adjustments)
-    return replace(rep, top_gifters=top, adjustments=adj)
+    credits = tuple(replace(g, user=alias(g.user_id), nickname="", user_id=alias(g.user_id))
+                    for g in rep.credits)
+    return replace(rep, top_gifters=top, adjustments=adj, credits=credits)
 
 
 def _one(store: Store, sql: str, params: list[Any]) -> tuple[Any, ...]:
@@ -231,6 +236,7 @@ def session_report(store: Store, room_id: str, card: RateCard,
         engagement=ev.engagement,
         coins_per_1000_viewer_minutes=per_kvm, unconfirmed_streaks=money.unconfirmed_n,
         events=ev.events, flags=tuple(flags), adjustments=adj,
+        credits=session_credits(store, room_id),
         adjusted_creator_usd=signed_creator_usd(sum(a.coins for a in adj if a.active), card),
     )
 
@@ -377,6 +383,17 @@ def _ranked_gifters(store: Store, room_id: str) -> tuple[tuple[Gifter, ...], int
         return (), 0, 0
     top = tuple(Gifter(str(r[3]), r[4] or "", r[5] or "", int(r[6]), int(r[7])) for r in rows)
     return top, int(rows[0][1]), int(rows[0][2])
+
+
+def session_credits(store: Store, room_id: str) -> tuple[Gifter, ...]:
+    """Every gifter of the host in the session with their coins, biggest first (ties by user
+    id; gifts to guests left out; credits without a user id are one gifter, user id "")."""
+    rows = store.query("""
+        SELECT coalesce(user_id, ''), arg_max("user", ts), arg_max(nickname, ts), sum(coins) AS c,
+               sum(repeat_count)
+        FROM credits WHERE room_id = ? AND NOT guest
+        GROUP BY user_id ORDER BY c DESC, user_id NULLS LAST""", [room_id])
+    return tuple(Gifter(str(r[0]), r[1] or "", r[2] or "", int(r[3]), int(r[4])) for r in rows)
 
 
 def _flags(store: Store, room_id: str, gaps: list[Gap], started: Any, ended: Any,

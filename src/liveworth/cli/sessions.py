@@ -191,6 +191,10 @@ def render_report(rep: SessionReport, console: Console) -> None:
         for i, g in enumerate(rep.top_gifters, 1):
             t.add_row(str(i), term(g.user or g.user_id), f"{g.coins:,}", f"{g.gifts:,}")
         console.print(t)
+    if rep.credits:  # the still credits: every gifter, biggest first
+        console.print("[bold]Credits[/bold] (every gifter of the session, biggest first, coins): "
+                      + " · ".join(f"{term(g.nickname or g.user or g.user_id or '?')} "
+                                   f"{g.coins:,}" for g in rep.credits))
     t = Table("price tier (coins)", "gifts", "coins", "share of coins", title="gift tiers",
               title_justify="left")
     for label, n, c in rep.tiers:

@@ -118,6 +118,14 @@ def _gifter_rows(rep: SessionReport) -> str:
     )
 
 
+def _credits(rep: SessionReport) -> str:
+    """The still credits: every gifter of the session with their coins, biggest first."""
+    rows = "".join(f"<li><span class='who'>{_e(g.nickname or g.user or g.user_id or '?')}</span> "
+                   f"<span class='n'>{g.coins:,}</span></li>" for g in rep.credits)
+    return (f"<h2>Credits</h2><p class='sub'>Every gifter of the session, biggest first "
+            f"(coins to the host).</p><ol class='credits'>{rows}</ol>") if rows else ""
+
+
 def _tier_rows(rep: SessionReport) -> str:
     """One table row per gift price tier."""
     return "".join(
@@ -207,7 +215,7 @@ def _details(rep: SessionReport) -> str:
 <h2>Viewers over time</h2>{line_chart(rep.viewers_per_minute, "concurrent viewers", "viewers")}
 <h2>Top gifters</h2>
 <table><tr><th class='n'>#</th><th>gifter</th><th>nickname</th><th class='n'>coins</th>
-<th class='n'>gifts</th></tr>{_gifter_rows(rep)}</table>
+<th class='n'>gifts</th></tr>{_gifter_rows(rep)}</table>{_credits(rep)}
 <h2>Gift price tiers</h2>{bar_chart(tier_points, "coins by tier (1-9 … 10000+)", "coins")}
 <table><tr><th>tier (coins)</th><th class='n'>gifts</th><th class='n'>coins</th>
 <th class='n'>share</th></tr>{_tier_rows(rep)}</table>

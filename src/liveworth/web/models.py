@@ -103,6 +103,7 @@ class SessionReportOut(BaseModel):
     gift_sends: int
     unique_gifters: int
     top_gifters: list[GifterOut]
+    credits: list[GifterOut] = Field(description="every gifter of the session, biggest first")
     top_gifter_share: float
     top_10pct_share: float
     tiers: list[TierOut]

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from liveworth.analysis.gifters import loyalty
 from liveworth.analysis.roster import (
     DEFAULT_TIERS,
     PERIODS,
@@ -17,8 +18,8 @@ from liveworth.analysis.roster import (
 from liveworth.decode.formats import MAX_HOST
 from liveworth.errors import UsageError
 from liveworth.web.context import Ctx
+from liveworth.web.crm_models import GifterRowOut
 from liveworth.web.models import (
-    GifterStatsOut,
     RosterOut,
 )
 from liveworth.web.params import (
@@ -32,6 +33,7 @@ from liveworth.web.params import (
     query_string,
     tz_or_utc,
 )
+from liveworth.web.routes.crm import board_of
 
 router = APIRouter()
 
@@ -40,35 +42,58 @@ GifterHost = Annotated[str | None, Query(max_length=MAX_HOST + 1, description="o
                                          "sessions (default: every creator)")]
 
 
+Window = Annotated[Literal["live", "7d", "30d", "lifetime"], Query(
+    description="live: the host's current or latest session; 7d, 30d: gifts in the days up to "
+    "the as-of time; lifetime: every selected session")]
+GifterAsOf = Annotated[str | None, Query(max_length=10, description="measure windows, gaps and "
+                                         "overdue at the end of this day (YYYY-MM-DD, in tz; "
+                                         "default: the latest event)")]
+Overdue = Annotated[bool, Query(description="only overdue regulars (the churn watch list; "
+                                "lifetime only)")]
+
+
 @router.get("/gifters", response_class=HTMLResponse, tags=["pages"], responses=PAGE_ERRORS,
             summary="Page: the gifter leaderboard across sessions")
 def gifters_page(request: Request, web: Ctx, host: GifterHost = None, since: Since = None,
                  tz: Tz = "UTC",
                  top: Annotated[int | None, Query(ge=1, le=100_000, description="gifters "
                                                   "listed (default "
-                                                  f"{PAGE_GIFTERS})")] = None) -> HTMLResponse:
-    host, since, tz = or_none(host), or_none(since), tz_or_utc(tz)
+                                                  f"{PAGE_GIFTERS})")] = None,
+                 window: Window = "lifetime", as_of: GifterAsOf = None,
+                 overdue: Overdue = False) -> HTMLResponse:
+    host, since, tz, as_of = or_none(host), or_none(since), tz_or_utc(tz), or_none(as_of)
 
     def build() -> HTMLResponse:
-        board, loyal = web.gifters(host, since, tz)
-        return web.page(request, "gifters.html", title="Gifters", board=board,
-                        shown=board[:top or PAGE_GIFTERS], loyal=loyal, host=host or "",
-                        since=since or "", tz=tz,
-                        json_url="/api/gifters" + query_string(host=host, since=since,
-                                                         tz=None if tz == "UTC" else tz, top=top))
+        b = board_of(web, host=host, since=since, tz=tz, window=window, as_of=as_of,
+                     overdue=overdue)
+        rows = list(b.rows)
+        loyal = loyalty([r.stats for r in rows], b.sessions)
+        rest = {"host": host, "since": since, "tz": None if tz == "UTC" else tz, "as_of": as_of}
+        return web.page(request, "gifters.html", title="Gifters", board=rows, b=b,
+                        shown=rows[:top or PAGE_GIFTERS], loyal=loyal, host=host or "",
+                        since=since or "", tz=tz, window=window, as_of=as_of or "",
+                        overdue=overdue, hosts={s.room_id: s.host for s in b.sessions},
+                        windows=[(w, "/gifters" + query_string(**rest, window=w))
+                                 for w in ("live", "7d", "30d", "lifetime")],
+                        overdue_url="/gifters" + query_string(**rest, overdue="true"),
+                        json_url="/api/gifters" + query_string(
+                            **rest, top=top, window=None if window == "lifetime" else window,
+                            overdue="true" if overdue else None))
 
     return web.cached_page(request, build)
 
 
-@router.get("/api/gifters", response_model=list[GifterStatsOut], tags=["api"],
+@router.get("/api/gifters", response_model=list[GifterRowOut], tags=["api"],
             summary="The gifter leaderboard, biggest first (liveworth gifters --json)",
             responses=NO_CREATOR)
 def gifters_api(web: Ctx, host: GifterHost = None, since: Since = None, tz: Tz = "UTC",
                 top: Annotated[int | None, Query(ge=1, le=100_000, description="only the top "
                                                  "N (default: everyone)")] = None,
-                ) -> list[dict[str, Any]]:
-    board, _ = web.gifters(or_none(host), or_none(since), tz_or_utc(tz))
-    return [g.as_dict() for g in (board if top is None else board[:top])]
+                window: Window = "lifetime", as_of: GifterAsOf = None,
+                overdue: Overdue = False) -> list[dict[str, Any]]:
+    b = board_of(web, host=or_none(host), since=or_none(since), tz=tz_or_utc(tz),
+                 window=window, as_of=or_none(as_of), overdue=overdue)
+    return [r.as_dict() for r in (b.rows if top is None else b.rows[:top])]
 
 
 Period = Annotated[Literal["month", "week"], Query(description="roll-up period")]

@@ -23,6 +23,7 @@ from liveworth.web.params import (
     Recent,
     Top,
 )
+from liveworth.web.routes.crm import board_context
 
 router = APIRouter()
 
@@ -82,6 +83,9 @@ def overlay_page(
                                                      "stream; light: dark text")] = "dark",
     size: Annotated[Literal["s", "m", "l", "xl"], Query(description="text size")] = "m",
     align: Annotated[Literal["left", "center", "right"], Query()] = "left",
+    board: Annotated[Literal["live", "7d", "30d", "lifetime"] | None, Query(
+        description="list the top gifters of this window instead of this LIVE's "
+        "(live, 7d, 30d, lifetime; gifters --window)")] = None,
 ) -> HTMLResponse:
     def build() -> HTMLResponse:
         hidden = {p.strip() for p in hide.split(",") if p.strip()}
@@ -101,6 +105,6 @@ def overlay_page(
                         events_url=f"/api/live/{h}/events?top={top}&recent=1", shown=shown,
                         goal="" if goal is None else fmt(goal), goal_unit=goal_unit,
                         goal_text=goal_text, goal_label=goal_label, theme=theme, size=size,
-                        align=align, top=top)
+                        align=align, top=top, **board_context(web, state.host, board, top))
 
     return web.cached_page(request, build, clock_s=web.poll_s)
