@@ -334,3 +334,20 @@ def test_overlay_board_option_lists_the_window(page_of: Callable[..., Any]) -> N
     assert json.loads(pg.evaluate("() => JSON.stringify([...document.querySelectorAll("
                                   "'[data-list=top_gifters]')].length)")) == 0
     assert quote(EVIL) in pg.url
+
+
+def test_gifter_page_and_leaderboard_show_hostile_tags_as_text(
+        page_of: Callable[..., Any], browser_db: str) -> None:
+    from liveworth.analysis.crm import change
+    from websupport import writer
+
+    with writer(browser_db) as store:
+        change(store, EVIL, "evil1", tag=[XSS[0]], note=XSS[1])
+    pg = page_of(f"/gifters?host={EVIL}")
+    assert pg.locator("table.gifters .tag").first.text_content() == XSS[0].lower()
+    pg.locator(f'a[href="/gifters/{EVIL}/evil1"]').click()
+    pg.wait_for_url(f"**/gifters/{EVIL}/evil1")
+    assert pg.locator("h1").first.text_content().startswith(XSS[1])
+    assert pg.locator("[data-testid=tags] .tag").text_content() == XSS[0].lower()
+    assert pg.locator("[data-testid=notes] li").first.text_content().startswith(XSS[1])
+    assert pg.locator("main img, main script").count() == 0
