@@ -230,3 +230,13 @@ def test_export_holds_everything_about_one_gifter(cli: CLI, db: str) -> None:
     assert dump["notes"][0]["note"] == "<b>bold</b>\x1b[31m"
     shown = cli("gifter", "u2", "--db", db)
     assert "\x1b[31m" not in shown.out  # terminal output is made visible, never run
+
+
+def test_export_lists_alerts_that_name_them_without_their_id(cli: CLI, db: str) -> None:
+    with Store.open(db) as store:
+        store.query("INSERT INTO alerts (room_id, rule, \"key\", kind, ts, host, text, who) "
+                    "VALUES ('a00', 'kw', 'c0', 'keyword', 2, 'hosta', 'Bob said hi', 'Bob')")
+    dump = cli("gifter", "u2", "--db", db, "--export").json()
+    assert [a["rule"] for a in dump["alerts"]] == ["kw"]
+    assert cli("gifter", "u2", "--db", db, "--forget").code == 0
+    assert "Bob" not in _every_text(db)

@@ -303,16 +303,18 @@ def export(store: Store, user_id: str) -> dict[str, Any]:
                    [user_id])
     for e in events:
         e.pop("extra", None) if e.get("extra") is None else e.update(extra=json.loads(e["extra"]))
+    names = names_of(store, [user_id]).get(user_id, [])
     return {
         "user_id": user_id,
         "forgotten": None if not forgotten else {"pseudonym": forgotten[0][0],
                                                  "forgotten_at": forgotten[0][1]},
-        "names": [n.as_dict() for n in names_of(store, [user_id]).get(user_id, [])],
+        "names": [n.as_dict() for n in names],
         "tags": tags,
         "notes": [n.as_dict() for n in notes_of(store, None, [user_id]).get(user_id, [])],
         "events": [{k: v for k, v in e.items() if v is not None} for e in events],
         "credits": _rows(store, "SELECT * FROM credits WHERE user_id = ? "
                          "ORDER BY ts, room_id, msg_id", [user_id]),
-        "alerts": _rows(store, "SELECT * FROM alerts WHERE user_id = ? ORDER BY ts, room_id, "
-                        "rule", [user_id]),
+        "alerts": _rows(store, "SELECT * FROM alerts WHERE user_id = ? OR who IN (SELECT "
+                        "unnest(?::VARCHAR[])) ORDER BY ts, room_id, rule", [user_id, sorted(
+                            {n for x in names for n in (x.user, x.nickname) if n})]),
     }
