@@ -152,6 +152,23 @@ class LiveDisplayOut(BaseModel):
     status: str
 
 
+class AlertOut(BaseModel):
+    """One fired alert (docs/ALERTS.md)."""
+
+    kind: str = Field(description="gift, gift_spike, gifter_joined, gifter_comment, keyword or "
+                      "goal")
+    rule: str = Field(description="the rule's name in the alerts file")
+    room_id: str
+    host: str
+    ts: int = Field(description="event time of what fired it (ms since the epoch, UTC)")
+    text: str
+    user_id: str | None
+    who: str | None
+    key: str = Field(description="what fired it, within the rule and room (a message id, "
+                     "joined:USER_ID or goal): the alert's identity")
+    detail: dict[str, Any] = Field(description="the kind's figures (coins, baseline, word...)")
+
+
 class LiveStateOut(BaseModel):
     """A host's current or latest LIVE so far."""
 
@@ -173,6 +190,8 @@ class LiveStateOut(BaseModel):
     gifters: int
     top_gifters: list[LiveGifterOut]
     recent_gifts: list[LiveGiftOut]
+    alerts: list[AlertOut] = Field(description="the LIVE's latest alerts, newest first (as "
+                                   "many as recent)")
     display: LiveDisplayOut
 
 
@@ -208,8 +227,12 @@ class _Open(BaseModel):
 class AnalysisTotalsOut(_Open):
     sessions: int
     hours: float
-    coins: int
+    coins: int = Field(description="counted coins (everything in the analysis is counted)")
+    adjusted_coins: int = Field(description="manual adjustments not undone, shown apart")
+    total_coins: int = Field(description="counted + adjusted")
     creator_usd: Usd
+    adjusted_creator_usd: Usd
+    total_creator_usd: Usd
     usd_per_session: Usd
     usd_per_hour: Usd | None
 
@@ -227,13 +250,9 @@ class AnalysisSessionOut(_Open):
     daypart: str
     week: str
     minutes: float
-    coins: int = Field(description="counted coins (everything in the analysis is counted)")
-    adjusted_coins: int = Field(description="manual adjustments not undone, shown apart")
-    total_coins: int = Field(description="counted + adjusted")
+    coins: int
     coins_unconfirmed: int
     diamonds: str
-    adjusted_creator_usd: Usd
-    total_creator_usd: Usd
     creator_usd: Usd
     avg_viewers: float | None
     peak_viewers: int | None
@@ -366,6 +385,59 @@ class HeatCellOut(BaseModel):
     coins_per_hour: float | None = Field(description="coins / hours_live; null: never live then")
 
 
+class BattleSpanOut(BaseModel):
+    minutes: float
+    coins: int = Field(description="coins credited to the host in that time")
+    coins_per_minute: float | None
+
+
+class BattleOpponentOut(BaseModel):
+    """Every battle against one opponent (a team: several ids; 'unknown': no names sent)."""
+
+    opponent: str
+    user_ids: list[str]
+    users: list[str]
+    nicknames: list[str]
+    battles: int
+    wins: int
+    losses: int
+    draws: int
+    unknown_result: int
+    minutes: float
+    coins: int
+    coins_per_minute: float | None
+
+
+class BattleOut(BaseModel):
+    room_id: str
+    battle_id: str
+    start_ts: int
+    end_ts: int
+    minutes: float
+    timing: str = Field(description="sent, end sent, planned end or updates only")
+    kind: str | None
+    opponent: str
+    opponent_user_ids: list[str]
+    result: str = Field(description="win, lose, draw or unknown (the creator's)")
+    score: int | None
+    opponent_score: int | None
+    coins: int
+
+
+class BattlesOut(BaseModel):
+    """Coins during battles against outside them (together: every coin and minute live)."""
+
+    battles: int
+    sessions: int
+    sessions_with_battles: int
+    during: BattleSpanOut
+    outside: BattleSpanOut
+    during_vs_outside: float | None = Field(description="coins per minute during ÷ outside")
+    results: dict[str, int] = Field(description="wins, losses, draws, unknown_result")
+    opponents: list[BattleOpponentOut]
+    list: list[BattleOut]
+
+
 class AnalysisOut(_Open):
     """One creator's analysis across sessions (``Analysis.as_dict()``, what
     ``liveworth analyze --json`` prints)."""
@@ -388,6 +460,7 @@ class AnalysisOut(_Open):
     heatmap: list[list[HeatCellOut]] = Field(
         description="7 weekday rows, Monday first, of 24 hour cells (0-23) in the tz")
     heatmap_axes: dict[str, Any]
+    battles: BattlesOut
     method: dict[str, Any]
 
 
@@ -470,80 +543,3 @@ class EstimateParams(BaseModel):
     seed: int = Field(0, ge=0, le=2**63 - 1, description="random seed (same seed, same answer)")
     sessions: int = Field(WEB_SESSIONS, ge=100, le=MAX_WEB_SESSIONS,
                           description="simulated sessions")
-class BriefCreatorOut(_Open):
-    """One creator's brief's day (``CreatorDay.as_dict()``): counted, adjusted and total apart;
-    the averages, change and pace on the totals; USD is what the creator receives."""
-
-    host: str | None
-    sessions: int
-    hours: float
-    coins: int = Field(description="counted coins of the day's sessions")
-    adjusted_coins: int
-    total_coins: int
-    creator_usd: Usd = Field(description="the creator's USD of the counted coins")
-    adjusted_creator_usd: Usd
-    total_creator_usd: Usd
-    avg_7d_usd: Usd = Field(description="total creator USD of the 7 days before, / 7")
-    avg_28d_usd: Usd = Field(description="total creator USD of the 28 days before, / 28")
-    change_7d_pct: float | None = Field(description="the day against avg_7d_usd; null when "
-                                        "that is 0")
-    change_28d_pct: float | None
-    change_usd: Usd
-    last_live: str | None
-    days_dark: int | None
-    tier_pace: PaceOut | None
-
-
-class BriefMoverOut(_Open):
-    host: str | None
-    total_creator_usd: Usd
-    avg_7d_usd: Usd
-    change_usd: Usd
-    change_7d_pct: float | None
-
-
-class BriefMoversOut(_Open):
-    rises: list[BriefMoverOut]
-    falls: list[BriefMoverOut]
-
-
-class BriefDarkOut(_Open):
-    host: str | None
-    last_live: str | None
-    last_room_id: str | None
-    days_dark: int | None
-
-
-class BriefAlertOut(_Open):
-    """A stored alert of the day (a row of the ``alerts`` table)."""
-
-    ts: int
-    time: str
-    room_id: str
-    host: str | None
-    rule: str
-    kind: str
-    text: str
-    user_id: str | None
-    who: str | None
-    detail: str | None
-
-
-class BriefOut(_Open):
-    """The agency's daily brief (``Brief.as_dict()``, what ``liveworth brief --json`` prints)."""
-
-    date: str = Field(description="the day the brief covers (the day before as_of)")
-    as_of: str
-    tz: str
-    rate_card: str
-    whose_money: str
-    averages: str
-    dark_days: int
-    creators: list[BriefCreatorOut]
-    totals: dict[str, Any]
-    movers: BriefMoversOut
-    went_dark: list[BriefDarkOut]
-    alerts: list[BriefAlertOut]
-    tiers_note: str
-
-
