@@ -215,3 +215,25 @@ def test_web_session_page_and_json_twin(db: str, cli: Cli) -> None:
         listing = client.get("/sessions").text
         assert "counted + adjusted 44 = 1,300" in listing
     assert json.loads(cli("adjust", "--list", "--db", db, "--json").out)[0]["coins"] == 44
+
+
+def test_roster_and_analyze_totals(cli: Cli, db: str) -> None:
+    _ok(_adjust(cli, db, "r1", "--coins", "300", "--reason", "off-stream"))
+    r = _ok(cli("roster", "--db", db, "--as-of", "2023-11-20", "--json")).json()
+    alice = next(row for row in r["creators"] if row["host"] == "alice")
+    assert (alice["coins"], alice["adjusted_coins"], alice["total_coins"]) == (1256, 300, 1556)
+    assert (alice["creator_usd"], alice["total_creator_usd"]) == ("6.28", "7.78")
+    # the pace on counted + adjusted diamonds: 1,556 in 20 of November's 30 days
+    assert alice["pace"]["projected_diamonds"] == "2334"
+    total = r["totals"][0]
+    assert (total["coins"], total["adjusted_coins"], total["total_coins"]) == \
+        (1306, 300, 1606)
+    text = " ".join(_ok(cli("roster", "--db", db, "--as-of", "2023-11-20")).out.split())
+    assert "1,256" in text and "(+300)" in text and "(adjusted)" in text  # may wrap
+    assert "2023-11 with manual adjustments: counted 1,306 + adjusted 300 = 1,606 coins" in text
+    a = _ok(cli("analyze", "--db", db, "--host", "alice", "--json")).json()["totals"]
+    assert (a["coins"], a["adjusted_coins"], a["total_coins"], a["total_creator_usd"]) == \
+        (1256, 300, 1556, "7.78")
+    out = " ".join(_ok(cli("analyze", "--db", db, "--host", "alice")).out.split())
+    assert "counted 1,256 + adjusted 300 = 1,556 coins" in out
+    assert "counted $6.28 + adjusted $1.50 = $7.78" in out

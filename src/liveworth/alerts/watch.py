@@ -101,23 +101,17 @@ class AlertWatch:
 
     def _new_items(self, store: Store, rooms: list[str], final: bool) -> dict[str, list[Item]]:
         since = [self._cursor.get(r, -(1 << 62)) - LOOK_BACK_MS for r in rooms]
-        # A credit carries the time of its streak's last frame, which may be long before it is
-        # closed: a streak closed idle, or one still open ("end") once its room ended or the
-        # recording stops. Those few are read whatever their time (the engine knows which it
-        # has fed); every other credit is read from the look-back on.
-        ended = ("EXISTS (SELECT 1 FROM events e WHERE e.room_id = c.room_id "
-                 "AND e.type = 'live_end')")
-        closed = (f"(c.ts >= w.since AND c.closed_by IN ('one-shot', 'final')) "
-                  f"OR c.closed_by = 'idle' OR (c.closed_by = 'end' AND "
-                  f"{'TRUE' if final else ended})")
+        # a streak still open ("end") counts once its room ended, or the recording stops
+        closed = "TRUE" if final else ("(c.closed_by <> 'end' OR EXISTS (SELECT 1 FROM events e "
+                                       "WHERE e.room_id = c.room_id AND e.type = 'live_end'))")
         out: dict[str, list[Item]] = {r: [] for r in rooms}
         wanted = "WITH w AS (SELECT unnest(?::VARCHAR[]) AS room_id, unnest(?::BIGINT[]) AS since)"
         for room, ts, key, uid, user, nick, coins, gift, count in store.query(f"""
                 {wanted}
                 SELECT c.room_id, c.ts, c.msg_id, c.user_id, c."user", c.nickname, c.coins,
                        c.gift_name, c.repeat_count
-                FROM credits c JOIN w ON c.room_id = w.room_id
-                WHERE NOT c.guest AND ({closed})""", [rooms, since]):
+                FROM credits c JOIN w ON c.room_id = w.room_id AND c.ts >= w.since
+                WHERE NOT c.guest AND {closed}""", [rooms, since]):
             out[room].append(Item(int(ts), "credit", f"credit:{key}", uid or "",
                                   _who(uid, user, nick), int(coins), gift or "", int(count)))
         for room, kind, ts, key, uid, user, nick, text in store.query(f"""

@@ -271,7 +271,9 @@ def render_roster(r: Roster, console: Console) -> None:
     console.print(f"[bold]Roster by {r.period}[/bold] (as of {r.as_of}, times in {r.tz}, rate "
                   f"card {r.rate_card})")
     for total in r.totals:
-        t = Table("creator", "sessions", "hours", "coins", "diamonds", "creator USD",
+        t = Table("creator", "sessions", "hours",
+                  "coins (adjusted)" if total.adjusted_coins else "coins", "diamonds",
+                  "creator USD",
                   "active days", "tier now", "on pace for", "next tier needs",
                   title=f"{total.period}", title_justify="left")
         for row in (x for x in r.rows if x.period == total.period):
@@ -284,8 +286,8 @@ def render_roster(r: Roster, console: Console) -> None:
                 if p.hours_to_next:
                     parts.append(f"{p.hours_to_next:.1f} h")
                 needs = f"{p.next_tier}: " + ", ".join(parts)
-            coins = f"{row.coins:,}" + (f" (adjusted {row.adjusted_coins:+,})"
-                                        if row.adjusted_coins else "")
+            coins = f"{row.coins:,}" + (f" ({row.adjusted_coins:+,})" if row.adjusted_coins
+                                        else "")
             t.add_row("@" + term(row.host) if row.host else "?", f"{row.sessions:,}",
                       f"{row.hours:.1f}", coins, grouped(row.diamonds),
                       usd(row.creator_usd), f"{row.active_days:,}",

@@ -13,9 +13,9 @@ from markupsafe import Markup
 from liveworth.analysis.brief import Brief, brief, brief_day
 from liveworth.analysis.roster import TIERS_NOTE
 from liveworth.render.brief_html import brief_body
+from liveworth.web.brief_models import BriefOut
 from liveworth.web.context import Ctx
 from liveworth.web.db import NoDatabase
-from liveworth.web.models import BriefOut
 from liveworth.web.params import BAD_SCOPE, PAGE_ERRORS, Tz, or_none, query_string, tz_or_utc
 
 router = APIRouter()
