@@ -10,6 +10,7 @@ The hand-made history: creator ``hosta``, one session a day at noon on the days 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -240,3 +241,96 @@ def test_export_lists_alerts_that_name_them_without_their_id(cli: CLI, db: str) 
     assert [a["rule"] for a in dump["alerts"]] == ["kw"]
     assert cli("gifter", "u2", "--db", db, "--forget").code == 0
     assert "Bob" not in _every_text(db)
+
+
+# ---------------------------------------------------------------------------- a simulated history
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """A simulated history of 10 sessions (``liveworth simulate --sessions``), as events."""
+    from liveworth.cli import main
+
+    out = tmp_path_factory.mktemp("simcrm") / "sim.jsonl"
+    assert main(["simulate", "--followers", "3000", "--sessions", "10", "--per-week", "3",
+                 "--seed", "21", "--start", "2024-05-01", "--host", "simhost", "--out",
+                 str(out)]) == 0
+    events = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    return out, events
+
+
+def _regular(events: list[dict[str, Any]]) -> str:
+    """The gifter with gifts in the most sessions (ties: the smallest user id)."""
+    rooms: dict[str, set[str]] = {}
+    for e in events:
+        if e["type"] == "gift" and e.get("user_id"):
+            rooms.setdefault(e["user_id"], set()).add(e["room_id"])
+    return min(rooms, key=lambda u: (-len(rooms[u]), u))
+
+
+def test_simulated_history_renames_habits_and_forget(
+        cli: CLI, tmp_path: Path, simulated: tuple[Path, list[dict[str, Any]]]) -> None:
+    _, events = simulated
+    uid = _regular(events)
+    rooms = sorted({e["room_id"] for e in events}, key=lambda r: min(
+        x["ts"] for x in events if x["room_id"] == r))
+    later = set(rooms[5:])
+    renamed = [{**e, "user": "renamed_one", "nickname": "Re Named"}
+               if e.get("user_id") == uid and e["room_id"] in later else e for e in events]
+    db = str(tmp_path / "sim.duckdb")
+    assert cli("import", "--db", db, str(write(tmp_path / "r.jsonl", renamed))).code == 0
+    assert cli("gifter", uid, "--db", db, "--tag", "regular", "--note", "thank on stream").code == 0
+    rows = board(cli, db)
+    assert len(rows) == len({g[2] for g in _credits(db)})
+    me = rows[uid]
+    with Store.open(db, read_only=True) as store:
+        coins = store.query("SELECT sum(coins) FROM credits WHERE user_id = ? AND NOT guest",
+                            [uid])[0][0]
+    assert me["coins"] == coins and me["tags"] == ["regular"] and me["user"] == "renamed_one"
+    assert [n["user"] for n in me["names"]] == [next(e["user"] for e in events
+                                                    if e.get("user_id") == uid), "renamed_one"]
+    first_renamed = min(e["ts"] for e in renamed if e.get("user") == "renamed_one")
+    assert me["names"][1]["first_ts"] == first_renamed
+    # every gifter's habit against an independent count over the credits
+    as_of = max(e["ts"] for e in events)
+    firsts: dict[str, dict[str, int]] = {}
+    lasts: dict[str, int] = {}
+    for room, ts, u in _credits(db):
+        firsts.setdefault(u, {})[room] = min(ts, firsts.get(u, {}).get(room, ts))
+        lasts[u] = max(ts, lasts.get(u, ts))
+    for user, row in rows.items():
+        times = sorted(firsts[user].values())
+        gaps = sorted((times[i + 1] - times[i]) / DAY for i in range(len(times) - 1))
+        usual = None if not gaps else (gaps[len(gaps) // 2] if len(gaps) % 2 else
+                                       (gaps[len(gaps) // 2 - 1] + gaps[len(gaps) // 2]) / 2)
+        since = (as_of - lasts[user]) / DAY
+        assert row["gifting_sessions"] == len(times), user
+        assert row["usual_gap_days"] == (None if usual is None else round(usual, 2)), user
+        assert row["overdue"] == (len(times) >= 3 and since > max(2 * usual, usual + 7)), user
+    overdue = [r["overdue"] for r in rows.values() if r["gifting_sessions"] >= 3]
+    assert any(overdue) and not all(overdue)  # the rule tells regulars apart
+    # forget: totals kept, no name left anywhere; the original (un-renamed) history imported
+    # again and a later import of the same person stay pseudonymized
+    before = {u: r["coins"] for u, r in rows.items()}
+    assert cli("gifter", uid, "--db", db, "--forget").code == 0
+    assert cli("import", "--db", db, str(write(tmp_path / "o.jsonl", events))).code == 0
+    after = board(cli, db)
+    assert {u: r["coins"] for u, r in after.items()} == before
+    old_names = {e[k] for e in events if e.get("user_id") == uid for k in ("user", "nickname")}
+    text = _every_text(db) + "\n" + cli("gifter", uid, "--db", db, "--export").out
+    for name in old_names | {"renamed_one", "Re Named"}:  # as a whole word ("Viewer 5936" stays)
+        assert not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text), name
+    assert "Viewer" in text  # the others keep theirs
+
+
+_CREDITS: dict[str, list[tuple[str, int, str]]] = {}
+
+
+def _credits(db: str) -> list[tuple[str, int, str]]:
+    """(room, ts, user id) of every credit to the host, read once per database."""
+    if db not in _CREDITS:
+        with Store.open(db, read_only=True) as store:
+            _CREDITS[db] = [(str(r), int(t), str(u)) for r, t, u in store.query(
+                "SELECT room_id, ts, user_id FROM credits WHERE NOT guest "
+                "AND user_id IS NOT NULL")]
+    return _CREDITS[db]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -251,6 +252,28 @@ def change(store: Store, host: str, user_id: str, *, tag: Sequence[str] = (),
 MIN_NAME_IN_TEXT = 3
 
 
+#: Letters, digits and _: a name is replaced in text only where it stands as a whole word.
+_WORD = r"\p{L}\p{N}_"
+
+
+def _replace_in_text(store: Store, name: str, alias: str, user_id: str) -> None:
+    """``name`` as a whole word becomes ``alias`` in the free text of events and alerts: in every
+    row for names of :data:`MIN_NAME_IN_TEXT` characters or more, else in their own rows only
+    (a passing "hi al" in someone else's comment is left alone)."""
+    pattern = f"(^|[^{_WORD}]){re.escape(name)}($|[^{_WORD}])"
+    anywhere = len(name) >= MIN_NAME_IN_TEXT
+    for table, cols in (("events", ("text", "extra")), ("alerts", ("text", "detail"))):
+        for col in cols:
+            for _ in range(3):  # "al al": a match takes the separator the next one needs
+                done = store.query(
+                    f"UPDATE {table} SET {col} = regexp_replace({col}, ?, ?, 'g') "
+                    f"WHERE {col} IS NOT NULL AND regexp_matches({col}, ?) "
+                    "AND (? OR user_id = ?)",
+                    [pattern, "\\1" + alias + "\\2", pattern, anywhere, user_id])
+                if not done or not done[0][0]:
+                    break
+
+
 def forget(store: Store, user_id: str) -> str:
     """Remove a gifter's names, tags and notes; their user name and nickname become
     :func:`pseudonym` in events, credits and alerts (free text naming them too); coins stay.
@@ -269,12 +292,7 @@ def forget(store: Store, user_id: str) -> str:
                         [alias, alias, user_id])
         store.query("UPDATE alerts SET who = ? WHERE user_id = ?", [alias, user_id])
         for name in longest_first:
-            anywhere = len(name) >= MIN_NAME_IN_TEXT
-            for table, cols in (("events", ("text", "extra")), ("alerts", ("text", "detail"))):
-                for col in cols:
-                    store.query(f"UPDATE {table} SET {col} = replace({col}, ?, ?) "
-                                f"WHERE {col} IS NOT NULL AND contains({col}, ?) "
-                                "AND (? OR user_id = ?)", [name, alias, name, anywhere, user_id])
+            _replace_in_text(store, name, alias, user_id)
             store.query("UPDATE alerts SET who = ? WHERE who = ?", [alias, name])
         store.query("DELETE FROM gifter_tags WHERE user_id = ?", [user_id])
         store.query("DELETE FROM gifter_notes WHERE user_id = ?", [user_id])
