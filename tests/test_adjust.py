@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liveworth.store.database import Store
 from websupport import T0, TestClient, gift, write_jsonl
@@ -237,3 +239,48 @@ def test_roster_and_analyze_totals(cli: Cli, db: str) -> None:
     out = " ".join(_ok(cli("analyze", "--db", db, "--host", "alice")).out.split())
     assert "counted 1,256 + adjusted 300 = 1,556 coins" in out
     assert "counted $6.28 + adjusted $1.50 = $7.78" in out
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.one_of(st.tuples(st.just("add"), st.integers(-2_000, 2_000)),
+                          st.tuples(st.just("undo"), st.integers(1, 12))), max_size=12))
+def test_any_sequence_keeps_the_invariants(ops: list[tuple[str, int]]) -> None:
+    """Whatever is added and undone: the total never goes below 0, adjusted is the sum of the
+    adjustments not undone, nothing is ever deleted, ids are 1, 2, 3 … and credits never change;
+    every refusal is a LiveworthError and changes nothing."""
+    from liveworth.decode.events import event_from_dict
+    from liveworth.errors import LiveworthError
+    from liveworth.store import ledger
+    from liveworth.store.adjustments import add_adjustment, adjusted_coins, undo_adjustment
+    from liveworth.store.database import events_table
+
+    counted = sum(R1_GIFTS)
+    with Store.open(":memory:") as store:
+        store.insert_events(events_table([event_from_dict(e) for e in _events()]))
+        ledger.recompute(store.con, ["r1", "r2"])
+        credits = store.query("SELECT * FROM credits ORDER BY room_id, msg_id")
+        made: dict[int, int] = {}  # id -> coins, of every adjustment recorded
+        undone: set[int] = set()
+        for op, n in ops:
+            active = sum(c for i, c in made.items() if i not in undone)
+            try:
+                if op == "add":
+                    got = add_adjustment(store, "r1", n, "r")
+                    assert n != 0 and counted + active + n >= 0
+                    assert got.id == len(made) + 1
+                    made[got.id] = n
+                else:
+                    undo_adjustment(store, n)
+                    assert n in made and n not in undone
+                    assert counted + active - made[n] >= 0
+                    undone.add(n)
+            except LiveworthError:
+                ok_add = op == "add" and n != 0 and counted + active + n >= 0
+                ok_undo = op == "undo" and n in made and n not in undone and \
+                    counted + active - made[n] >= 0
+                assert not (ok_add or ok_undo), (op, n)
+            active = sum(c for i, c in made.items() if i not in undone)
+            assert adjusted_coins(store).get("r1", 0) == active
+            assert counted + active >= 0
+        assert store.query("SELECT count(*) FROM adjustments")[0][0] == len(made)
+        assert store.query("SELECT * FROM credits ORDER BY room_id, msg_id") == credits
