@@ -27,6 +27,8 @@ import numpy as np
 import pyarrow as pa
 
 from liveworth.analysis.advice import Expected, Recommendation, Risk, recommendations, risks
+from liveworth.analysis.battles import Battles
+from liveworth.analysis.battles import battles as battle_stats
 from liveworth.analysis.drivers import (
     BOOTSTRAP,
     DEFAULT_SEED,
@@ -118,6 +120,8 @@ class Analysis:
     adjusted_creator_usd: Decimal = Decimal(0)
     #: Coins per hour LIVE by weekday (Monday first) and local hour (:mod:`.heatmap`).
     heatmap: Heatmap | None = None
+    #: Coins during battles against outside them, per opponent, results (:mod:`.battles`).
+    battles: Battles | None = None
 
     @property
     def elasticity_viewers(self) -> Driver:
@@ -180,6 +184,7 @@ class Analysis:
             "notes": list(self.notes),
             "heatmap": None if self.heatmap is None else self.heatmap.as_dict(),
             "heatmap_axes": axes(self.tz),
+            "battles": None if self.battles is None else self.battles.as_dict(),
             "method": {"model": "E[coins] = exp(Xb), Poisson pseudo-maximum likelihood",
                        "errors": "HC3", "level": LEVEL, "min_sessions": MIN_SESSIONS,
                        "min_group": MIN_GROUP, "bootstrap": BOOTSTRAP},
@@ -241,7 +246,7 @@ def analyze(store: Store, card: RateCard, *, host: str | None = None,
         recommendations=tuple(recommendations(chosen, found, whales, min_sessions)),
         notes=tuple(notes), risks=tuple(risks(chosen, whales, board)),
         adjusted_coins=adjusted, adjusted_creator_usd=signed_creator_usd(adjusted, card),
-        heatmap=heatmap(store, chosen, tz))
+        heatmap=heatmap(store, chosen, tz), battles=battle_stats(store, chosen))
 
 
 # ---------------------------------------------------------------------------- tables

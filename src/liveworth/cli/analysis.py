@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from liveworth.analysis.roster import Roster
 
 GIFTERS_SHOWN = 25
+BATTLE_OPPONENTS_SHOWN = 10
+#: Heatmap blocks: never live, then the five colour steps of the analysis page.
+_BLOCKS = ("·", "▁", "▃", "▅", "▇", "█")
 WEEKS_SHOWN = 12
 
 
@@ -165,6 +168,63 @@ def _print_top_gifters(a: Analysis, console: Console) -> None:
         console.print(t)
 
 
+def _print_when(a: Analysis, console: Console) -> None:
+    """The weekday × hour heatmap as blocks (darker: more coins per hour LIVE), best hours."""
+    from liveworth.analysis.sessionstats import WEEKDAYS
+    from liveworth.render.analysis_sections import edges, step
+
+    h = a.heatmap
+    if h is None:
+        return
+    rates = [c.coins_per_hour for row in h.rows for c in row if c.coins_per_hour is not None]
+    top = max(rates, default=0.0)
+    console.print(f"[bold]when to go live[/bold]: coins per hour LIVE by weekday and hour "
+                  f"({term(a.tz)})")
+    console.print("     " + "".join(f"{hr:<6d}" for hr in range(0, 24, 3)))
+    for d, row in enumerate(h.rows):
+        console.print(f"{WEEKDAYS[d]}  " + "".join(_BLOCKS[step(c, top)] * 2 for c in row))
+    e = edges(top)
+    console.print("  ".join([f"{_BLOCKS[0]} never live"] + [
+        f"{_BLOCKS[k]} {e[k - 1]}–{e[k]}" for k in range(1, 6)]) + " coins/h")
+    best = h.best(3)
+    if best:
+        console.print("best hours (≥ 1 h live): " + "; ".join(
+            f"{WEEKDAYS[d]} {hr:02d}:00 {c.coins_per_hour or 0:,.0f} coins/h over "
+            f"{c.hours_live:.1f} h" for d, hr, c in best))
+
+
+def _print_battles(a: Analysis, console: Console) -> None:
+    """Coins per minute during battles against outside them, results, opponents."""
+    from rich.table import Table
+
+    b = a.battles
+    if b is None or not b.count:
+        if b is not None:
+            console.print("battles: none in these sessions")
+        return
+    d, o, r = b.during, b.outside, b.results()
+
+    def rate(x: float | None) -> str:
+        return "–" if x is None else f"{x:,.1f}"
+
+    console.print(
+        f"[bold]battles[/bold]: {count(b.count, 'battle')} in {b.sessions_with_battles:,} of "
+        f"{count(b.sessions, 'session')}; during battles {rate(d.coins_per_minute)} coins/min "
+        f"({d.coins:,} coins in {d.minutes:,.1f} min), outside {rate(o.coins_per_minute)} "
+        f"coins/min ({o.coins:,} coins in {o.minutes:,.1f} min)"
+        + ("" if b.ratio is None else f": {b.ratio:.2f}× the rate"))
+    console.print(f"results: {r['wins']:,} won, {r['losses']:,} lost, {r['draws']:,} drawn, "
+                  f"{r['unknown_result']:,} unknown (TikTok sends a result only when a battle "
+                  "finishes on stream)")
+    t = Table("opponent", "battles", "won", "lost", "drawn", "unknown", "minutes", "coins",
+              "coins/min", title="per opponent", title_justify="left")
+    for x in b.opponents[:BATTLE_OPPONENTS_SHOWN]:
+        t.add_row(term(x.opponent), f"{x.battles:,}", f"{x.wins:,}", f"{x.losses:,}",
+                  f"{x.draws:,}", f"{x.unknown_result:,}", f"{x.span.minutes:,.1f}",
+                  f"{x.span.coins:,}", rate(x.span.coins_per_minute))
+    console.print(t)
+
+
 def render_analysis(a: Analysis, console: Console) -> None:
     _print_headline(a, console)
     _print_weeks(a, console)
@@ -173,6 +233,8 @@ def render_analysis(a: Analysis, console: Console) -> None:
     _print_recommendations(a, console)
     _print_risks(a, console)
     _print_top_gifters(a, console)
+    _print_when(a, console)
+    _print_battles(a, console)
     for n in a.notes:
         console.print(f"[yellow]note[/yellow] {n}")
 

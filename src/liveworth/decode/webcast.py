@@ -1,8 +1,9 @@
 """Decode raw TikTok webcast protobuf payloads into liveworth events.
 
-This is the only module that knows TikTok's wire format. It turns the bytes of one webcast message
-(its ``method`` name and protobuf ``payload``) or of one whole ``WebcastResponse`` frame into the
-project's own :mod:`liveworth.decode.events` records; nothing downstream sees protobuf types.
+This is the only module that knows TikTok's wire format (with :mod:`.battles`, the battle
+message's fields). It turns the bytes of one webcast message (its ``method`` name and protobuf
+``payload``) or of one whole ``WebcastResponse`` frame into the project's own
+:mod:`liveworth.decode.events` records; nothing downstream sees protobuf types.
 
 The schema is a small ``.proto`` built in Python at first use: just the fields listed in
 ``WEBCAST_FIELDS.md`` (field numbers of the public TikTok webcast schema). Every other field TikTok
@@ -21,6 +22,8 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError as _ProtobufDecodeError
 from google.protobuf.message import Message
 
+from liveworth.decode.battles import BATTLE_SCHEMA, battle_extra
+from liveworth.decode.battles import Field as _Field
 from liveworth.decode.events import (
     MAX_INT,
     MAX_TS,
@@ -57,13 +60,6 @@ _MS_THRESHOLD: Final = 10**11
 # --------------------------------------------------------------------------------------------
 # The schema: (field name, number, type, repeated). A type is a scalar name or a message name.
 # --------------------------------------------------------------------------------------------
-
-
-class _Field(NamedTuple):
-    name: str
-    number: int
-    type: str
-    repeated: bool = False
 
 
 _PACKAGE: Final = "liveworth.decode.webcast"
@@ -149,7 +145,6 @@ _SCHEMA: Final[Mapping[str, Sequence[_Field]]] = {
         _Field("common", 1, "Common"),
         _Field("action", 2, "int32"),
     ),
-    "WebcastLinkMicBattle": (_Field("common", 1, "Common"), _Field("id", 2, "int64")),
     "WebcastLinkMicArmies": (_Field("common", 1, "Common"), _Field("id", 2, "int64")),
     "Message": (
         _Field("method", 1, "string"),
@@ -163,6 +158,7 @@ _SCHEMA: Final[Mapping[str, Sequence[_Field]]] = {
         _Field("fetchInterval", 3, "int64"),
         _Field("now", 4, "int64"),
     ),
+    **BATTLE_SCHEMA,  # the battle message's settings, hosts and results (decode/battles.py)
 }
 
 _FDP = descriptor_pb2.FieldDescriptorProto
@@ -473,7 +469,9 @@ def _battle(m: _Proto, ctx: _Context) -> list[Event]:
     if not battle:
         return []
     env = _envelope(m, ctx)
-    return [Battle(room_id=env.room_id, msg_id=env.msg_id, ts=env.ts, battle_id=str(battle))]
+    extra = battle_extra(m) if ctx.method == "WebcastLinkMicBattle" else {}
+    return [Battle(room_id=env.room_id, msg_id=env.msg_id, ts=env.ts, battle_id=str(battle),
+                   extra=extra)]
 
 
 _Decoder = Callable[[_Proto, _Context], list[Event]]

@@ -15,7 +15,7 @@ from liveworth.analysis.analytics import Analysis
 from liveworth.analysis.drivers import LEVEL, Driver
 from liveworth.economy.money import usd
 from liveworth.economy.numbers import count
-from liveworth.render.analysis_sections import HEAT_CSS, heatmap_html
+from liveworth.render.analysis_sections import HEAT_CSS, battles_html, heatmap_html
 from liveworth.render.report_html import CSP, bar_chart, card_row, line_chart
 
 _STYLE = """
@@ -217,8 +217,8 @@ def _sessions_section(a: Analysis) -> str:
 def render_analysis_html(a: Analysis) -> str:
     """The whole analysis as one HTML document."""
     who = f"@{a.host}" if a.host else "unknown creator"
-    return (_head(who) + _summary(a, who) + _when_section(a) + _drivers_section(a)
-            + _gifters_section(a) + _sessions_section(a))
+    return (_head(who) + _summary(a, who) + _when_section(a) + _battles_section(a)
+            + _drivers_section(a) + _gifters_section(a) + _sessions_section(a))
 
 
 def _when_section(a: Analysis) -> str:
@@ -226,3 +226,8 @@ def _when_section(a: Analysis) -> str:
     if a.heatmap is None:
         return ""
     return f"<h2>When to go live: coins per hour by weekday and hour</h2>{heatmap_html(a.heatmap)}"
+
+
+def _battles_section(a: Analysis) -> str:
+    """Coins during battles against outside them ('' when the analysis has none)."""
+    return "" if a.battles is None else f"<h2>Battles</h2>{battles_html(a.battles)}"

@@ -18,8 +18,12 @@ from __future__ import annotations
 
 from html import escape
 
+from liveworth.analysis.battles import Battles, Span
 from liveworth.analysis.heatmap import Heatmap, HourCell
 from liveworth.analysis.sessionstats import WEEKDAYS
+
+#: Opponents listed on the page (the JSON has them all).
+OPPONENTS_SHOWN = 20
 
 #: Background and text of each step: 0 = never live, 1..5 = up to 20 %, 40 % … of the largest
 #: coins per hour (tests/test_heatmap.py checks each pair's contrast in Chromium).
@@ -61,14 +65,14 @@ def step(cell: HourCell, top: float) -> int:
     return 1 + min(4, int(5 * per_hour / top))
 
 
-def _edges(top: float) -> list[str]:
+def edges(top: float) -> list[str]:
     return [f"{top * k / 5:,.0f}" for k in range(6)]
 
 
 def _legend(top: float) -> str:
-    edges = _edges(top)
+    bounds = edges(top)
     items = ["<li class='q0'>never live</li>"] + [
-        f"<li class='q{k}'>{edges[k - 1]}–{edges[k]}</li>" for k in range(1, 6)]
+        f"<li class='q{k}'>{bounds[k - 1]}–{bounds[k]}</li>" for k in range(1, 6)]
     return (f"<ul class='heat-legend' aria-label='colour scale, coins per hour live'>"
             f"{''.join(items)}</ul>")
 
@@ -110,3 +114,62 @@ def heatmap_html(h: Heatmap) -> str:
             f"Monday first, and hour of day in {_e(h.tz)}</caption>"
             f"<thead><tr><th scope='col'>day</th>{head}</tr></thead><tbody>{body}</tbody>"
             f"</table></div>{_legend(top)}{_best(h)}")
+
+
+# ---------------------------------------------------------------------------- battles
+
+
+_OPPONENT_HEADS = ("battles", "won", "lost", "drawn", "no result", "minutes", "coins",
+                   "coins/min")
+
+
+def _heads(names: tuple[str, ...]) -> str:
+    return "".join(f"<th scope='col' class='n'>{n}</th>" for n in names)
+
+
+def _rate(x: float | None) -> str:
+    return "–" if x is None else f"{x:,.1f}"
+
+
+def _span_row(name: str, x: Span) -> str:
+    return (f"<tr><th scope='row'>{name}</th><td class='n'>{x.minutes:,.1f}</td>"
+            f"<td class='n'>{x.coins:,}</td><td class='n'>{_rate(x.coins_per_minute)}</td></tr>")
+
+
+def _opponent_rows(b: Battles) -> str:
+    return "".join(
+        f"<tr><td>{_e(o.opponent)}<div class='note'>"
+        f"{_e(' + '.join(x.nickname for x in o.opponents))}</div></td>"
+        f"<td class='n'>{o.battles:,}</td><td class='n'>{o.wins:,}</td>"
+        f"<td class='n'>{o.losses:,}</td><td class='n'>{o.draws:,}</td>"
+        f"<td class='n'>{o.unknown_result:,}</td><td class='n'>{o.span.minutes:,.1f}</td>"
+        f"<td class='n'>{o.span.coins:,}</td><td class='n'>{_rate(o.span.coins_per_minute)}</td>"
+        "</tr>" for o in b.opponents[:OPPONENTS_SHOWN])
+
+
+def battles_html(b: Battles) -> str:
+    """Coins per minute during battles against outside them, the results and the opponents."""
+    if not b.count:
+        return "<p data-testid='battles'>No battle in these sessions.</p>"
+    r = b.results()
+    ratio = "" if b.ratio is None else f" During battles the rate is {b.ratio:.2f}× the rest."
+    more = (f" The first {OPPONENTS_SHOWN} of {len(b.opponents):,} are listed; the JSON has "
+            "them all." if len(b.opponents) > OPPONENTS_SHOWN else "")
+    return f"""<p data-testid='battles'>{b.count:,} battles in {b.sessions_with_battles:,} of
+{b.sessions:,} sessions: {r['wins']:,} won, {r['losses']:,} lost, {r['draws']:,} drawn,
+{r['unknown_result']:,} with no result from TikTok.{ratio}</p>
+<table class='battle-split'><caption>Coins given to the host during battles and outside them
+(together: every coin and minute live)</caption>
+<thead><tr><th scope='col'></th><th scope='col' class='n'>minutes</th>
+<th scope='col' class='n'>coins</th><th scope='col' class='n'>coins per minute</th></tr></thead>
+<tbody>{_span_row("during battles", b.during)}{_span_row("outside battles", b.outside)}</tbody>
+</table>
+<h3>Per opponent</h3>
+<table class='opponents'><thead><tr><th scope='col'>opponent</th>{_heads(_OPPONENT_HEADS)}
+</tr></thead>
+<tbody>{_opponent_rows(b)}</tbody></table>
+<p class='note'>From TikTok's battle messages: when a battle starts and finishes, the hosts in
+it and each host's result and score. Inferred here: a battle without a finishing message ends at its
+planned length; the opponent is the other host (in a team battle, the hosts with the other
+result); "unknown" where TikTok sent no names or no result (simulated sessions send
+neither).{more}</p>"""

@@ -16,6 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from liveworth.analysis.battles import Battles
 from liveworth.analysis.drivers import Driver
 from liveworth.analysis.heatmap import Heatmap
 from liveworth.economy.money import usd
@@ -84,6 +85,11 @@ def usd_label(value: str) -> str:
 def heatmap(h: Heatmap | None) -> Markup:
     """The analysis's weekday × hour table (:mod:`liveworth.render.analysis_sections`)."""
     return Markup("" if h is None else sections.heatmap_html(h))
+
+
+def battles(b: Battles | None) -> Markup:
+    """The analysis's battles section (:mod:`liveworth.render.analysis_sections`)."""
+    return Markup("" if b is None else sections.battles_html(b))
 
 
 def ci_bar(driver: Driver) -> Markup:

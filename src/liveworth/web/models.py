@@ -366,6 +366,59 @@ class HeatCellOut(BaseModel):
     coins_per_hour: float | None = Field(description="coins / hours_live; null: never live then")
 
 
+class BattleSpanOut(BaseModel):
+    minutes: float
+    coins: int = Field(description="coins credited to the host in that time")
+    coins_per_minute: float | None
+
+
+class BattleOpponentOut(BaseModel):
+    """Every battle against one opponent (a team: several ids; 'unknown': no names sent)."""
+
+    opponent: str
+    user_ids: list[str]
+    users: list[str]
+    nicknames: list[str]
+    battles: int
+    wins: int
+    losses: int
+    draws: int
+    unknown_result: int
+    minutes: float
+    coins: int
+    coins_per_minute: float | None
+
+
+class BattleOut(BaseModel):
+    room_id: str
+    battle_id: str
+    start_ts: int
+    end_ts: int
+    minutes: float
+    timing: str = Field(description="sent, end sent, planned end or updates only")
+    kind: str | None
+    opponent: str
+    opponent_user_ids: list[str]
+    result: str = Field(description="win, lose, draw or unknown (the creator's)")
+    score: int | None
+    opponent_score: int | None
+    coins: int
+
+
+class BattlesOut(BaseModel):
+    """Coins during battles against outside them (together: every coin and minute live)."""
+
+    battles: int
+    sessions: int
+    sessions_with_battles: int
+    during: BattleSpanOut
+    outside: BattleSpanOut
+    during_vs_outside: float | None = Field(description="coins per minute during ÷ outside")
+    results: dict[str, int] = Field(description="wins, losses, draws, unknown_result")
+    opponents: list[BattleOpponentOut]
+    list: list[BattleOut]
+
+
 class AnalysisOut(_Open):
     """One creator's analysis across sessions (``Analysis.as_dict()``, what
     ``liveworth analyze --json`` prints)."""
@@ -388,6 +441,7 @@ class AnalysisOut(_Open):
     heatmap: list[list[HeatCellOut]] = Field(
         description="7 weekday rows, Monday first, of 24 hour cells (0-23) in the tz")
     heatmap_axes: dict[str, Any]
+    battles: BattlesOut
     method: dict[str, Any]
 
 

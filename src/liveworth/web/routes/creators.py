@@ -51,7 +51,7 @@ def analysis_page(request: Request, web: Ctx, host: Host, since: Since = None, t
             sessions_chart=charts.line_chart(per_session, "creator USD per session", "USD"),
             weekly_chart=charts.bar_chart(weekly, "USD per hour live, by week", "USD"),
             top5_chart=charts.line_chart(top5, "top-5 share of the week's coins", "%"),
-            heat=charts.heatmap(a.heatmap))
+            heat=charts.heatmap(a.heatmap), battles=charts.battles(a.battles))
 
     return web.cached_page(request, build)
 
