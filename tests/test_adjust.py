@@ -284,3 +284,16 @@ def test_any_sequence_keeps_the_invariants(ops: list[tuple[str, int]]) -> None:
             assert counted + active >= 0
         assert store.query("SELECT count(*) FROM adjustments")[0][0] == len(made)
         assert store.query("SELECT * FROM credits ORDER BY room_id, msg_id") == credits
+
+
+def test_roster_page_shows_adjustments_apart(cli: Cli, db: str) -> None:
+    from liveworth.web import create_app
+
+    _ok(_adjust(cli, db, "r2", "--coins=-20", "--reason", "TikTok correction"))
+    with TestClient(create_app(db), base_url="http://127.0.0.1") as client:
+        page = " ".join(client.get("/roster", params={"as_of": "2023-11-20"}).text.split())
+        got = client.get("/api/roster", params={"as_of": "2023-11-20"}).json()
+    assert '50 <span class="sub adjusted">(-20 adjusted)</span>' in page
+    assert '1,306 <span class="sub adjusted">(-20 adjusted)</span>' in page
+    assert got == _ok(cli("roster", "--db", db, "--as-of", "2023-11-20", "--json")).json()
+    assert got["totals"][0]["total_coins"] == 1286
