@@ -169,32 +169,23 @@ def _rooms_table(sessions: Sequence[SessionStats]) -> pa.Table:
 
 
 def _read(store: Store, sessions: Sequence[SessionStats]) -> tuple[
-        dict[str, list[tuple[int, str, dict[str, Any]]]], dict[str, list[tuple[int, int]]],
-        dict[str, str]]:
-    """Per room: its battle events ``(ts, battle_id, extra)``, its host's credits ``(ts, coins)``
-    and its host id (from ``live_start``, else the ``rooms`` table)."""
+        dict[str, list[tuple[int, str, dict[str, Any]]]], dict[str, str]]:
+    """Per room: its battle events ``(ts, battle_id, extra)`` and its host id (from
+    ``live_start``, else the ``rooms`` table)."""
     events: dict[str, list[tuple[int, str, dict[str, Any]]]] = defaultdict(list)
-    credits: dict[str, list[tuple[int, int]]] = defaultdict(list)
     with registered(store.con, "_battle_rooms", _rooms_table(sessions)):
         for room, ts, battle, extra in store.query("""
                 SELECT room_id, ts, coalesce(battle_id, msg_id), extra FROM events
                 WHERE type = 'battle' AND room_id IN (SELECT room_id FROM _battle_rooms)
                 ORDER BY room_id, ts, msg_id"""):
             events[str(room)].append((int(ts), str(battle), _extra(extra)))
-        rooms_with = list(events)
-        if rooms_with:
-            for room, ts, coins in store.query(f"""
-                    SELECT room_id, ts, sum(coins) FROM credits
-                    WHERE NOT guest AND room_id IN ({", ".join("?" * len(rooms_with))})
-                    GROUP BY room_id, ts ORDER BY room_id, ts""", rooms_with):
-                credits[str(room)].append((int(ts), int(coins)))
         hosts = {str(room): str(hid) for room, hid in store.query("""
             SELECT room_id, coalesce(
                 (SELECT arg_min(host_id, ts) FROM events e
                  WHERE e.room_id = r.room_id AND e.type = 'live_start' AND e.host_id IS NOT NULL),
                 (SELECT any_value(host_id) FROM rooms o WHERE o.room_id = r.room_id))
             FROM _battle_rooms r""") if hid}
-    return events, credits, hosts
+    return events, hosts
 
 
 def _extra(text: object) -> dict[str, Any]:
@@ -300,28 +291,38 @@ def _merged(rows: Iterable[BattleRow]) -> list[tuple[int, int]]:
     return out
 
 
-def _inside(ts: int, spans: Sequence[tuple[int, int]]) -> bool:
-    return any(lo <= ts < hi for lo, hi in spans)
+def _coins_in(store: Store, spans: Sequence[tuple[str, int, int]]) -> list[int]:
+    """The host's coins in each ``(room, from, to)`` span (one range join in DuckDB)."""
+    table = pa.table({"i": pa.array(range(len(spans)), pa.int64()),
+                      "room_id": pa.array([x[0] for x in spans], pa.string()),
+                      "lo": pa.array([x[1] for x in spans], pa.int64()),
+                      "hi": pa.array([x[2] for x in spans], pa.int64())})
+    out = [0] * len(spans)
+    with registered(store.con, "_battle_spans", table):
+        for i, amount in store.query("""
+                SELECT s.i, sum(c.coins) FROM credits c JOIN _battle_spans s
+                ON c.room_id = s.room_id AND c.ts >= s.lo AND c.ts < s.hi
+                WHERE NOT c.guest GROUP BY s.i"""):
+            out[int(i)] = int(amount)
+    return out
 
 
 def battles(store: Store, sessions: Sequence[SessionStats]) -> Battles:
     """The battles of ``sessions`` (oldest first), their coins and minutes against the rest."""
-    events, credits, hosts = _read(store, sessions)
+    events, hosts = _read(store, sessions)
     rows: list[BattleRow] = []
-    during = Span(0, 0)
+    merged: list[tuple[str, int, int]] = []
     for s in sessions:
         by_battle: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
         for ts, battle, extra in events.get(s.room_id, []):
             by_battle[battle].append((ts, extra))
         mine = [battle_row(s.room_id, b, evs, s, hosts.get(s.room_id))
                 for b, evs in by_battle.items()]
-        gifts = credits.get(s.room_id, [])
-        mine = [replace(r, coins=sum(c for ts, c in gifts if r.start_ts <= ts < r.end_ts))
-                for r in mine]
-        spans = _merged(mine)
-        during = Span(during.ms + sum(hi - lo for lo, hi in spans),
-                      during.coins + sum(c for ts, c in gifts if _inside(ts, spans)))
+        merged.extend((s.room_id, lo, hi) for lo, hi in _merged(mine))
         rows.extend(sorted(mine, key=lambda r: (r.start_ts, r.battle_id)))
+    got = _coins_in(store, [(r.room_id, r.start_ts, r.end_ts) for r in rows] + merged)
+    rows = [replace(r, coins=c) for r, c in zip(rows, got, strict=False)]
+    during = Span(sum(hi - lo for _, lo, hi in merged), sum(got[len(rows):]))
     total = Span(sum(s.end_ts - s.start_ts for s in sessions), sum(s.coins for s in sessions))
     return Battles(sessions=len(sessions),
                    sessions_with_battles=len({r.room_id for r in rows}), during=during,

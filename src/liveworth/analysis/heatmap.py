@@ -25,13 +25,11 @@ total hours live — exactly (tests/test_heatmap.py, a property test among them)
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from liveworth.analysis.sessionstats import WEEKDAYS, SessionStats, zone
@@ -151,41 +149,45 @@ def live_pieces(start: int, end: int, tz: dt.tzinfo) -> list[tuple[int, int, int
 # ---------------------------------------------------------------------------- the grid
 
 
-def _gift_coins(store: Store, rooms: Sequence[str]) -> pa.Table:
-    """Coins credited to the host per (room, gift time) of ``rooms``."""
-    index = pa.table({"room_id": pa.array(list(rooms), pa.string())})
-    with registered(store.con, "_heat_rooms", index):
-        return store.con.sql("""
-            SELECT room_id, ts, sum(coins)::BIGINT AS coins FROM credits
-            WHERE NOT guest AND room_id IN (SELECT room_id FROM _heat_rooms)
-            GROUP BY room_id, ts HAVING sum(coins) <> 0""").to_arrow_table()
+def _gift_coins(store: Store, sessions: Sequence[SessionStats],
+                pieces: list[tuple[str, int, int, int]], tz: dt.tzinfo) -> dict[int, int]:
+    """The host's coins per cell: a gift inside its session goes to its piece's cell (one range
+    join in DuckDB), one outside (before the start, after the end) to its own local hour."""
+    spans = pa.table({"room_id": pa.array([s.room_id for s in sessions], pa.string()),
+                      "start_ts": pa.array([s.start_ts for s in sessions], pa.int64()),
+                      "end_ts": pa.array([s.end_ts for s in sessions], pa.int64())})
+    cut = pa.table({"room_id": pa.array([p[0] for p in pieces], pa.string()),
+                    "lo": pa.array([p[1] for p in pieces], pa.int64()),
+                    "hi": pa.array([p[2] for p in pieces], pa.int64()),
+                    "cell": pa.array([p[3] for p in pieces], pa.int64())})
+    out: dict[int, int] = {}
+    with registered(store.con, "_heat_sessions", spans), \
+            registered(store.con, "_heat_pieces", cut):
+        gifts = """(SELECT room_id, ts, coins FROM credits WHERE NOT guest
+                    AND room_id IN (SELECT room_id FROM _heat_sessions))"""
+        for cell, amount in store.query(f"""
+                SELECT p.cell, sum(c.coins) FROM {gifts} c JOIN _heat_pieces p
+                ON c.room_id = p.room_id AND c.ts >= p.lo AND c.ts < p.hi GROUP BY p.cell"""):
+            out[int(cell)] = out.get(int(cell), 0) + int(amount)
+        for ts, amount in store.query(f"""
+                SELECT c.ts, sum(c.coins) FROM {gifts} c JOIN _heat_sessions s USING (room_id)
+                WHERE c.ts < s.start_ts OR c.ts >= s.end_ts GROUP BY c.ts"""):
+            cell = _cell_of(int(ts), tz)
+            out[cell] = out.get(cell, 0) + int(amount)
+    return out
 
 
 def heatmap(store: Store, sessions: Sequence[SessionStats], tz: str = "UTC") -> Heatmap:
     """The weekday × hour grid of ``sessions`` (their live time and their host's coins) in
     ``tz`` (raises :class:`~liveworth.errors.UsageError` for an unknown zone)."""
     zone_ = zone(tz)
-    live = np.zeros(7 * HOURS, dtype=np.int64)
-    coins = np.zeros(7 * HOURS, dtype=np.int64)
-    pieces: dict[str, list[tuple[int, int, int]]] = {}
+    live = [0] * (7 * HOURS)
+    pieces: list[tuple[str, int, int, int]] = []
     for s in sessions:
-        pieces[s.room_id] = live_pieces(s.start_ts, s.end_ts, zone_)
-        for lo, hi, cell in pieces[s.room_id]:
+        for lo, hi, cell in live_pieces(s.start_ts, s.end_ts, zone_):
             live[cell] += hi - lo
-    gifts = _gift_coins(store, [s.room_id for s in sessions])
-    rooms = gifts.column("room_id").to_pylist()
-    stamps = gifts.column("ts").to_pylist()
-    amounts = gifts.column("coins").to_pylist()
-    for room, ts, amount in zip(rooms, stamps, amounts, strict=True):
-        coins[_gift_cell(pieces.get(room, []), int(ts), zone_)] += int(amount)
+            pieces.append((s.room_id, lo, hi, cell))
+    coins = _gift_coins(store, sessions, pieces, zone_)
     return Heatmap(tz=tz, rows=tuple(
-        tuple(HourCell(int(live[d * HOURS + h]), int(coins[d * HOURS + h])) for h in range(HOURS))
+        tuple(HourCell(live[d * HOURS + h], coins.get(d * HOURS + h, 0)) for h in range(HOURS))
         for d in range(7)))
-
-
-def _gift_cell(pieces: list[tuple[int, int, int]], ts: int, tz: dt.tzinfo) -> int:
-    """The cell of a gift at ``ts``: its session's piece when inside one, else its own hour."""
-    lo = bisect.bisect_right(pieces, ts, key=lambda p: p[0])  # after the last piece ≤ ts
-    if lo and ts < pieces[lo - 1][1]:
-        return pieces[lo - 1][2]
-    return _cell_of(ts, tz)
