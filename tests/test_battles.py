@@ -264,3 +264,27 @@ def test_simulated_battles_against_an_independent_count(simulated: tuple[str, Pa
     live_min = sum(s["end_ts"] - s["start_ts"] for s in a["sessions"]) / MIN
     assert round(b["during"]["minutes"] + b["outside"]["minutes"], 3) == round(live_min, 3)
     assert b["sessions_with_battles"] == len({room for room, _ in spans})
+
+
+def test_battles_section_in_chromium(db: str) -> None:
+    """The page in a real browser: the section reads as text (a hostile nickname runs nothing),
+    the split table's header cells name each row, and no console error."""
+    browser_tests = pytest.importorskip("test_web_browser")
+    from liveworth.web import create_app
+
+    with browser_tests.Server(create_app(db)) as server, \
+            browser_tests.sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(browser_tests.CHROMIUM),
+                              args=browser_tests.CHROMIUM_ARGS)
+        page = b.new_page()
+        errors: list[str] = []
+        dialogs: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(f"{server.url}/creators/{HOST}/analysis")
+        rows = page.locator("table.battle-split tbody th[scope=row]").all_text_contents()
+        names = page.locator("table.opponents tbody td:first-child").all_text_contents()
+        b.close()
+    assert not errors and not dialogs, (errors, dialogs)
+    assert rows == ["during battles", "outside battles"]
+    assert names == ["rival_aRival A", f"rival_b{XSS[0]}", "unknown"]

@@ -398,7 +398,10 @@ def register(command: CommandFactory) -> None:
                 f"{LEVEL:.0%} interval and its number of sessions; whale dependence; top "
                 "gifters; recommendations tying the five classic strategies to the "
                 "creator's own levers, each priced in the direction the data measured; and "
-                "risks (a top gifter stopping, whale dependence). Below "
+                "risks (a top gifter stopping, whale dependence); when to go live (coins per "
+                "hour LIVE by weekday, Monday first, and hour of day in --tz); battles (coins "
+                "per minute during battles against outside them, per opponent, wins and "
+                "losses). Below "
                 f"{MIN_SESSIONS} sessions it says 'too few sessions' instead of inventing "
                 "numbers.")
     _add_scope(p, "the creator to analyse (needed when the database holds several)")
