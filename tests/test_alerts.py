@@ -493,3 +493,80 @@ def test_alerts_lists_what_is_stored_with_filters(sim: Path, tmp_path: Path, cli
                                                                "Mars/Base"]):
         r = cli("alerts", "--db", str(db), *bad)
         assert r.code == 2 and len(r.err.splitlines()) == 1, (bad, r.err)
+
+
+# ---------------------------------------------------------------------------- the web
+
+WEB_RULES = ("[[alert]]\nname='big gift'\nkind='gift'\ncoins=500\n"
+             "[[alert]]\nname='gg'\nkind='keyword'\nwords=['gg']\ncooldown_s=0\n")
+
+
+def test_the_live_json_and_alerts_json_show_the_stored_alerts(sim: Path, tmp_path: Path,
+                                                              cli: Run) -> None:
+    from fastapi.testclient import TestClient
+
+    from liveworth.web import create_app
+
+    db = tmp_path / "a.duckdb"
+    assert replay(sim, db, tmp_path / "j", rules(WEB_RULES, tmp_path)).returncode == 0
+    newest = sorted(stored(db), key=lambda r: (r[4], r[1], r[2]), reverse=True)
+    client = TestClient(create_app(str(db)), base_url="http://127.0.0.1")
+    live = client.get("/api/live/sim_host?recent=7").json()
+    assert [(a["rule"], a["key"], a["ts"]) for a in live["alerts"]] == [
+        (r[1], r[2], r[4]) for r in newest[:7]]
+    listed = client.get("/api/alerts?host=@SIM_HOST").json()
+    assert listed == [{k: v for k, v in a.items() if k != "time"}
+                      for a in json.loads(cli("alerts", "--db", str(db), "--json").out)]
+    assert client.get("/api/alerts?since=2099-01-01").json() == []
+    assert client.get("/api/alerts?since=2024-13-01").status_code == 400
+    assert client.get("/alerts").status_code == 200
+
+
+def test_serve_alerts_shows_what_the_rules_fire_over_a_store_recorded_without_them(
+        sim: Path, tmp_path: Path) -> None:
+    """serve --alerts over a LIVE recorded without rules: the live JSON shows the alerts the
+    recorder would have stored (the same, read-only, stored nowhere)."""
+    from fastapi.testclient import TestClient
+
+    from liveworth.web import create_app
+
+    path = rules(WEB_RULES, tmp_path)
+    with_rules, without = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    assert replay(sim, with_rules, tmp_path / "j1", path).returncode == 0
+    env = {**os.environ, "LIVEWORTH_CONFIG": str(tmp_path / "none.toml")}
+    assert subprocess.run([sys.executable, "-m", "liveworth", "record", "--replay", str(sim),
+                           "--speed", "max", "--db", str(without), "--journal",
+                           str(tmp_path / "j2")], env=env, capture_output=True,
+                          timeout=120).returncode == 0
+    client = TestClient(create_app(str(without), rules=load_rules(path)),
+                        base_url="http://127.0.0.1")
+    live = client.get("/api/live/sim_host?recent=20").json()
+    want = sorted(stored(with_rules), key=lambda r: (r[4], r[1], r[2]), reverse=True)[:20]
+    assert [(a["rule"], a["key"], a["text"]) for a in live["alerts"]] == [
+        (r[1], r[2], r[5]) for r in want]
+    assert stored(without) == []  # shown, never stored
+    assert client.get("/api/alerts").json() == []
+
+
+def test_a_streak_left_open_long_ago_fires_when_the_recording_stops(tmp_path: Path) -> None:
+    """A streak without its final, 40 minutes before the end of a recording with no live_end:
+    the ledger credits it (unconfirmed) only at the end; its gift alert fires then, though its
+    time is far behind the last events the watcher had read."""
+    from websupport import gift
+
+    t0 = 1_700_000_000_000
+    room = "open-streak"
+    events: list[dict[str, Any]] = [{"v": 1, "type": "live_start", "room_id": room,
+                                     "msg_id": "s", "ts": t0, "host_id": "1", "host": "h"}]
+    events += [gift(room, f"f{i}", t0 + 1000 * i, "whale", "Whale", 100, gift_type=1,
+                    repeat=i, end=False, group="combo") for i in range(1, 11)]
+    events += [{"v": 1, "type": "comment", "room_id": room, "msg_id": f"c{i}",
+                "ts": t0 + 60_000 * i, "user_id": "u", "user": "u", "nickname": "u",
+                "text": "hi"} for i in range(1, 41)]
+    sim = tmp_path / "open.jsonl"
+    sim.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    path = rules("[[alert]]\nname='big'\nkind='gift'\ncoins=1000\n", tmp_path)
+    db = tmp_path / "a.duckdb"
+    done = replay(sim, db, tmp_path / "j", path, "--speed", "2000", "--max-gap", "0.05")
+    assert done.returncode == 0, done.stderr
+    assert [(r[1], r[2], r[4]) for r in stored(db)] == [("big", "credit:f10", t0 + 10_000)]

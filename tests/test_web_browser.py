@@ -329,3 +329,35 @@ def test_token_from_the_url_carries_the_overlay(browser: Any, db: str) -> None:
             assert p.page.evaluate("document.cookie") == ""  # HttpOnly: scripts cannot read it
         finally:
             context.close()
+
+
+# ---------------------------------------------------------------------------- alerts
+
+
+def test_live_page_and_overlay_show_new_alerts_as_text(server: Server, page: Watched,
+                                                       db: str) -> None:
+    """An alert the recorder stores reaches the live page's list and the overlay's toast
+    (?alerts=1) through the event stream; its text (a viewer's comment) is only text."""
+    from websupport import writer
+
+    room, host, t0 = new_live(db, "alerting")
+    evil = "<img src=x onerror=alert(1)> gg"
+    page.goto(f"{server.url}/overlay/{host}?alerts=1")
+    page.wait_streaming()
+    assert page.page.locator("[data-alert-toast]").is_hidden()
+    with writer(db) as store:
+        store.con.execute(
+            'INSERT INTO alerts (room_id, rule, "key", kind, ts, host, text) VALUES '
+            "(?, 'gg', 'comment:c1', 'keyword', ?, ?, ?)", [room, t0 + 1000, host, evil])
+    record(db, [gift(room, "after-alert", t0 + 2000, "fan9", "fan9", 1)])  # the data changes
+    page.page.wait_for_selector("[data-alert-toast]:not([hidden])", timeout=UPDATE_TIMEOUT_MS)
+    assert page.text("[data-alert-toast]") == evil
+    page.shot("overlay-alert", omit_background=True)
+    page.goto(f"{server.url}/live/{host}")
+    assert page.text('[data-list="alerts"] li .what') == evil
+    assert page.text('[data-list="alerts"] li .rule') == "gg"
+    page.page.wait_for_timeout(300)
+    assert page.page.evaluate("document.querySelectorAll('img').length") == 0
+    page.goto(f"{server.url}/alerts?host={host}")
+    assert page.page.locator("table.alerts tbody tr").count() == 1
+    assert evil in page.text("table.alerts tbody")

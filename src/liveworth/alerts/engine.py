@@ -164,8 +164,10 @@ class RoomAlerts:
         return out
 
     def forget_before(self, ts: int) -> None:
-        """Drop the remembered keys of items older than ``ts`` (they are never fed again)."""
-        self.seen = {k: t for k, t in self.seen.items() if t >= ts}
+        """Drop the remembered joins and comments older than ``ts`` (they are never fed again;
+        credits are kept: one closed late may carry an old time)."""
+        self.seen = {k: t for k, t in self.seen.items()
+                     if t >= ts or not k.startswith(("join:", "comment:"))}
 
     def _cool(self, rule: Rule, ts: int) -> bool:
         last = self._last_fired.get(rule.name)

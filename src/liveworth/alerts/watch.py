@@ -18,6 +18,10 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from liveworth.alerts.engine import Alert, Item, RoomAlerts
 from liveworth.alerts.rules import Rule
@@ -40,6 +44,7 @@ _HOSTS = """
         (SELECT coalesce(min(ts) FILTER (WHERE type = 'live_start'), min(ts)) FROM events
          WHERE room_id = r.room_id)
     FROM (SELECT unnest(?::VARCHAR[]) AS room_id) r"""
+_WANTED = "WITH w AS (SELECT unnest(?::VARCHAR[]) AS room_id, unnest(?::BIGINT[]) AS since)"
 #: The host's rooms: as web.live matches them (a live_start's host, or the recorder's note).
 _HOST_ROOMS = """
     SELECT room_id FROM events WHERE type = 'live_start' AND lower(host) = lower($1)
@@ -61,6 +66,9 @@ class AlertWatch:
         self.fired = 0  # alerts new to the store (or, read-only, to this watcher)
         self.memory: dict[str, list[Alert]] = {}  # read-only: each room's alerts
         self.lock = threading.Lock()
+        self.pushed = False  # the recorder hands over what it stores (note_events)
+        self._pending: dict[str, list[Item]] = {}  # pushed joins and comments, by room
+        self._gifts: dict[str, set[str]] = {}  # pushed gifts' message ids, by room
 
     def update(self, store: Store, rooms: Iterable[str], *, final: bool = False) -> list[Alert]:
         """Feed what is new in ``rooms``; store (or remember) and hand on what fires. With
@@ -70,9 +78,10 @@ class AlertWatch:
         if not rooms or not self.rules:
             return []
         with self.lock:
-            self._add_rooms(store, [r for r in rooms if r not in self.rooms])
+            fresh = {r for r in rooms if r not in self.rooms}
+            self._add_rooms(store, sorted(fresh))
             fired: list[Alert] = []
-            for room, items in self._new_items(store, rooms, final).items():
+            for room, items in self._new_items(store, rooms, final, fresh).items():
                 state = self.rooms[room]
                 fired.extend(state.feed(items))
                 if items:
@@ -99,29 +108,76 @@ class AlertWatch:
     def _usd(self, coins: int) -> Decimal:
         return creator_usd(coins, self.card)
 
-    def _new_items(self, store: Store, rooms: list[str], final: bool) -> dict[str, list[Item]]:
-        since = [self._cursor.get(r, -(1 << 62)) - LOOK_BACK_MS for r in rooms]
-        # a streak still open ("end") counts once its room ended, or the recording stops
-        closed = "TRUE" if final else ("(c.closed_by <> 'end' OR EXISTS (SELECT 1 FROM events e "
-                                       "WHERE e.room_id = c.room_id AND e.type = 'live_end'))")
+    def note_events(self, table: pa.Table) -> None:
+        """Events the recorder has just stored (its writer thread): the joins and comments wait
+        for the next :meth:`update`, the gifts name the credits it must read. Without this, an
+        update reads what is new from the store by time, LOOK_BACK_MS back."""
+        if not self.rules or table.num_rows == 0:
+            return
+        kind = table.column("type")
+        wanted = table.filter(pc.is_in(kind, pa.array(["join", "comment", "gift"])))
+        cols = [wanted.column(c).to_pylist() for c in
+                ("room_id", "type", "ts", "msg_id", "user_id", "user", "nickname", "text")]
+        with self.lock:
+            self.pushed = True
+            for room, k, ts, key, uid, user, nick, text in zip(*cols, strict=True):
+                if k == "gift":
+                    self._gifts.setdefault(room, set()).add(key)
+                else:
+                    self._pending.setdefault(room, []).append(
+                        Item(int(ts), k, f"{k}:{key}", uid or "", _who(uid, user, nick),
+                             text=text or ""))
+
+    def _new_items(self, store: Store, rooms: list[str], final: bool,
+                   fresh: set[str]) -> dict[str, list[Item]]:
+        """What may be new in ``rooms``: a room seen for the first time (``fresh``), or any room
+        when nothing is pushed (:meth:`note_events`), is read from the store by time; otherwise
+        the pushed joins and comments and the credits of the pushed gifts."""
+        by_time = [r for r in rooms if r in fresh or not self.pushed]
+        pushed = [r for r in rooms if r not in by_time]
         out: dict[str, list[Item]] = {r: [] for r in rooms}
-        wanted = "WITH w AS (SELECT unnest(?::VARCHAR[]) AS room_id, unnest(?::BIGINT[]) AS since)"
+        if by_time:
+            since = [self._cursor.get(r, -(1 << 62)) - LOOK_BACK_MS for r in by_time]
+            self._credits(store, out, by_time, "c.ts >= w.since", since, final)
+            for room, kind, ts, key, uid, user, nick, text in store.query(f"""
+                    {_WANTED}
+                    SELECT e.room_id, e.type, e.ts, e.msg_id, e.user_id, e."user", e.nickname,
+                           e.text
+                    FROM events e JOIN w ON e.room_id = w.room_id AND e.ts >= w.since
+                    WHERE e.type IN ('join', 'comment')""", [by_time, since]):
+                out[room].append(Item(int(ts), str(kind), f"{kind}:{key}", uid or "",
+                                      _who(uid, user, nick), text=text or ""))
+        if pushed:
+            keys = [sorted(self._gifts.get(r, ())) for r in pushed]
+            self._credits(store, out, pushed, "list_contains(w.keys, c.msg_id)", keys, final)
+            for r in pushed:
+                out[r].extend(self._pending.get(r, ()))
+        for r in rooms:
+            self._pending.pop(r, None)
+            self._gifts.pop(r, None)
+        return out
+
+    def _credits(self, store: Store, out: dict[str, list[Item]], rooms: list[str], recent: str,
+                 arg: list[Any], final: bool) -> None:
+        """The closed credits of ``rooms`` that are ``recent`` (by time, or by the frames that
+        credited them) — and, whatever their time, those closed late: a credit carries the time
+        of its streak's last frame, long before a streak closed idle, or one still open ("end")
+        once its room ended or the recording stops (the engine knows which it has fed)."""
+        ended = ("EXISTS (SELECT 1 FROM events e WHERE e.room_id = c.room_id "
+                 "AND e.type = 'live_end')")
+        closed = (f"({recent} AND c.closed_by IN ('one-shot', 'final')) "
+                  f"OR c.closed_by = 'idle' OR (c.closed_by = 'end' AND "
+                  f"{'TRUE' if final else ended})")
+        w = "since" if "since" in recent else "keys"
+        typ = "BIGINT" if w == "since" else "VARCHAR[]"
         for room, ts, key, uid, user, nick, coins, gift, count in store.query(f"""
-                {wanted}
+                WITH w AS (SELECT unnest(?::VARCHAR[]) AS room_id, unnest(?::{typ}[]) AS {w})
                 SELECT c.room_id, c.ts, c.msg_id, c.user_id, c."user", c.nickname, c.coins,
                        c.gift_name, c.repeat_count
-                FROM credits c JOIN w ON c.room_id = w.room_id AND c.ts >= w.since
-                WHERE NOT c.guest AND {closed}""", [rooms, since]):
+                FROM credits c JOIN w ON c.room_id = w.room_id
+                WHERE NOT c.guest AND ({closed})""", [rooms, arg]):
             out[room].append(Item(int(ts), "credit", f"credit:{key}", uid or "",
                                   _who(uid, user, nick), int(coins), gift or "", int(count)))
-        for room, kind, ts, key, uid, user, nick, text in store.query(f"""
-                {wanted}
-                SELECT e.room_id, e.type, e.ts, e.msg_id, e.user_id, e."user", e.nickname, e.text
-                FROM events e JOIN w ON e.room_id = w.room_id AND e.ts >= w.since
-                WHERE e.type IN ('join', 'comment')""", [rooms, since]):
-            out[room].append(Item(int(ts), str(kind), f"{kind}:{key}", uid or "",
-                                  _who(uid, user, nick), text=text or ""))
-        return out
 
     def _keep(self, store: Store, fired: list[Alert]) -> list[Alert]:
         """The alerts of ``fired`` the store does not hold yet, stored now (or remembered)."""

@@ -328,7 +328,8 @@ async def _record_into(outcome: dict[str, Any], *, args: argparse.Namespace,
     common: dict[str, Any] = dict(
         quota=quota, stop=stop, rng=random.Random(), stop_when_ended=bool(args.replay),
         poll_s=args.poll, on_open=on_open, on_change=lines.change if lines else None,
-        on_ledger=alerts.on_ledger if alerts else None)
+        on_ledger=alerts.on_ledger if alerts else None,
+        on_stored=alerts.watch.note_events if alerts else None)
     try:
         if live_view:
             width = console.width

@@ -8,9 +8,11 @@ import ipaddress
 import os
 import secrets
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from liveworth.cli.alerts import read_rules
 from liveworth.cli.options import (
     CommandFactory,
     add_card_options,
@@ -73,9 +75,10 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     except ImportError as exc:  # the web extra is not installed
         raise UsageError(f"the web dashboard needs fastapi, uvicorn and jinja2 ({exc})") from None
     card = card_from_args(args)
+    rules = read_rules(args)
     db = resolve_db_path(args.db)
     token, generated = resolve_token(args.host, args.token or os.environ.get(TOKEN_ENV))
-    app = create_app(db, token=token, card=card)
+    app = create_app(db, token=token, card=card, rules=rules)
     sockets = listen(args.host, args.port)  # before anything is printed: a busy port is one line
     server = make_server(app, log_level=args.log_level)
     base = _url(args.host, args.port)
@@ -152,5 +155,9 @@ def register(command: CommandFactory) -> None:
                    choices=("critical", "error", "warning", "info", "debug"),
                    help="server log level (default warning)")
     add_card_options(p, channel=False)
+    p.add_argument("--alerts", type=Path, metavar="FILE",
+                   help="alert rules (TOML, docs/ALERTS.md) the live pages and overlay try on "
+                        "the stored events, next to the alerts recordings stored (shown only: "
+                        "record --alerts stores and sends them)")
     p.add_argument("--json", action="store_true",
                    help="print the address and token as JSON (for scripts), then serve")

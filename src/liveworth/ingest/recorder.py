@@ -54,6 +54,9 @@ OnOpen = Callable[[Store, Callable[[], int | None]], None]
 #: Called by the writer after each ledger update with the rooms it touched, and once more with
 #: every room and ``final=True`` when the recording stops (the alert watcher).
 OnLedger = Callable[[Store, Sequence[str], bool], None]
+#: Called by the writer with each batch's decoded events once they are stored (some may have
+#: been in the store already: a reconnect's backlog).
+OnStored = Callable[[pa.Table], None]
 
 FLUSH_S = 0.1
 BATCH_MAX = 50_000  # messages per batch at most (under load a batch takes what came meanwhile)
@@ -79,7 +82,8 @@ class Writer(threading.Thread):
                  lock: threading.Lock, flush_s: float = FLUSH_S,
                  recompute_s: float = RECOMPUTE_S,
                  on_open: OnOpen | None = None, journal_once: Collection[str] = (),
-                 on_ledger: OnLedger | None = None) -> None:
+                 on_ledger: OnLedger | None = None,
+                 on_stored: OnStored | None = None) -> None:
         super().__init__(name="liveworth-writer", daemon=True)
         self.db = db
         self.journal_dir = journal_dir
@@ -104,6 +108,7 @@ class Writer(threading.Thread):
         self.latency_s: list[float] = []
         self.on_open = on_open  # called in this thread with the open store (e.g. to serve it)
         self.on_ledger = on_ledger
+        self.on_stored = on_stored
         self.hook_error: Exception | None = None  # the first failure of on_ledger (a bug)
         # The recording's own clock: the latest event time stored, and when (monotonic).
         self._clock_mark: tuple[int, float] | None = None
@@ -225,10 +230,12 @@ class Writer(threading.Thread):
     def _after_ledger(self, store: Store, rooms: Sequence[str], *, final: bool) -> None:
         """``on_ledger``: its store failures are the recording's; any other failure (a bug in
         the hook) is kept, once, and never stops the recording."""
-        if self.on_ledger is None or not rooms:
-            return
+        if self.on_ledger is not None and rooms:
+            self._hook(self.on_ledger, store, rooms, final)
+
+    def _hook(self, hook: Callable[..., None], *args: object) -> None:
         try:
-            self.on_ledger(store, rooms, final)
+            hook(*args)
         except (StoreError, duckdb.Error, OSError):
             raise
         except Exception as exc:
@@ -325,6 +332,13 @@ class Writer(threading.Thread):
                 self._clock_mark = (latest, time.monotonic())
         self._dirty.update(rooms)
         self._ledger.note_table(table)
+        if self.on_stored is not None:
+            self._hook(self.on_stored, table)
+        self._count(per_host, last_room)
+        self.latency_s.append(time.monotonic() - t0)
+
+    def _count(self, per_host: dict[str, list[int]], last_room: dict[str, str]) -> None:
+        """The creators' figures after a batch: messages, events, rejects, their room."""
         with self.lock:
             for host, room in last_room.items():
                 self.states[host].room_id = room
@@ -333,7 +347,6 @@ class Writer(threading.Thread):
                 st.messages += n
                 st.events += e
                 st.rejected += r
-        self.latency_s.append(time.monotonic() - t0)
 
     def _recompute(self, store: Store) -> None:
         rooms = sorted(self._dirty)
@@ -444,12 +457,14 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
                  on_open: OnOpen | None = None,
                  on_change: Callable[[CreatorState], None] | None = None,
                  on_ledger: OnLedger | None = None,
+                 on_stored: OnStored | None = None,
                  ) -> RecordResult:
     """Record every source concurrently until they end (or ``stop`` is set).
 
     ``on_change`` is called (under the states' lock) with each creator whose status or reason
     changed: the ``--json`` state lines; ``on_ledger`` (in the writer's thread) after each
-    ledger update, with the rooms it touched (the alerts)."""
+    ledger update, with the rooms it touched, and ``on_stored`` with each batch's events once
+    stored (the alerts)."""
     recovered = recover(db, journal_dir)
     quota = quota or Quota(60, 600, 100_000)
     rng = rng or random.Random()
@@ -457,7 +472,7 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
     states = {s.host: CreatorState(s.host, on_change=on_change) for s in sources}
     once = {s.host for s in sources if getattr(s, "journal_once", False)}
     writer = Writer(db, journal_dir, states, lock, on_open=on_open, journal_once=once,
-                    on_ledger=on_ledger)
+                    on_ledger=on_ledger, on_stored=on_stored)
     writer.start()
     stop = stop or asyncio.Event()
     tasks = [asyncio.create_task(record_creator(

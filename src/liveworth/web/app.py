@@ -21,7 +21,7 @@ attributes; the only scripts are the app's static files.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
 from fastapi import FastAPI, Request
@@ -32,6 +32,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveworth import __version__
+from liveworth.alerts.rules import Rule
+from liveworth.alerts.watch import AlertWatch
 from liveworth.economy.ratecard import RateCard, load_rate_card
 from liveworth.errors import LiveworthError, NotFoundError, UsageError
 from liveworth.store.database import resolve_db_path
@@ -42,7 +44,7 @@ from liveworth.web.db import (
     Opener,
     ReadOnlyStore,
 )
-from liveworth.web.routes import agency, brief, creators, crm, estimate, live, sessions
+from liveworth.web.routes import agency, alerts, brief, creators, crm, estimate, live, sessions
 from liveworth.web.security import LOOPBACK_HOSTS, Guard, check_token
 from liveworth.web.templating import templates
 
@@ -188,6 +190,7 @@ def create_app(
     poll_s: float = POLL_S,
     stream_lifetime_s: float = STREAM_LIFETIME_S,
     clock: Callable[[], int | None] | None = None,
+    rules: Sequence[Rule] = (),
 ) -> FastAPI:
     """The web app over the database at ``db_path`` (``--db`` rules: else ``$LIVEWORTH_DB``,
     else ``./liveworth.duckdb``).
@@ -199,6 +202,8 @@ def create_app(
     ``busy_timeout_s`` for a writer). ``poll_s`` and ``stream_lifetime_s`` tune live streams.
     ``clock`` (ms, event time) tells a live session from an idle one: the recording's own when
     served by ``record --serve`` (a replay's is its recording's), else the wall clock.
+    ``rules`` (``serve --alerts``): alert rules the live pages evaluate over the stored events,
+    read-only (shown, never stored nor sent: the recorder does that).
     """
     if token is not None:
         check_token(token)
@@ -206,12 +211,14 @@ def create_app(
     web = Web(open_store=opener or ReadOnlyStore(path, busy_timeout_s), db_label=path,
               card=card or load_rate_card(), templates=templates(), poll_s=poll_s,
               stream_lifetime_s=stream_lifetime_s, clock=clock)
+    if rules:
+        web.alert_watch = AlertWatch(rules, web.card, persist=False)
     app = FastAPI(title="liveworth", version=__version__,
                   description="What a TikTok LIVE earns: recorded sessions, live state, "
                   "estimates. Every page has a JSON twin under /api.",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.web = web
-    for module in (sessions, estimate, live, creators, agency, brief, crm):
+    for module in (sessions, estimate, live, creators, agency, crm, brief, alerts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("liveworth.web", "static")]), name="static")
     described = _described(app, web.card)

@@ -19,6 +19,7 @@ from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 
 from liveworth import __version__
+from liveworth.alerts.watch import AlertWatch
 from liveworth.analysis.analytics import Analysis, analyze
 from liveworth.analysis.gifters import GifterStats, Loyalty, leaderboard, loyalty
 from liveworth.analysis.report import (
@@ -99,6 +100,9 @@ class Web:
     clock: Callable[[], int | None] | None = None
     #: Set when the server is stopping: live streams end.
     closing: threading.Event = field(default_factory=threading.Event)
+    #: ``serve --alerts``: the rules evaluated (read-only) over the stored events of each LIVE
+    #: shown, next to the alerts the recorder stored.
+    alert_watch: AlertWatch | None = None
 
     def page(self, request: Request, template: str, *, status: int = 200,
              **context: Any) -> HTMLResponse:
@@ -196,7 +200,8 @@ class Web:
     def live(self, host: str, top: int, recent: int) -> LiveState:
         try:
             state = self.read(("live", normalize_host(host), top, recent),
-                              lambda s: live_state(s, host, self.card, top=top, recent=recent))
+                              lambda s: live_state(s, host, self.card, top=top, recent=recent,
+                                                   watch=self.alert_watch))
         except NoDatabase:
             return empty_state(host, self.card)
         now_ms = self.clock() if self.clock is not None else None  # the recording's own

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from liveworth.alerts.engine import Alert
+from liveworth.alerts.stored import stored_alerts
+from liveworth.alerts.watch import AlertWatch
 from liveworth.economy.money import Earnings, earnings, fmt, usd
 from liveworth.economy.ratecard import RateCard
 from liveworth.store.database import Store
@@ -82,6 +85,7 @@ class LiveState:
     gifters: int
     top_gifters: tuple[LiveGifter, ...]
     recent_gifts: tuple[LiveGift, ...]
+    alerts: tuple[Alert, ...] = ()  # the LIVE's latest alerts, newest first
 
     def as_dict(self) -> dict[str, Any]:
         m = self.money
@@ -103,6 +107,7 @@ class LiveState:
             "gifters": self.gifters,
             "top_gifters": [g.as_dict() for g in self.top_gifters],
             "recent_gifts": [g.as_dict() for g in self.recent_gifts],
+            "alerts": [a.as_dict() for a in self.alerts],
             "display": {
                 "coins": f"{self.coins:,}",
                 "creator_usd": usd(m.creator_usd),
@@ -139,11 +144,27 @@ def latest_room(store: Store, host: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
+def room_alerts(store: Store, room: str, limit: int,
+                watch: AlertWatch | None = None) -> tuple[Alert, ...]:
+    """The room's latest ``limit`` alerts, newest first: those stored (by the recorder), and —
+    with ``watch`` (``serve --alerts``, read-only) — those its rules fire over the stored events."""
+    alerts = stored_alerts(store, room_id=room, limit=limit, newest_first=True)
+    if watch is None:
+        return tuple(alerts)
+    watch.update(store, [room])
+    with watch.lock:
+        extra = list(watch.memory.get(room, ()))
+    known = {(a.rule, a.key) for a in alerts}
+    merged = alerts + [a for a in extra if (a.rule, a.key) not in known]
+    merged.sort(key=lambda a: (a.ts, a.rule, a.key), reverse=True)
+    return tuple(merged[:limit])
+
+
 def live_state(store: Store, host: str, card: RateCard, *, top: int = 5, recent: int = 5,
-               now_ms: int | None = None) -> LiveState:
-    """The state of ``host``'s current or latest LIVE, with ``top`` gifters and the ``recent``
-    latest gifts. ``now_ms`` (the clock) tells a live session from an idle one; without it a
-    session is live until its ``live_end``."""
+               now_ms: int | None = None, watch: AlertWatch | None = None) -> LiveState:
+    """The state of ``host``'s current or latest LIVE, with ``top`` gifters, the ``recent``
+    latest gifts and alerts. ``now_ms`` (the clock) tells a live session from an idle one;
+    without it a session is live until its ``live_end``."""
     top = max(0, min(top, MAX_LIST))
     recent = max(0, min(recent, MAX_LIST))
     room = latest_room(store, host)
@@ -187,4 +208,5 @@ def live_state(store: Store, host: str, card: RateCard, *, top: int = 5, recent:
                           for r in gifters),
         recent_gifts=tuple(LiveGift(int(r[0]), r[1] or "", r[2] or "", r[3] or "", int(r[4]),
                                     int(r[5]), bool(r[6])) for r in gifts),
+        alerts=room_alerts(store, room, max(recent, 1), watch),
     )

@@ -152,6 +152,23 @@ class LiveDisplayOut(BaseModel):
     status: str
 
 
+class AlertOut(BaseModel):
+    """One fired alert (docs/ALERTS.md)."""
+
+    kind: str = Field(description="gift, gift_spike, gifter_joined, gifter_comment, keyword or "
+                      "goal")
+    rule: str = Field(description="the rule's name in the alerts file")
+    room_id: str
+    host: str
+    ts: int = Field(description="event time of what fired it (ms since the epoch, UTC)")
+    text: str
+    user_id: str | None
+    who: str | None
+    key: str = Field(description="what fired it, within the rule and room (a message id, "
+                     "joined:USER_ID or goal): the alert's identity")
+    detail: dict[str, Any] = Field(description="the kind's figures (coins, baseline, word...)")
+
+
 class LiveStateOut(BaseModel):
     """A host's current or latest LIVE so far."""
 
@@ -173,6 +190,8 @@ class LiveStateOut(BaseModel):
     gifters: int
     top_gifters: list[LiveGifterOut]
     recent_gifts: list[LiveGiftOut]
+    alerts: list[AlertOut] = Field(description="the LIVE's latest alerts, newest first (as "
+                                   "many as recent)")
     display: LiveDisplayOut
 
 

@@ -86,6 +86,8 @@ def overlay_page(
     board: Annotated[Literal["live", "7d", "30d", "lifetime"] | None, Query(
         description="list the top gifters of this window instead of this LIVE's "
         "(live, 7d, 30d, lifetime; gifters --window)")] = None,
+    alerts: Annotated[bool, Query(description="show each new alert (record --alerts) for a "
+                                  "few seconds")] = False,
 ) -> HTMLResponse:
     def build() -> HTMLResponse:
         hidden = {p.strip() for p in hide.split(",") if p.strip()}
@@ -105,6 +107,7 @@ def overlay_page(
                         events_url=f"/api/live/{h}/events?top={top}&recent=1", shown=shown,
                         goal="" if goal is None else fmt(goal), goal_unit=goal_unit,
                         goal_text=goal_text, goal_label=goal_label, theme=theme, size=size,
-                        align=align, top=top, **board_context(web, state.host, board, top))
+                        align=align, top=top, alerts=alerts,
+                        **board_context(web, state.host, board, top))
 
     return web.cached_page(request, build, clock_s=web.poll_s)

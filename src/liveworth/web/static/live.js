@@ -65,6 +65,32 @@
     setText("goal_pct", Math.floor(pct) + " %");
   }
 
+  // The overlay's ?alerts=1: the newest alert, shown for a few seconds when it is new.
+  var shownAlert = null;
+  var toastTimer = null;
+  function toast(alerts) {
+    var box = root.querySelector("[data-alert-toast]");
+    if (!box) {
+      return;
+    }
+    var a = alerts.length ? alerts[0] : null;
+    var id = a ? a.room_id + "\u0000" + a.rule + "\u0000" + a.key : "";
+    if (shownAlert === null || id === shownAlert) {
+      shownAlert = id; // what was there when the overlay opened is not news
+      return;
+    }
+    shownAlert = id;
+    if (!a) {
+      return;
+    }
+    box.textContent = a.text;
+    box.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () {
+      box.hidden = true;
+    }, Number(root.dataset.alertS || "8") * 1000);
+  }
+
   function render(state) {
     var d = state.display;
     ["coins", "creator_usd", "viewer_usd", "viewers", "peak_viewers", "gifters", "status"].forEach(
@@ -83,6 +109,10 @@
       return [span("who", g.name), span("what", g.gift_name + " \u00d7" + g.repeat_count),
               span("amount", coins(g.coins))];
     });
+    fillList("alerts", state.alerts || [], function (a) {
+      return [span("rule", a.rule), span("what", a.text)];
+    });
+    toast(state.alerts || []);
     goal(state);
     root.dataset.updated = String(Date.now());
   }
