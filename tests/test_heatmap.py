@@ -352,3 +352,21 @@ def test_json_is_plain(db: str, cli: Callable[..., Result]) -> None:
     assert {tuple(sorted(c)) for row in a["heatmap"] for c in row} == \
         {("coins", "coins_per_hour", "hours_live")}
     assert a["heatmap_axes"]["first_row"] == "Monday"
+
+
+def test_real_recordings(cli: Callable[..., Result], tmp_path: Path) -> None:
+    """The real dumps' longest recording (crecee.saraa, 2023-12-05): its cells equal the
+    independent count and add up to the analysis's coins and live time."""
+    from conftest import DUMPS
+
+    db = str(tmp_path / "real.duckdb")
+    assert cli("import", "--db", db, *map(str, sorted(DUMPS.glob("*.json.gz")))).code == 0
+    a = cli("analyze", "--db", db, "--host", "crecee.saraa", "--tz", "America/Sao_Paulo",
+            "--json").json()
+    cells = [c for row in a["heatmap"] for c in row]
+    assert sum(c["coins"] for c in cells) == a["totals"]["coins"] > 0
+    want = reference(db, "America/Sao_Paulo", a["sessions"])
+    got = {(d, h): [round(c["hours_live"] * 3_600_000), c["coins"]]
+           for d, row in enumerate(a["heatmap"]) for h, c in enumerate(row)
+           if c["hours_live"] or c["coins"]}
+    assert got == want

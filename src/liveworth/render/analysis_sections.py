@@ -32,7 +32,7 @@ HEAT_STEPS: tuple[tuple[str, str], ...] = (
     ("#f78da1", "#1c1c1e"), ("#c42650", "#ffffff"), ("#7a0f2c", "#ffffff"))
 HEAT_CSS = (
     "table.heat{width:auto;border-collapse:separate;border-spacing:2px;font-size:.72rem}"
-    "table.heat th,table.heat td{padding:.15rem .2rem;border:0;text-align:center;min-width:2.1rem}"
+    "table.heat th,table.heat td{padding:.15rem .1rem;border:0;text-align:center;min-width:1.9rem}"
     "table.heat td{font-variant-numeric:tabular-nums}table.heat caption{text-align:left;"
     "color:#595959;font-size:.85rem;padding-bottom:.3rem}.heat-wrap{overflow-x:auto}"
     "ul.heat-legend{list-style:none;display:flex;flex-wrap:wrap;gap:.4rem;padding:0;"
