@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liveworth.decode.events import Battle
 from liveworth.decode.webcast import decode_message
@@ -288,3 +290,52 @@ def test_battles_section_in_chromium(db: str) -> None:
     assert not errors and not dialogs, (errors, dialogs)
     assert rows == ["during battles", "outside battles"]
     assert names == ["rival_aRival A", f"rival_b{XSS[0]}", "unknown"]
+
+
+# ---------------------------------------------------------------------------- the whole
+
+
+_EVENT = st.tuples(st.sampled_from(["start", "end", "update"]), st.integers(-5, 70),
+                   st.sampled_from("XYZ"), st.sampled_from(["win", "lose", "draw", None]))
+
+
+@settings(max_examples=12, deadline=None)
+@given(length=st.integers(0, 60), battle_events=st.lists(_EVENT, max_size=8),
+       gifts=st.lists(st.tuples(st.integers(-5, 70), st.integers(1, 1000)), max_size=12))
+def test_during_and_outside_are_the_whole(length: int,
+                                          battle_events: list[tuple[str, int, str, str | None]],
+                                          gifts: list[tuple[int, int]]) -> None:
+    """Any battles (ends missing, outside the session, overlapping) and any gifts: during +
+    outside is every coin and minute; during is the gifts inside some battle's span (a count of
+    its own); results and opponents add up to the battles."""
+    import tempfile
+
+    from liveworth.analysis.analytics import analyze
+    from liveworth.economy.ratecard import load_rate_card
+    from liveworth.ingest.importer import import_paths
+
+    events = start("p", length)
+    for i, (phase, minute, bid, result) in enumerate(battle_events):
+        extra: dict[str, Any] = {"anchors": [ME, RIVAL_A]}
+        if phase != "update":
+            extra["phase"] = phase
+        if phase == "end" and result:
+            extra["results"] = [{"user_id": HOST_ID, "result": result, "score": i}]
+        events.append(battle("p", f"b{i}", minute, bid, **extra))
+    events += [coins("p", m, c, i) for i, (m, c) in enumerate(gifts)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_jsonl(Path(tmp) / "p.jsonl", events)
+        with Store.open(str(Path(tmp) / "p.duckdb")) as store:
+            import_paths(store, [path])
+            a = analyze(store, load_rate_card())
+    b = a.battles
+    assert b is not None
+    assert b.during.coins + b.outside.coins == a.coins
+    assert b.during.ms + b.outside.ms == sum(s.end_ts - s.start_ts for s in a.sessions)
+    s = a.sessions[0]
+    spans = [(r.start_ts, r.end_ts) for r in b.rows]
+    assert all(s.start_ts <= lo <= hi <= s.end_ts for lo, hi in spans)
+    inside = sum(c for m, c in gifts if any(lo <= T0 + m * MIN < hi for lo, hi in spans))
+    assert b.during.coins == inside
+    assert sum(b.results().values()) == sum(o.battles for o in b.opponents) == b.count
+    assert b.count == len({bid for _, _, bid, _ in battle_events})
