@@ -297,3 +297,27 @@ def test_roster_page_shows_adjustments_apart(cli: Cli, db: str) -> None:
     assert '1,306 <span class="sub adjusted">(-20 adjusted)</span>' in page
     assert got == _ok(cli("roster", "--db", db, "--as-of", "2023-11-20", "--json")).json()
     assert got["totals"][0]["total_coins"] == 1286
+
+
+def test_the_analysis_pages_show_the_adjusted_total_apart(cli: Cli, db: str,
+                                                          tmp_path: Path) -> None:
+    """analyze --html and the web analysis page: counted + adjusted = total, a correction with
+    its sign, the parts adding up to the total shown."""
+    from fastapi.testclient import TestClient
+
+    from liveworth.web import create_app
+
+    _ok(_adjust(cli, db, "r1", "--coins", "-57", "--reason", "TikTok correction"))
+    page = tmp_path / "a.html"
+    _ok(cli("analyze", "--db", db, "--host", "alice", "--html", str(page)))
+    # 1,199 coins are $5.995 exactly, shown $6.00: the correction is shown as the difference
+    want = ("Creator received, counted $6.28 + adjusted -$0.28 = $6.00 (coins: counted 1,256 "
+            "+ adjusted -57 = 1,199;")
+    assert want in " ".join(page.read_text(encoding="utf-8").split())
+    _ok(_adjust(cli, db, "--undo", "1"))
+    _ok(cli("analyze", "--db", db, "--host", "alice", "--html", str(page)))
+    assert 'data-testid="adjusted"' not in page.read_text(encoding="utf-8")
+    _ok(_adjust(cli, db, "r1", "--coins", "-57", "--reason", "the same, again"))
+    with TestClient(create_app(db), base_url="http://127.0.0.1") as client:
+        html = client.get("/creators/alice/analysis").text
+    assert want in " ".join(html.split())

@@ -61,7 +61,7 @@ from liveworth.analysis.sessionstats import (
     session_stats,
     weekly_trend,
 )
-from liveworth.economy.money import fmt
+from liveworth.economy.money import fmt, split_cents
 from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import NotFoundError, UsageError
@@ -126,6 +126,11 @@ class Analysis:
     @property
     def elasticity_viewers(self) -> Driver:
         return next(d for d in self.drivers if d.name == "avg_viewers")
+
+    def creator_usd_shown(self) -> tuple[Decimal, Decimal, Decimal]:
+        """Counted, adjusted and total creator USD as shown in cents (the parts add up)."""
+        counted, adjusted = split_cents(self.creator_usd, self.adjusted_creator_usd)
+        return counted, adjusted, counted + adjusted
 
     @property
     def coins(self) -> int:

@@ -74,7 +74,15 @@ def _cards(a: Analysis) -> str:
         ("–" if per_hour is None else usd(per_hour), "per hour live"),
         ("too few" if e.effect is None else f"{e.effect:.2f}", "elasticity to viewers"),
     ]
-    return card_row(cards)
+    if not a.adjusted_coins:
+        return card_row(cards)
+    counted, adjusted, total = a.creator_usd_shown()
+    return card_row(cards) + (
+        f'<p class="note" data-testid="adjusted">Creator received, counted {usd(counted)} '
+        f"+ adjusted {signed_usd(adjusted)} = {usd(total)} (coins: counted "
+        f"{a.coins:,} + adjusted {a.adjusted_coins:+,} = {a.coins + a.adjusted_coins:,}; manual "
+        "adjustments, <code>liveworth adjust --list</code>). Everything else on this page is "
+        "counted.</p>")
 
 
 def _driver_rows(a: Analysis) -> str:
