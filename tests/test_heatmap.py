@@ -370,3 +370,36 @@ def test_real_recordings(cli: Callable[..., Result], tmp_path: Path) -> None:
            for d, row in enumerate(a["heatmap"]) for h, c in enumerate(row)
            if c["hours_live"] or c["coins"]}
     assert got == want
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(["UTC", "Europe/Berlin", "Asia/Kathmandu", "America/Caracas",
+                        "Australia/Lord_Howe", "Etc/GMT+12", "America/Sao_Paulo"]),
+       st.integers(0, 2_000_000_000_000), st.integers(22 * 86_400_000, 60 * 86_400_000))
+def test_a_long_session_counted_by_offset_stretches_equals_the_hour_by_hour_cut(
+        name: str, start: int, length: int) -> None:
+    """A session longer than three weeks is counted arithmetically per stretch of constant
+    offset (no hour-by-hour walk): exactly the cells of the walk, DST and odd offsets included."""
+    from liveworth.analysis import heatmap as hm
+    from liveworth.analysis.sessionstats import zone
+
+    tz = zone(name)
+    want = [0] * 168
+    for lo, hi, cell in hm.live_pieces(start, start + length, tz):
+        want[cell] += hi - lo
+    got = [0] * 168
+    hm._add_long(got, start, start + length, tz)
+    assert got == want
+
+
+def test_a_session_over_every_event_time_is_counted_whole() -> None:
+    """From 1970 to the last accepted instant (the fault suite's extreme session): counted in
+    seconds, not an hour-by-hour walk of 70 million hours."""
+    from liveworth.analysis import heatmap as hm
+    from liveworth.analysis.sessionstats import zone
+    from liveworth.decode.formats import MAX_TS
+
+    got = [0] * 168
+    hm._add_long(got, 0, MAX_TS, zone("Europe/Berlin"))
+    assert sum(got) == MAX_TS
+    assert max(got) - min(got) < 2 * 3_600_000 * 400  # every weekday-hour about equal

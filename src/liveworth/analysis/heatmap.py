@@ -129,6 +129,58 @@ def _next_cut(t: int, end: int, tz: dt.tzinfo) -> int:
     return hi
 
 
+#: A session longer than this (no LIVE is; a bad recording can be) is not cut hour by hour: its
+#: live time is counted per stretch of constant UTC offset, arithmetically (:func:`_add_long`).
+_LONG_MS = 21 * 86_400_000
+_WEEK_MS = 7 * HOURS * _HOUR_MS
+#: Local time 0 (1970-01-01 00:00) was a Thursday: its hour is cell 3 × 24.
+_THURSDAY = 3 * HOURS
+
+
+def _offsets(start: int, end: int, tz: dt.tzinfo) -> list[tuple[int, int, int]]:
+    """``[start, end)`` cut where the zone's UTC offset changes: ``(from, to, offset_ms)``.
+    Looked at a week apart (offsets change a few times a year at most), each change found
+    exactly by bisection."""
+    out: list[tuple[int, int, int]] = []
+    t = start
+    while t < end:
+        off = _offset_ms(t, tz)
+        lo, hi = t, min(t + _WEEK_MS, end)
+        while hi < end and _offset_ms(hi, tz) == off:
+            lo, hi = hi, min(hi + _WEEK_MS, end)
+        other = hi if hi < end else end - 1  # the offset is off at lo; here it may not be
+        if _offset_ms(other, tz) == off:
+            out.append((t, end, off))
+            break
+        while other - lo > 1:
+            mid = (lo + other) // 2
+            lo, other = (mid, other) if _offset_ms(mid, tz) == off else (lo, mid)
+        out.append((t, other, off))
+        t = other
+    return out
+
+
+def _add_long(live: list[int], start: int, end: int, tz: dt.tzinfo) -> None:
+    """Add the live time of ``[start, end)`` to ``live`` (ms per cell) as :func:`live_pieces`
+    would, in O(168) per stretch of constant offset: local time ``L = t + offset`` is in hour
+    ``L // 1 h``, whose cell is ``(hour + 72) mod 168``."""
+    for lo, hi, off in _offsets(start, end, tz):
+        a, b = lo + off, hi + off
+        first, last = a // _HOUR_MS, (b - 1) // _HOUR_MS
+        if first == last:
+            live[(first + _THURSDAY) % 168] += b - a
+            continue
+        live[(first + _THURSDAY) % 168] += (first + 1) * _HOUR_MS - a
+        live[(last + _THURSDAY) % 168] += b - last * _HOUR_MS
+        whole = last - first - 1  # the whole hours between
+        weeks, rest = divmod(whole, 168)
+        if weeks:
+            for c in range(168):
+                live[c] += weeks * _HOUR_MS
+        for k in range(first + 1, first + 1 + rest):
+            live[(k + _THURSDAY) % 168] += _HOUR_MS
+
+
 def _cell_of(ms: int, tz: dt.tzinfo) -> int:
     local = _local(ms, tz)
     return local.weekday() * HOURS + local.hour
@@ -167,8 +219,15 @@ def _gift_coins(store: Store, sessions: Sequence[SessionStats],
                     AND room_id IN (SELECT room_id FROM _heat_sessions))"""
         for cell, amount in store.query(f"""
                 SELECT p.cell, sum(c.coins) FROM {gifts} c JOIN _heat_pieces p
-                ON c.room_id = p.room_id AND c.ts >= p.lo AND c.ts < p.hi GROUP BY p.cell"""):
+                ON c.room_id = p.room_id AND c.ts >= p.lo AND c.ts < p.hi WHERE p.cell >= 0
+                GROUP BY p.cell"""):
             out[int(cell)] = out.get(int(cell), 0) + int(amount)
+        for ts, amount in store.query(f"""
+                SELECT c.ts, sum(c.coins) FROM {gifts} c JOIN _heat_pieces p
+                ON c.room_id = p.room_id AND c.ts >= p.lo AND c.ts < p.hi WHERE p.cell < 0
+                GROUP BY c.ts"""):  # a long session's gifts: each in its own hour
+            cell = _cell_of(int(ts), tz)
+            out[cell] = out.get(cell, 0) + int(amount)
         for ts, amount in store.query(f"""
                 SELECT c.ts, sum(c.coins) FROM {gifts} c JOIN _heat_sessions s USING (room_id)
                 WHERE c.ts < s.start_ts OR c.ts >= s.end_ts GROUP BY c.ts"""):
@@ -184,6 +243,10 @@ def heatmap(store: Store, sessions: Sequence[SessionStats], tz: str = "UTC") -> 
     live = [0] * (7 * HOURS)
     pieces: list[tuple[str, int, int, int]] = []
     for s in sessions:
+        if s.end_ts - s.start_ts > _LONG_MS:  # not cut: its gifts go by their own hour
+            _add_long(live, s.start_ts, s.end_ts, zone_)
+            pieces.append((s.room_id, s.start_ts, s.end_ts, -1))
+            continue
         for lo, hi, cell in live_pieces(s.start_ts, s.end_ts, zone_):
             live[cell] += hi - lo
             pieces.append((s.room_id, lo, hi, cell))
