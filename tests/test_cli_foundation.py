@@ -83,7 +83,7 @@ def test_rates_json_lists_sources(cli: Run) -> None:
     assert {"reward_rate", "usd_per_diamond", "diamonds_per_coin"} <= names
     assert all(p["source"] and p["date"] for p in data["parameters"])
     assert cli("rates", "--preset", "us-scaled", "--json").json()["reward_rate_range"] == [
-        "0.2", "0.53"]
+        "0", "0.53"]
 
 
 def test_gifts_json(cli: Run) -> None:

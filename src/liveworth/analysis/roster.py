@@ -51,7 +51,7 @@ from liveworth.analysis.tiers import active_days, check_active_day_minutes, high
 from liveworth.analysis.tiers import check_tiers as check_tiers
 from liveworth.analysis.tiers import load_tiers as load_tiers
 from liveworth.analysis.tiers import parse_tier as parse_tier
-from liveworth.economy.money import fmt
+from liveworth.economy.money import fmt, viewer_usd
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
 from liveworth.store.adjustments import adjusted_coins, signed_creator_usd
@@ -116,6 +116,11 @@ class RosterRow:
     #: Manual adjustments not undone of the same sessions (the columns above are counted).
     adjusted_coins: int = 0
     adjusted_creator_usd: Decimal = Decimal(0)
+    #: What viewers paid for the counted coins, on the rate card's channel (or --channel).
+    viewer_usd: Decimal = Decimal(0)
+    #: Scaled LIVE rewards (``us-scaled``): the weekly missions' credit on the sessions' coins
+    #: (counted + adjusted), each session at its week's rate; 0 under other cards.
+    weekly_creator_usd: Decimal = Decimal(0)
 
     @property
     def total_coins(self) -> int:
@@ -123,7 +128,7 @@ class RosterRow:
 
     @property
     def total_creator_usd(self) -> Decimal:
-        return self.creator_usd + self.adjusted_creator_usd
+        return self.creator_usd + self.adjusted_creator_usd + self.weekly_creator_usd
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.period, "period_start": self.period_start.isoformat(),
@@ -132,7 +137,9 @@ class RosterRow:
                 "adjusted_coins": self.adjusted_coins, "total_coins": self.total_coins,
                 "diamonds": fmt(self.diamonds), "creator_usd": fmt(self.creator_usd),
                 "adjusted_creator_usd": fmt(self.adjusted_creator_usd),
+                "weekly_creator_usd": fmt(self.weekly_creator_usd),
                 "total_creator_usd": fmt(self.total_creator_usd),
+                "viewer_usd": fmt(self.viewer_usd),
                 "active_days": self.active_days, "live_days": self.live_days,
                 "pace": None if self.pace is None else self.pace.as_dict()}
 
@@ -205,7 +212,8 @@ def _days(group: Sequence[SessionStats], active_day_minutes: float) -> tuple[int
 
 def _row(group: Sequence[SessionStats], label: str, start: dt.date, days: int,
          host: str | None, card: RateCard, period: str, as_of: dt.date,
-         settings: TierSettings, adjusted: Mapping[str, int]) -> RosterRow:
+         settings: TierSettings, adjusted: Mapping[str, int],
+         rewards: RoomMoney | None = None) -> RosterRow:
     """One row of sessions that all started by the end of ``as_of``: every column, and the pace,
     from the same sessions (the pace on counted + adjusted diamonds)."""
     coins = sum(s.coins for s in group)
@@ -223,13 +231,55 @@ def _row(group: Sequence[SessionStats], label: str, start: dt.date, days: int,
         hours=hours, coins=coins, diamonds=diamonds,
         creator_usd=sum((s.creator_usd for s in group), Decimal(0)), active_days=active,
         pace=pace, live_days=live, adjusted_coins=extra,
-        adjusted_creator_usd=signed_creator_usd(extra, card))
+        adjusted_creator_usd=signed_creator_usd(extra, card) if rewards is None else
+        sum((rewards.adjusted[s.room_id] for s in group), Decimal(0)),
+        viewer_usd=viewer_usd(coins, card),
+        weekly_creator_usd=Decimal(0) if rewards is None else
+        sum((rewards.weekly[s.room_id] for s in group), Decimal(0)))
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMoney:
+    """Under a card with missions: each session's adjustments and weekly credit in USD, each at
+    its own rate (:mod:`liveworth.analysis.rewards`)."""
+
+    adjusted: Mapping[str, Decimal]
+    weekly: Mapping[str, Decimal]
+
+
+def with_missions(store: Store, card: RateCard, sessions: Sequence[SessionStats],
+                  adjusted: Mapping[str, int], tz: str,
+                  cuts: Mapping[str, Decimal] | None = None,
+                  ) -> tuple[list[SessionStats], RoomMoney | None]:
+    """``sessions`` with each one's creator USD at its own missions rate, and the adjustments
+    and weekly credits per session (the weeks counted from ``sessions``: give them all, up to
+    the day the roster is as of); unchanged, None, under a card without missions."""
+    from dataclasses import replace
+
+    from liveworth.analysis.rewards import SessionSpan, new_followers, session_rates
+    from liveworth.economy.missions import at_rate
+
+    follows = new_followers(store)
+    rates = session_rates(card, (SessionSpan(s.room_id, s.host, s.start_ts, s.end_ts,
+                                             follows.get(s.room_id, 0)) for s in sessions),
+                          tz=tz, cuts=cuts)
+    if rates is None:
+        return list(sessions), None
+    out, adj, weekly = [], {}, {}
+    for s in sessions:
+        m, extra = rates[s.room_id], adjusted.get(s.room_id, 0)
+        own = at_rate(card, m.reward_rate)
+        out.append(replace(s, creator_usd=signed_creator_usd(s.coins, own)))
+        adj[s.room_id] = signed_creator_usd(extra, own)
+        weekly[s.room_id] = signed_creator_usd(s.coins + extra, at_rate(card, m.weekly_rate))
+    return out, RoomMoney(adj, weekly)
 
 
 def roster(store: Store, card: RateCard, *, period: str = "month",
            tiers: Sequence[Tier] = DEFAULT_TIERS, as_of: str | dt.date | None = None,
            tz: str = "UTC", since: str | dt.date | None = None,
-           active_day_minutes: float = DEFAULT_ACTIVE_DAY_MINUTES) -> Roster:
+           active_day_minutes: float = DEFAULT_ACTIVE_DAY_MINUTES,
+           violation_cuts: Mapping[str, Decimal] | None = None) -> Roster:
     """Every creator's periods and the roster's totals, newest period first, as of the end of
     ``as_of`` (default: today in ``tz``).
 
@@ -241,21 +291,24 @@ def roster(store: Store, card: RateCard, *, period: str = "month",
         raise UsageError(f"unknown period {period!r} (choose from {', '.join(PERIODS)})")
     settings = TierSettings(check_tiers(tiers), check_active_day_minutes(active_day_minutes))
     day = parse_since(as_of) or dt.datetime.now(zone(tz)).date()
-    chosen = [s for s in select_sessions(session_stats(store, card, tz=tz), since=since)
-              if s.local_date <= day]
+    adjusted = adjusted_coins(store)
+    known, rewards = with_missions(store, card, [s for s in session_stats(store, card, tz=tz)
+                                                 if s.local_date <= day], adjusted, tz,
+                                   violation_cuts)
+    chosen = select_sessions(known, since=since)
     groups: dict[tuple[str, str], list[SessionStats]] = {}
     starts: dict[str, tuple[dt.date, int]] = {}
     for s in chosen:
         label, start, days = _period(s.local_date, period)
         starts[label] = (start, days)
         groups.setdefault((label, (s.host or "").lower()), []).append(s)
-    adjusted = adjusted_coins(store)
-    rows = [_row(g, label, *starts[label], g[0].host, card, period, day, settings, adjusted)
+    rows = [_row(g, label, *starts[label], g[0].host, card, period, day, settings, adjusted,
+                 rewards)
             for (label, _), g in sorted(groups.items(),
                                         key=lambda kv: (-starts[kv[0][0]][0].toordinal(),
                                                         kv[0][1]))]
     totals = [_row([s for (lab, _), g in groups.items() if lab == label for s in g], label,
-                   start, days, None, card, period, day, settings, adjusted)
+                   start, days, None, card, period, day, settings, adjusted, rewards)
               for label, (start, days) in sorted(starts.items(), key=lambda kv: kv[1][0],
                                                  reverse=True)]
     note = TIERS_NOTE if settings.tiers == check_tiers(DEFAULT_TIERS) else \

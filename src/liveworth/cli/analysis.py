@@ -359,6 +359,10 @@ def render_roster(r: Roster, console: Console) -> None:
                   f"{total.hours:.1f}", f"{total.coins:,}", grouped(total.diamonds),
                   usd(total.creator_usd), f"{total.active_days:,}", "", "", "")
         console.print(t)
+    for total in (t for t in r.totals if t.weekly_creator_usd):
+        console.print(f"{total.period} Scaled LIVE rewards weekly missions: + "
+                      f"{usd(total.weekly_creator_usd)} credited on Mondays (not in the creator "
+                      "USD column; each week's LIVEs over 25 min, in the roster's time zone)")
     for total in (t for t in r.totals if t.adjusted_coins):
         console.print(f"{total.period} " + adjusted_total(
             total.coins, total.adjusted_coins, total.creator_usd, total.adjusted_creator_usd)
@@ -371,6 +375,20 @@ def render_roster(r: Roster, console: Console) -> None:
     console.print(f"[yellow]note[/yellow] {r.note}")
 
 
+def violation_cuts(specs: list[str]) -> dict[str, Decimal]:
+    """``ROOM_ID=SHARE`` options as room id → violation cut (a UsageError naming a bad one)."""
+    from liveworth.economy.missions import check_cut
+
+    out = {}
+    for spec in specs:
+        room, sep, cut = spec.rpartition("=")
+        if not sep or not room.strip():
+            raise UsageError(f"--violation-cut needs ROOM_ID=SHARE (e.g. 7301=0.10), got "
+                             f"{term(spec)!r}")
+        out[room.strip()] = check_cut(cut)
+    return out
+
+
 def cmd_roster(args: argparse.Namespace, console: Console) -> int:
     from liveworth.analysis.roster import roster as build_roster
     from liveworth.cli.tiers import tier_settings
@@ -381,7 +399,8 @@ def cmd_roster(args: argparse.Namespace, console: Console) -> int:
     with Store.open(args.db, read_only=True) as store:
         r = build_roster(store, card, period=args.period, tiers=tiers.tiers,
                          as_of=args.as_of, tz=args.tz, since=args.since,
-                         active_day_minutes=tiers.active_day_minutes)
+                         active_day_minutes=tiers.active_day_minutes,
+                         violation_cuts=violation_cuts(args.violation_cut))
     if args.json:
         print_json(console, r.as_dict())
         return 0
@@ -410,7 +429,7 @@ def register(command: CommandFactory) -> None:
     out.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
     p.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
                    help=f"seed of the bootstrap (default {DEFAULT_SEED}): same seed, same output")
-    add_card_options(p, channel=False)
+    add_card_options(p)
 
     p = command("gifters", cmd_gifters, "the gifter leaderboard across sessions",
                 "Every gifter across sessions, biggest first: lifetime coins, creator USD, "
@@ -429,7 +448,7 @@ def register(command: CommandFactory) -> None:
                    "end of this day (in --tz; default: the latest event in the store)")
     p.add_argument("--overdue", action="store_true", help="only regulars (3+ gifting sessions) "
                    "overdue: days since their last gift > max(2 x usual gap, usual gap + 7)")
-    add_card_options(p, channel=False)
+    add_card_options(p)
     add_json(p)
 
     p = command("roster", cmd_roster, "agency roll-up per creator and month, with tier pace",
@@ -443,6 +462,9 @@ def register(command: CommandFactory) -> None:
     p.add_argument("--as-of", metavar="DATE", help="as of the end of this day (in --tz): "
                    "sessions that start later count nowhere (default: today)")
     p.add_argument("--tz", default="UTC", help="time zone of days and months (default UTC)")
+    p.add_argument("--violation-cut", action="append", default=[], metavar="ROOM_ID=SHARE",
+                   help="--preset us-scaled: points TikTok cut from a LIVE's reward rate for "
+                        "violations, 0-1 (repeatable; liveworth cannot see them)")
     add_tier_options(p)
-    add_card_options(p, channel=False)
+    add_card_options(p)
     add_json(p)

@@ -78,17 +78,50 @@ class Provenance:
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """How viewers buy coins: ``pack_coins`` coins cost ``pack_usd`` dollars."""
+    """How viewers buy coins: ``pack_coins`` coins (and ``bonus_coins`` more, free, as in-app
+    packs carry) cost ``pack_usd`` dollars."""
 
     name: str
     pack_usd: Decimal
     pack_coins: int
     help: str
     provenance: Provenance
+    bonus_coins: int = 0
+
+    @property
+    def coins_received(self) -> int:
+        """The coins the pack gives: its coins and its bonus."""
+        return self.pack_coins + self.bonus_coins
 
     @property
     def usd_per_coin(self) -> Decimal:
-        return self.pack_usd / self.pack_coins
+        return self.pack_usd / self.coins_received
+
+
+@dataclass(frozen=True, slots=True)
+class MissionStep:
+    """One step of a missions schedule: reaching ``at`` (minutes, followers or LIVEs) earns
+    ``rate`` (a share of the nominal diamond value)."""
+
+    at: int
+    rate: Decimal
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class MissionSchedule:
+    """The Scaled LIVE rewards missions of a preset (``[presets.NAME.missions]``), as data;
+    :mod:`liveworth.economy.missions` computes a LIVE's rate from them."""
+
+    #: A LIVE of at least ``at`` minutes earns ``rate``: the highest step reached (ascending).
+    duration: tuple[MissionStep, ...]
+    #: ``at`` new followers during the LIVE add ``rate``.
+    new_followers: MissionStep
+    #: A LIVE of the week longer than this many minutes counts for the weekly missions.
+    weekly_minutes: int
+    #: ``at`` or more such LIVEs in the week add ``rate`` on the week's coins (ascending).
+    weekly: tuple[MissionStep, ...]
+    provenance: Provenance
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +142,9 @@ class RateCard:
     channels: Mapping[str, Channel]
     default_channel: str
     reward_rate_range: tuple[Decimal, Decimal] | None = None
+    #: The preset's missions schedule; None without one or once ``reward_rate`` is set by the
+    #: user (a rate of your own is used flat).
+    missions: MissionSchedule | None = None
     provenance: Mapping[str, Provenance] = field(default_factory=dict)
     units: Mapping[str, str] = field(default_factory=dict)
     helps: Mapping[str, str] = field(default_factory=dict)
@@ -154,6 +190,8 @@ class RateCard:
                     f"(known: {', '.join(sorted(PARAMETERS))}, channel)"
                 )
             changes[key] = parse_parameter(key, raw, set_by)
+            if key == "reward_rate":
+                changes["missions"] = None  # a rate of your own replaces the missions
             old = prov.get(key, Provenance("", "", ""))
             prov[key] = replace(old, set_by=set_by)
         return replace(self, provenance=prov, **changes)
@@ -244,7 +282,15 @@ def _channels(raw: Mapping[str, Any], where: str) -> dict[str, Channel]:
         if not 1 <= coins <= MAX_PACK_COINS:
             raise ConfigError(f"{where}: channels.{name}.pack_coins must lie between 1 and "
                               f"{MAX_PACK_COINS:,}, got {coins}")
-        out[name] = Channel(name, pack_usd, coins, str(entry.get("help", "")), _prov(entry))
+        bonus = entry.get("bonus_coins", 0)
+        if isinstance(bonus, str) and INTEGER_TEXT.fullmatch(bonus.strip()):
+            bonus = int(bonus)
+        if isinstance(bonus, bool) or not isinstance(bonus, int) or \
+                not 0 <= bonus <= MAX_PACK_COINS:
+            raise ConfigError(f"{where}: channels.{name}.bonus_coins must be a whole number from "
+                              f"0 to {MAX_PACK_COINS:,}, got {entry['bonus_coins']!r}")
+        out[name] = Channel(name, pack_usd, coins, str(entry.get("help", "")), _prov(entry),
+                            bonus)
     return out
 
 
@@ -348,7 +394,42 @@ def _with_preset(card: RateCard, p: Mapping[str, Any], chosen: str) -> RateCard:
     rng = None
     if "reward_rate_min" in p:
         rng = (Decimal(p["reward_rate_min"]), Decimal(p["reward_rate_max"]))
-    return replace(card, preset=chosen, provenance=prov, reward_rate_range=rng)
+    missions = _missions(p["missions"], f"preset {chosen}") if "missions" in p else None
+    return replace(card, preset=chosen, provenance=prov, reward_rate_range=rng,
+                   missions=missions)
+
+
+def _steps(raw: object, key: str, at: str, value: str, where: str) -> tuple[MissionStep, ...]:
+    """A list of ``{at = N, value = "0.xx", source, confidence}`` tables, ``at`` ascending."""
+    rows = raw if isinstance(raw, list) else [raw]
+    steps = []
+    for row in rows:
+        if not isinstance(row, dict) or not isinstance(row.get(at), int) or row[at] < 0:
+            raise ConfigError(f"{where}: missions.{key} needs {at} (a whole number) and {value}")
+        rate = _decimal(row.get(value, ""), where, f"missions.{key}.{value}")
+        if not 0 <= rate <= 1:
+            raise ConfigError(f"{where}: missions.{key}.{value} must lie between 0 and 1")
+        steps.append(MissionStep(int(row[at]), rate, _prov(row)))
+    if not steps or [s.at for s in steps] != sorted({s.at for s in steps}):
+        raise ConfigError(f"{where}: missions.{key} must list {at} in ascending order")
+    return tuple(steps)
+
+
+def _missions(raw: Mapping[str, Any], where: str) -> MissionSchedule:
+    """The ``[presets.NAME.missions]`` table read and checked."""
+    duration = _steps(raw.get("duration"), "duration", "from_minutes", "rate", where)
+    if duration[0].at != 0:
+        raise ConfigError(f"{where}: missions.duration must start at from_minutes = 0")
+    minutes = raw.get("weekly_minutes")
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
+        raise ConfigError(f"{where}: missions.weekly_minutes must be a whole number")
+    return MissionSchedule(
+        duration=duration,
+        new_followers=_steps(raw.get("new_followers"), "new_followers", "followers", "bonus",
+                             where)[0],
+        weekly_minutes=minutes,
+        weekly=_steps(raw.get("weekly"), "weekly", "lives", "bonus", where),
+        provenance=_prov(raw))
 
 
 def _with_config(card: RateCard, config: Mapping[str, Any], config_name: str) -> RateCard:

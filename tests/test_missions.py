@@ -1,0 +1,193 @@
+"""The US Scaled LIVE rewards missions (preset ``us-scaled``): a LIVE's reward rate from that LIVE.
+
+Expected values are computed here from the schedule as the sources give it (ECONOMICS.md "2026
+update") and liveworth's documented interpolation, independently of economy/missions.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liveworth.economy.missions import is_weekly_live, live_missions, pct
+from liveworth.economy.ratecard import load_rate_card
+
+SCALED = load_rate_card("us-scaled")
+assert SCALED.missions is not None
+SCHEDULE = SCALED.missions
+#: (from minutes, rate): the sources' 20 % and 38 %, liveworth's steps between.
+STEPS = [(0, "0.20"), (5, "0.22"), (10, "0.26"), (15, "0.30"), (20, "0.34"), (25, "0.38")]
+MIN = 60_000
+CENT_PER_COIN = Decimal("0.01")  # diamonds per coin 1 × $0.01 per diamond
+
+
+def expected_rate(duration_ms: int, followers: int, cut: Decimal = Decimal(0)) -> Decimal:
+    step = max(Decimal(r) for m, r in STEPS if duration_ms >= m * MIN)
+    bonus = Decimal("0.02") if followers >= 5 else Decimal(0)
+    return max(Decimal(0), step + bonus - cut)
+
+
+def weekly_bonus(lives_over_25: int) -> Decimal:
+    return Decimal("0.08") if lives_over_25 >= 2 else Decimal("0.06") if lives_over_25 else \
+        Decimal(0)
+
+
+# ---------------------------------------------------------------------------- the schedule
+
+
+def test_the_schedule_is_rate_card_data_with_sources_and_grades() -> None:
+    assert [(s.at, str(s.rate)) for s in SCHEDULE.duration] == STEPS
+    grades = [s.provenance.confidence for s in SCHEDULE.duration]
+    assert grades == ["C", "assumption", "assumption", "assumption", "assumption", "C"]
+    assert all(s.provenance.source and s.provenance.date for s in SCHEDULE.duration)
+    assert (SCHEDULE.new_followers.at, SCHEDULE.new_followers.rate) == (5, Decimal("0.02"))
+    assert [(s.at, s.rate) for s in SCHEDULE.weekly] == [(1, Decimal("0.06")),
+                                                          (2, Decimal("0.08"))]
+    assert SCHEDULE.weekly_minutes == 25
+    assert "Creator Academy" in SCHEDULE.provenance.source
+
+
+def test_the_us_scaled_range_is_0_to_53_percent() -> None:
+    assert SCALED.reward_rate_range == (Decimal("0"), Decimal("0.53"))
+
+
+def test_no_other_preset_and_no_rate_of_your_own_has_missions() -> None:
+    assert load_rate_card().missions is None
+    assert load_rate_card("us-scaled", {"reward_rate": "0.45"}).missions is None
+    assert load_rate_card("us-scaled", {"agency_cut": "0.1"}).missions == SCHEDULE
+
+
+@pytest.mark.parametrize(("minutes", "followers", "rate"), [
+    (4, 0, "0.20"), (4.99, 9, "0.22"), (5, 0, "0.22"), (16, 3, "0.30"), (24.99, 5, "0.36"),
+    (25, 4, "0.38"), (30, 6, "0.40"), (300, 500, "0.40")])
+def test_per_live_rate(minutes: float, followers: int, rate: str) -> None:
+    got = live_missions(SCHEDULE, round(minutes * MIN), followers)
+    assert got.reward_rate == Decimal(rate)
+    assert got.weekly_rate == 0
+
+
+def test_a_weekly_live_is_one_over_25_minutes() -> None:
+    assert not is_weekly_live(SCHEDULE, 25 * MIN)
+    assert is_weekly_live(SCHEDULE, 25 * MIN + 1)
+
+
+def test_what_is_missing_is_said_in_words() -> None:
+    m = {x.name: x for x in live_missions(SCHEDULE, 16 * MIN + 1, 3, 1).missions}
+    assert m["duration"].missing == "4 more minutes for 34 %, 9 more for 38 %"
+    assert m["duration"].progress == "LIVE for 16 min: 30 %" and not m["duration"].met
+    assert m["new_followers"].progress == "3 of 5 new followers"
+    assert m["new_followers"].missing == "2 more new followers for +2 %"
+    assert m["weekly"].missing == "1 more LIVE over 25 min this week for +8 %"
+    m = {x.name: x for x in live_missions(SCHEDULE, 21 * MIN, 5, 2).missions}
+    assert m["duration"].missing == "4 more minutes for 38 %"
+    assert m["new_followers"].met and m["new_followers"].missing is None
+    assert m["weekly"].met and m["weekly"].contribution == Decimal("0.08")
+    assert pct(Decimal("0.025")) == "2.5 %"
+
+
+def test_the_violation_cut_comes_off_and_stops_at_zero() -> None:
+    got = live_missions(SCHEDULE, 30 * MIN, 6, 2, Decimal("0.10"))
+    assert (got.reward_rate, got.weekly_rate) == (Decimal("0.30"), Decimal("0.08"))
+    worst = live_missions(SCHEDULE, 3 * MIN, 0, 0, Decimal("0.20"))
+    assert (worst.reward_rate, worst.weekly_rate) == (0, 0)
+    cut = {x.name: x for x in worst.missions}["no_violations"]
+    assert not cut.met and cut.contribution == Decimal("-0.20")
+
+
+@settings(max_examples=300, deadline=None)
+@given(duration=st.integers(0, 48 * 60 * MIN), followers=st.integers(0, 10**6),
+       lives=st.integers(0, 50), cut=st.decimals(0, 1, places=4))
+def test_the_mission_rate_never_leaves_0_to_53_percent(duration: int, followers: int,
+                                                       lives: int, cut: Decimal) -> None:
+    got = live_missions(SCHEDULE, duration, followers, lives, cut)
+    assert Decimal(0) <= got.reward_rate <= got.full_rate <= Decimal("0.53")
+    assert got.weekly_rate >= 0
+    assert got.reward_rate == expected_rate(duration, followers, cut)
+    assert got.full_rate == max(Decimal(0), expected_rate(duration, followers)
+                                + weekly_bonus(lives) - cut)
+    if cut == 0:
+        assert Decimal("0.20") <= got.full_rate
+    per_live = [x for x in got.missions if x.kind in ("per-LIVE", "violation")]
+    assert sum(x.contribution for x in per_live) == got.reward_rate
+
+
+# ---------------------------------------------------------------------------- the week
+
+
+def _history(tmp_path: Path, cli: Callable[..., Any]) -> tuple[Path, dict[str, dict[str, Any]]]:
+    out = tmp_path / "hist"
+    out.mkdir()
+    assert cli("simulate", "--followers", "2000", "--sessions", "12", "--minutes", "22",
+               "--per-week", "3", "--start", "2026-10-05", "--seed", "1",
+               "--out", str(out) + "/").code == 0
+    db = tmp_path / "h.duckdb"
+    files = sorted(str(p) for p in out.glob("*.jsonl"))
+    assert cli("import", *files, "--db", str(db), "--json").code == 0
+    lives: dict[str, dict[str, Any]] = {}
+    for f in files:
+        for line in Path(f).read_text().splitlines():
+            e = json.loads(line)
+            live = lives.setdefault(e["room_id"], {"follows": set(), "ts": []})
+            live["ts"].append(e["ts"])
+            if e["type"] == "live_start":
+                live["start"] = e["ts"]
+            if e["type"] == "live_end":
+                live["end"] = e["ts"]
+            if e["type"] == "follow":
+                live["follows"].add(e["user_id"])
+    for row in cli("sessions", "--db", str(db), "--json").json():
+        lives[row["room_id"]]["coins"] = row["coins"]
+    return db, lives
+
+
+def test_the_weekly_missions_change_the_weeks_total_in_roster(
+        tmp_path: Path, cli: Callable[..., Any]) -> None:
+    db, lives = _history(tmp_path, cli)
+    weeks: dict[dt.date, list[dict[str, Any]]] = {}
+    for live in lives.values():
+        start = live.get("start", min(live["ts"]))
+        end = max(live.get("end", max(live["ts"])), start)
+        live["ms"] = end - start
+        day = dt.datetime.fromtimestamp(start / 1000, dt.UTC).date()
+        weeks.setdefault(day - dt.timedelta(days=day.weekday()), []).append(live)
+    over = {w: sum(x["ms"] > 25 * MIN for x in ls) for w, ls in weeks.items()}
+    assert set(over.values()) == {0, 1, 2}  # weeks below, at and at the top step
+    got = cli("roster", "--db", str(db), "--preset", "us-scaled", "--period", "week",
+              "--as-of", "2027-01-01", "--json").json()
+    flat = cli("roster", "--db", str(db), "--period", "week", "--as-of", "2027-01-01",
+               "--json").json()
+    by_week = {t["period_start"]: t for t in got["totals"]}
+    assert len(by_week) == len(weeks)
+    for week, ls in weeks.items():
+        total = by_week[week.isoformat()]
+        own = sum(x["coins"] * CENT_PER_COIN * expected_rate(x["ms"], len(x["follows"]))
+                  for x in ls)
+        weekly = sum(x["coins"] for x in ls) * CENT_PER_COIN * weekly_bonus(over[week])
+        assert Decimal(total["creator_usd"]) == own
+        assert Decimal(total["weekly_creator_usd"]) == weekly
+        assert Decimal(total["total_creator_usd"]) == own + weekly
+    for t in flat["totals"]:
+        assert Decimal(t["weekly_creator_usd"]) == 0
+        assert Decimal(t["total_creator_usd"]) == t["coins"] * Decimal("0.005")
+
+
+def test_roster_violation_cuts_are_per_live(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    db, lives = _history(tmp_path, cli)
+    room = max(lives, key=lambda r: lives[r]["coins"])
+    base = cli("roster", "--db", str(db), "--preset", "us-scaled", "--as-of", "2027-01-01",
+               "--json").json()
+    cut = cli("roster", "--db", str(db), "--preset", "us-scaled", "--as-of", "2027-01-01",
+              "--violation-cut", f"{room}=0.05", "--json").json()
+    drop = sum(Decimal(t["total_creator_usd"]) for t in base["totals"]) - sum(
+        Decimal(t["total_creator_usd"]) for t in cut["totals"])
+    assert drop == lives[room]["coins"] * CENT_PER_COIN * Decimal("0.05")
+    bad = cli("roster", "--db", str(db), "--preset", "us-scaled", "--violation-cut", "0.05")
+    assert bad.code == 2 and "ROOM_ID=SHARE" in bad.err
