@@ -86,6 +86,8 @@ ODD_LINES = [
      "user_id": "8", "user": "bo", "nickname": "Bo"},
     {"v": 1, "type": "follow", "room_id": "r3", "ts": 1_700_000_103_600, "msg_id": "fo",
      "user_id": "8", "user": "bo", "nickname": "Bo"},
+    {"v": 1, "type": "subscribe", "room_id": "r2", "ts": 1_700_000_103_700, "msg_id": "su",
+     "user_id": "5", "user": "ann", "nickname": "Ann", "months": "2", "price_usd": 4.99},
     {"v": 1, "type": "live_end", "room_id": "r2", "ts": 1_700_000_104_000, "msg_id": "e",
      "reason": "suspended"},
 ]

@@ -31,6 +31,7 @@ from liveworth.decode.events import (
     Like,
     LiveEnd,
     Share,
+    Subscribe,
     Viewers,
     event_from_dict,
     event_to_dict,
@@ -210,6 +211,7 @@ EXPECTED_TYPES: dict[str, set[type[Event]]] = {
     "WebcastControlMessage": {LiveEnd},
     "WebcastLinkMicBattle": {Battle},
     "WebcastLinkMicArmies": {Battle},
+    "WebcastSubNotifyMessage": {Subscribe},
 }
 
 

@@ -134,14 +134,35 @@ class Battle(Event):
     battle_id: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscribe(Event):
+    """A viewer's LIVE subscription (TikTok's ``WebcastSubNotifyMessage``): ``months`` is the
+    subscription's month (1 = new). ``price_usd`` (exact decimal text, e.g. ``"4.99"``) and
+    ``tier`` are what the viewer paid and chose when the source knows them; TikTok's message
+    carries neither, so reports price it from the rate card (``docs/RATES.md``)."""
+
+    TYPE: ClassVar[str] = "subscribe"
+    user_id: str
+    user: str
+    nickname: str
+    months: int
+    price_usd: str | None = None
+    tier: str | None = None
+
+
 AnyEvent: TypeAlias = (
     LiveStart | LiveEnd | Gift | Comment | Like | Join | Follow | Share | Viewers | Battle
+    | Subscribe
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
-    for cls in (LiveStart, LiveEnd, Gift, Comment, Like, Join, Follow, Share, Viewers, Battle)
+    for cls in (LiveStart, LiveEnd, Gift, Comment, Like, Join, Follow, Share, Viewers, Battle,
+                Subscribe)
 }
+
+#: A subscription price as event format v1 holds it: plain decimal text, at most 4 places.
+PRICE_TEXT = re.compile(r"(0|[1-9][0-9]{0,8})(\.[0-9]{1,4})?")
 
 _COMMON = ("room_id", "ts", "msg_id")
 _RESERVED = frozenset({"v", "type", *_COMMON, "extra"})  # no type-specific field
@@ -240,6 +261,8 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
         raise InputFormatError("must not be empty", where=where,
                                field="room_id" if not kwargs["room_id"] else "msg_id")
     _no_longer(kwargs["room_id"], MAX_ROOM_ID, "room_id", where)
+    if etype == "subscribe" and isinstance(obj.get("price_usd"), float):
+        obj = {**obj, "price_usd": repr(obj["price_usd"])}  # 4.99 read as its text "4.99"
     for name, kind, required in _SPECS[etype]:
         value = obj.get(name)
         if value is None:
@@ -247,18 +270,7 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
                 raise InputFormatError("missing", where=where, field=name)
             continue
         kwargs[name] = _CONVERT[kind](value, name, where)
-    if etype == "gift":
-        for name in ("coins", "repeat_count"):
-            if kwargs[name] < (1 if name == "repeat_count" else 0):
-                raise InputFormatError(f"out of range: {kwargs[name]}", where=where, field=name)
-        if kwargs["coins"] * kwargs["repeat_count"] > MAX_INT:  # what the ledger credits
-            raise InputFormatError(f"coins × repeat_count is above 2^53: {kwargs['coins']} × "
-                                   f"{kwargs['repeat_count']}", where=where, field="coins")
-    elif etype in ("like", "viewers"):
-        for name in ("count", "current", "total"):
-            if kwargs.get(name, 0) < 0:
-                raise InputFormatError(f"must not be negative: {kwargs[name]}", where=where,
-                                       field=name)
+    _check_ranges(etype, kwargs, where)
     known = _KNOWN | {n for n, _, _ in _SPECS[etype]}
     extra = {k: val for k, val in obj.items() if k not in known}  # an input key "extra" too
     for host in (kwargs.get("host"), extra.get("host")):
@@ -267,6 +279,30 @@ def event_from_dict(obj: Any, where: str = "") -> Event:
     if extra:
         kwargs["extra"] = extra
     return EVENT_TYPES[etype](**kwargs)
+
+
+def _check_ranges(etype: str, kwargs: Mapping[str, Any], where: str) -> None:
+    """The counts, amounts and prices of one event's fields, checked to be in range."""
+    if etype == "gift":
+        for name in ("coins", "repeat_count"):
+            if kwargs[name] < (1 if name == "repeat_count" else 0):
+                raise InputFormatError(f"out of range: {kwargs[name]}", where=where, field=name)
+        if kwargs["coins"] * kwargs["repeat_count"] > MAX_INT:  # what the ledger credits
+            raise InputFormatError(f"coins × repeat_count is above 2^53: {kwargs['coins']} × "
+                                   f"{kwargs['repeat_count']}", where=where, field="coins")
+    elif etype == "subscribe":
+        if kwargs["months"] < 1:
+            raise InputFormatError(f"must be 1 or more: {kwargs['months']}", where=where,
+                                   field="months")
+        if "price_usd" in kwargs and not PRICE_TEXT.fullmatch(kwargs["price_usd"]):
+            raise InputFormatError(f"expected a price in dollars such as \"4.99\", got "
+                                   f"{_short(kwargs['price_usd'])}", where=where,
+                                   field="price_usd")
+    elif etype in ("like", "viewers"):
+        for name in ("count", "current", "total"):
+            if kwargs.get(name, 0) < 0:
+                raise InputFormatError(f"must not be negative: {kwargs[name]}", where=where,
+                                       field=name)
 
 
 def _no_longer(text: str, limit: int, name: str, where: str) -> None:

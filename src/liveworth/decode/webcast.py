@@ -36,8 +36,10 @@ from liveworth.decode.events import (
     Like,
     LiveEnd,
     Share,
+    Subscribe,
     Viewers,
 )
+from liveworth.decode.subscriptions import SUBSCRIPTION_SCHEMA, months_of
 from liveworth.errors import DecodeError
 
 __all__ = [
@@ -159,6 +161,7 @@ _SCHEMA: Final[Mapping[str, Sequence[_Field]]] = {
         _Field("now", 4, "int64"),
     ),
     **BATTLE_SCHEMA,  # the battle message's settings, hosts and results (decode/battles.py)
+    **SUBSCRIPTION_SCHEMA,  # a viewer's LIVE subscription (decode/subscriptions.py)
 }
 
 _FDP = descriptor_pb2.FieldDescriptorProto
@@ -474,6 +477,12 @@ def _battle(m: _Proto, ctx: _Context) -> list[Event]:
                    extra=extra)]
 
 
+def _subscribe(m: _Proto, ctx: _Context) -> list[Event]:
+    env, who = _envelope(m, ctx), _who(m.user)
+    return [Subscribe(room_id=env.room_id, msg_id=env.msg_id, ts=env.ts, user_id=who.user_id,
+                      user=who.user, nickname=who.nickname, months=months_of(m))]
+
+
 _Decoder = Callable[[_Proto, _Context], list[Event]]
 
 _DECODERS: Final[Mapping[str, _Decoder]] = {
@@ -486,6 +495,7 @@ _DECODERS: Final[Mapping[str, _Decoder]] = {
     "WebcastControlMessage": _control,
     "WebcastLinkMicBattle": _battle,
     "WebcastLinkMicArmies": _battle,
+    "WebcastSubNotifyMessage": _subscribe,
 }
 
 #: The webcast methods that can produce events; every other method decodes to no events.

@@ -19,7 +19,14 @@ from typing import IO
 import numpy as np
 import pyarrow as pa
 
-from liveworth.decode.events import EVENT_TYPES, FORMAT_VERSION, MAX_INT, MAX_TS, field_specs
+from liveworth.decode.events import (
+    EVENT_TYPES,
+    FORMAT_VERSION,
+    MAX_INT,
+    MAX_TS,
+    PRICE_TEXT,
+    field_specs,
+)
 from liveworth.decode.formats import MAX_HOST, MAX_ROOM_ID
 from liveworth.store.database import EVENT_COLUMNS
 
@@ -210,6 +217,9 @@ def _type_condition(etype: str, type_name: str) -> str:
     if etype == "gift":
         conds.append(f"coins >= 0 AND repeat_count >= 1 AND "
                      f"coins::HUGEINT * repeat_count <= {MAX_INT}")
+    if etype == "subscribe":  # as event_from_dict checks them
+        conds.append(f"months >= 1 AND (price_usd IS NULL OR "
+                     f"regexp_full_match(price_usd, '{PRICE_TEXT.pattern}'))")
     for name in ("count", "current", "total"):
         if any(n == name for n, _, _ in specs):
             conds.append(f'coalesce("{name}", 0) >= 0')

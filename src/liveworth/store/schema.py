@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-#: Columns of the events table: one wide row per event, unused fields NULL.
-EVENT_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
+#: Columns of the events table as migration 1 created it (never changed: later columns are added
+#: by later migrations, at the end of the table).
+_FIRST_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("room_id", pa.string(), "VARCHAR NOT NULL"),
     ("msg_id", pa.string(), "VARCHAR NOT NULL"),
     ("type", pa.string(), "VARCHAR NOT NULL"),
@@ -36,13 +37,21 @@ EVENT_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("battle_id", pa.string(), "VARCHAR"),
     ("extra", pa.string(), "VARCHAR"),
 )
+#: The ``subscribe`` event's own fields (migration 5).
+_SUBSCRIPTION_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("months", pa.int64(), "BIGINT"),
+    ("price_usd", pa.string(), "VARCHAR"),  # exact decimal text, as event format v1 gives it
+    ("tier", pa.string(), "VARCHAR"),
+)
+#: Columns of the events table: one wide row per event, unused fields NULL.
+EVENT_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = _FIRST_COLUMNS + _SUBSCRIPTION_COLUMNS
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (
         1,
         "events, credits, rooms and imports",
         f"""
         CREATE TABLE events (
-            {", ".join(f'"{n}" {sql}' for n, _, sql in EVENT_COLUMNS)}
+            {", ".join(f'"{n}" {sql}' for n, _, sql in _FIRST_COLUMNS)}
         );
         CREATE TABLE rooms (
             room_id VARCHAR PRIMARY KEY,
@@ -158,5 +167,14 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        5,
+        "LIVE subscriptions: the subscribe event's months, price and tier",
+        # Spelled out, not built from _SUBSCRIPTION_COLUMNS: a released migration never changes.
+        """
+        ALTER TABLE events ADD COLUMN months BIGINT;
+        ALTER TABLE events ADD COLUMN price_usd VARCHAR;
+        ALTER TABLE events ADD COLUMN tier VARCHAR;
+        """,
+    ),
 )
-
