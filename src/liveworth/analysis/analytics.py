@@ -61,7 +61,7 @@ from liveworth.analysis.sessionstats import (
     session_stats,
     weekly_trend,
 )
-from liveworth.economy.money import fmt, split_cents
+from liveworth.economy.money import fmt, split_cents, viewer_usd
 from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import NotFoundError, UsageError
@@ -122,6 +122,9 @@ class Analysis:
     heatmap: Heatmap | None = None
     #: Coins during battles against outside them, per opponent, results (:mod:`.battles`).
     battles: Battles | None = None
+    #: What viewers paid for the counted coins, on ``channel`` (the rate card's, or --channel).
+    viewer_usd: Decimal = Decimal(0)
+    channel: str = ""
 
     @property
     def elasticity_viewers(self) -> Driver:
@@ -174,6 +177,7 @@ class Analysis:
                        "creator_usd": fmt(self.creator_usd),
                        "adjusted_creator_usd": fmt(self.adjusted_creator_usd),
                        "total_creator_usd": fmt(self.creator_usd + self.adjusted_creator_usd),
+                       "viewer_usd": fmt(self.viewer_usd), "channel": self.channel,
                        "usd_per_session": fmt(self.usd_per_session),
                        "usd_per_hour": None if per_hour is None else fmt(per_hour)},
             "sessions": [s.as_dict() for s in self.sessions],
@@ -251,7 +255,9 @@ def analyze(store: Store, card: RateCard, *, host: str | None = None,
         recommendations=tuple(recommendations(chosen, found, whales, min_sessions)),
         notes=tuple(notes), risks=tuple(risks(chosen, whales, board)),
         adjusted_coins=adjusted, adjusted_creator_usd=signed_creator_usd(adjusted, card),
-        heatmap=heatmap(store, chosen, tz), battles=battle_stats(store, chosen))
+        heatmap=heatmap(store, chosen, tz), battles=battle_stats(store, chosen),
+        viewer_usd=viewer_usd(sum(s.coins for s in chosen), card),
+        channel=card.channel(None).name)
 
 
 # ---------------------------------------------------------------------------- tables

@@ -34,7 +34,7 @@ from liveworth.analysis.sessionstats import (
     top_shares,
 )
 from liveworth.analysis.stats import ols_hc3
-from liveworth.economy.money import creator_usd, fmt
+from liveworth.economy.money import creator_usd, fmt, viewer_usd
 from liveworth.economy.ratecard import RateCard
 from liveworth.store.database import Store
 
@@ -60,6 +60,8 @@ class GifterStats:
     last_ts: int
     first_room_id: str
     last_room_id: str
+    #: What the gifter paid for their coins, on the rate card's channel (or --channel).
+    viewer_usd: Decimal = Decimal(0)
 
     @property
     def returning(self) -> bool:
@@ -69,7 +71,8 @@ class GifterStats:
     def as_dict(self) -> dict[str, Any]:
         return {"rank": self.rank, "user_id": self.user_id, "user": self.user,
                 "nickname": self.nickname, "coins": self.coins,
-                "creator_usd": fmt(self.creator_usd), "share": round(self.share, 4),
+                "creator_usd": fmt(self.creator_usd), "viewer_usd": fmt(self.viewer_usd),
+                "share": round(self.share, 4),
                 "sessions": self.sessions, "returning": self.returning, "gifts": self.gifts,
                 "sends": self.sends, "first_ts": self.first_ts, "last_ts": self.last_ts,
                 "first_room_id": self.first_room_id, "last_room_id": self.last_room_id}
@@ -102,7 +105,8 @@ def leaderboard(store: Store, card: RateCard, rooms: Sequence[str],
         nickname=r[2] or "", coins=int(r[3]), creator_usd=creator_usd(int(r[3]), card),
         share=int(r[3]) / int(r[11]) if r[11] else 0.0, sessions=int(r[4]), gifts=int(r[5]),
         sends=int(r[6]), first_ts=int(r[7]), last_ts=int(r[8]), first_room_id=str(r[9]),
-        last_room_id=str(r[10])) for i, r in enumerate(rows, 1)]
+        last_room_id=str(r[10]), viewer_usd=viewer_usd(int(r[3]), card))
+        for i, r in enumerate(rows, 1)]
 
 
 def gifters(store: Store, card: RateCard, *, host: str | None = None,

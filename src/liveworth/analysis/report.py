@@ -462,6 +462,9 @@ class SessionRow:
     #: Manual adjustments not undone (``coins`` and ``creator_usd`` are the counted ones).
     adjusted_coins: int = 0
     adjusted_creator_usd: Decimal = Decimal(0)
+    #: What viewers paid for the counted coins, on ``channel`` (the rate card's, or --channel).
+    viewer_usd: Decimal = Decimal(0)
+    channel: str = ""
 
     @property
     def duration_s(self) -> float:
@@ -483,6 +486,7 @@ class SessionRow:
                 "creator_usd": fmt(self.creator_usd),
                 "adjusted_creator_usd": fmt(self.adjusted_creator_usd),
                 "total_creator_usd": fmt(self.total_creator_usd),
+                "viewer_usd": fmt(self.viewer_usd), "channel": self.channel,
                 "unique_gifters": self.gifters, "events": self.events}
 
 
@@ -506,10 +510,12 @@ def list_sessions(store: Store, card: RateCard) -> list[SessionRow]:
         FROM ev LEFT JOIN cr USING (room_id) LEFT JOIN rooms r USING (room_id)
         ORDER BY ev.start_ts DESC, ev.room_id""")
     adjusted = adjusted_coins(store)
-    return [
-        SessionRow(str(r[0]), r[1], int(r[2]), int(max(r[3], r[2])), int(r[4]), int(r[5]),
-                   earnings(int(r[4]), card).creator_usd, int(r[6]), int(r[7]),
-                   adjusted.get(str(r[0]), 0),
-                   signed_creator_usd(adjusted.get(str(r[0]), 0), card))
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        money = earnings(int(r[4]), card)
+        out.append(SessionRow(
+            str(r[0]), r[1], int(r[2]), int(max(r[3], r[2])), int(r[4]), int(r[5]),
+            money.creator_usd, int(r[6]), int(r[7]), adjusted.get(str(r[0]), 0),
+            signed_creator_usd(adjusted.get(str(r[0]), 0), card), money.viewer_usd,
+            money.channel))
+    return out

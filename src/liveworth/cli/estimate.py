@@ -215,6 +215,10 @@ def _print_estimate(console: Console, e: Estimate) -> None:
     console.print("[bold]Assumptions[/bold] (every parameter and its source: docs/MODEL.md)")
     for line in e.assumptions:
         console.print(f"  • {term(line)}")
+    from liveworth.model.coverage import PRECONDITIONS
+
+    console.print("[bold]Preconditions[/bold] (TikTok's, for going LIVE and receiving gifts): "
+                  + "; ".join(PRECONDITIONS))
 
 
 def print_warnings(console: Console, warnings: Sequence[str]) -> None:

@@ -146,5 +146,5 @@ def register(command: CommandFactory) -> None:
     p.add_argument("--seed", metavar="S", help="random seed (default: a fresh one, printed)")
     p.add_argument("--sessions", default=str(DEFAULT_SESSIONS), metavar="N",
                    help=f"simulated months (default {DEFAULT_SESSIONS:,})")
-    add_card_options(p, channel=False)
+    add_card_options(p)
     add_json(p)

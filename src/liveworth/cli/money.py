@@ -18,17 +18,20 @@ from liveworth.cli.options import (
     usd_amount,
     whole_number,
 )
-from liveworth.economy.gifts import CATALOGUES, load_catalogue
+from liveworth.economy.gifts import CATALOGUES, GiftInfo, load_catalogue
 from liveworth.economy.money import (
     coins_for_usd,
     coins_from_diamonds,
     earnings,
     fmt,
     payout_plan,
+    split_cents,
     usd,
+    viewer_usd,
 )
 from liveworth.economy.numbers import count
-from liveworth.economy.ratecard import PARAMETERS, preset_help
+from liveworth.economy.ratecard import PARAMETERS, RateCard, preset_help
+from liveworth.errors import UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,6 +56,7 @@ def cmd_rates(args: argparse.Namespace, console: Console) -> int:
             "name": ch.name,
             "pack_usd": fmt(ch.pack_usd),
             "pack_coins": ch.pack_coins,
+            "bonus_coins": ch.bonus_coins,
             "usd_per_coin": fmt(ch.usd_per_coin.quantize(Decimal("0.000001"))),
             "default": ch.name == card.default_channel,
             "help": ch.help,
@@ -80,11 +84,14 @@ def cmd_rates(args: argparse.Namespace, console: Console) -> int:
         set_by = "" if p["set_by"] == "rate card" else f"  \\[set by {p['set_by']}]"
         console.print(f"  [bold]{p['name']}[/bold] = {p['value']} {p['unit']}{set_by}")
         console.print(f"      {p['source']} ({p['date']}, confidence {p['confidence']})")
+        if p["confidence"] == "unsettled":
+            console.print(f"      [bold]unsettled[/bold]: {p['help']}")
     console.print("[bold]Coin channels[/bold] (what viewers pay)")
     for c, ch in zip(channels, card.channels.values(), strict=True):
         mark = " (default)" if c["default"] else ""
-        console.print(f"  [bold]{c['name']}[/bold]{mark}: {count(ch.pack_coins, 'coin')} = "
-                      f"${c['pack_usd']} (${c['usd_per_coin']} per coin)")
+        bonus = f" + {ch.bonus_coins:,} bonus" if ch.bonus_coins else ""
+        console.print(f"  [bold]{c['name']}[/bold]{mark}: {count(ch.pack_coins, 'coin')}{bonus} "
+                      f"= ${c['pack_usd']} (${c['usd_per_coin']} per coin)")
         console.print(f"      {c['source']} ({c['date']}, confidence {c['confidence']})")
     if rng:
         console.print(f"reward rate range under this preset: {fmt(rng[0])}-{fmt(rng[1])}")
@@ -132,6 +139,8 @@ def cmd_convert(args: argparse.Namespace, console: Console) -> int:
 def cmd_gifts(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
+    card = card_from_args(args)
+    channel = card.channel(args.channel).name
     cat = load_catalogue(args.catalogue)
     if args.id is not None:
         found = cat.by_id(args.id)
@@ -141,35 +150,65 @@ def cmd_gifts(args: argparse.Namespace, console: Console) -> int:
     else:
         rows = cat.search(args.search or "", min_coins=args.min_coins, max_coins=args.max_coins)
     if args.json:
-        print_json(console, [g.as_dict() for g in rows])
+        print_json(console, [_gift_worth(g, card, channel) for g in rows])
         return 0
-    t = Table("id", "name", "coins", "streakable", "tier", title=f"{count(len(rows), 'gift')}, "
-              f"{cat.name} catalogue", title_justify="left")
+    t = Table("id", "name", "coins", "creator receives", f"viewer paid ({channel})",
+              "streakable", "tier", title=f"{count(len(rows), 'gift')}, {cat.name} catalogue; "
+              f"money per gift sent once, rate card {card.name}", title_justify="left")
     for g in rows:
         streak = {True: "yes", False: "no", None: "?"}[g.streakable]
-        t.add_row(str(g.gift_id or "-"), g.name or "(no name)", f"{g.coins:,}", streak, g.tier)
+        e = earnings(g.coins, card, channel)
+        t.add_row(str(g.gift_id or "-"), g.name or "(no name)", f"{g.coins:,}",
+                  usd(e.creator_usd), usd(e.viewer_usd), streak, g.tier)
     console.print(t)
     if not rows:
         console.print("no gift matches")
     return 0
 
 
+def _gift_worth(g: GiftInfo, card: RateCard, channel: str) -> dict[str, object]:
+    """A gift with what it is worth: to the creator, and what it cost the viewer on each coin
+    channel (exact decimal strings)."""
+    e = earnings(g.coins, card, channel)
+    return {**g.as_dict(), "creator_usd": fmt(e.creator_usd), "viewer_usd": fmt(e.viewer_usd),
+            "channel": channel, "rate_card": card.name,
+            "viewer_usd_by_channel": {name: fmt(viewer_usd(g.coins, card, name))
+                                      for name in card.channels}}
+
+
 def cmd_payout(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
+    if args.reward_rate is not None:
+        raise UsageError("--reward-rate does not apply: the balance is already what the "
+                         "creator received (--agency-cut and --tax-rate do)")
     card = card_from_args(args)
     plan = payout_plan(args.balance_usd, card, args.start or dt.date.today())
     if args.json:
-        print_json(console, {**plan.as_dict(), "rate_card": card.name})
+        print_json(console, {**plan.as_dict(), "rate_card": card.name,
+                             "agency_cut": fmt(card.agency_cut), "tax_rate": fmt(card.tax_rate)})
         return 0
     console.print(f"Balance {usd(plan.balance_usd)}: {plan.note}.")
-    if plan.instalments:
-        t = Table("request on", "amount", "fee", "arrives by")
-        for i in plan.instalments:
-            t.add_row(i.requested.isoformat(), usd(i.amount_usd), usd(i.fee_usd),
-                      i.arrives_by.isoformat())
-        console.print(t)
-        console.print(f"All cash arrives by {plan.last_arrival}.")
+    if not plan.instalments:
+        return 0
+    cuts = bool(card.agency_cut or card.tax_rate)
+    cols = ["request on", "amount", "fee"] + (["agency", "tax", "take-home"] if cuts else []) + \
+        ["arrives by"]
+    t = Table(*cols, title="each row: amount = fee + agency + tax + take-home" if cuts else None,
+              title_justify="left")
+    totals = [Decimal(0)] * 4
+    for i in plan.instalments:
+        # in cents, the parts adding up to the amount (whole cents) as shown
+        parts = split_cents(i.fee_usd, i.agency_usd, i.tax_usd, i.take_home_usd)
+        totals = [a + b for a, b in zip(totals, parts, strict=True)]
+        shown = [usd(x) for x in parts] if cuts else [usd(parts[0])]
+        t.add_row(i.requested.isoformat(), usd(i.amount_usd), *shown, i.arrives_by.isoformat())
+    console.print(t)
+    if cuts:
+        console.print(f"Take-home {usd(totals[3])} of {usd(plan.withdrawn_usd)} withdrawn: the "
+                      f"agency takes {fmt(card.agency_cut * 100)} % and tax "
+                      f"{fmt(card.tax_rate * 100)} % of the rest (the creator's).")
+    console.print(f"All cash arrives by {plan.last_arrival}.")
     return 0
 
 
@@ -193,8 +232,9 @@ def register(command: CommandFactory) -> None:
     add_json(p)
 
     p = command("gifts", cmd_gifts, "TikTok's gift catalogue: ids, names, coin prices",
-                "Search TikTok's gift catalogue. Names are not unique: a name look-up lists "
-                "every id and price.")
+                "Search TikTok's gift catalogue, with what each gift is worth: what the creator "
+                "receives and what the viewer paid (on --channel; --json: on every channel). "
+                "Names are not unique: a name look-up lists every id and price.")
     p.add_argument("--search", help="text the gift name contains")
     p.add_argument("--name", help="exact name (case-insensitive): every candidate")
     p.add_argument("--id", type=whole_number, help="one gift id")
@@ -203,11 +243,13 @@ def register(command: CommandFactory) -> None:
     p.add_argument("--catalogue", choices=CATALOGUES, default="official",
                    help="official (164 gifts from TikTok's API, default) or extended (1,018 "
                    "rows in three tiers of confidence)")
+    add_card_options(p)
     add_json(p)
 
     p = command("payout", cmd_payout, "when and in what instalments a balance becomes cash",
                 "Plan the withdrawals of a balance under TikTok's rules: a minimum withdrawal, "
-                "at most $1,000 a day, up to 15 days to arrive.")
+                "at most $1,000 a day, up to 15 days to arrive; with --agency-cut and "
+                "--tax-rate, what each withdrawal leaves the creator (the take-home).")
     p.add_argument("--balance-usd", type=usd_amount, required=True,
                    help="wallet balance in USD")
     p.add_argument("--start", type=date_value, help="first withdrawal date (default: today)")

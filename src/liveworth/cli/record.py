@@ -528,6 +528,6 @@ def register(command: CommandFactory) -> None:
                    help="also serve the dashboard, live page and OBS overlay on "
                    "127.0.0.1:PORT (default 8000) from this process while recording")
     p.add_argument("--quiet", action="store_true", help="no live view, only the final summary")
-    add_card_options(p, channel=False)
+    add_card_options(p)
     add_alerts_option(p)
     add_json(p)

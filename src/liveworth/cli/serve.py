@@ -154,7 +154,7 @@ def register(command: CommandFactory) -> None:
     p.add_argument("--log-level", default="warning",
                    choices=("critical", "error", "warning", "info", "debug"),
                    help="server log level (default warning)")
-    add_card_options(p, channel=False)
+    add_card_options(p)
     p.add_argument("--alerts", type=Path, metavar="FILE",
                    help="alert rules (TOML, docs/ALERTS.md) the live pages and overlay try on "
                         "the stored events, next to the alerts recordings stored (shown only: "

@@ -4,7 +4,7 @@ Coins are integers. Money is :class:`decimal.Decimal`, never float. For ``coins`
 
     diamonds     = coins × diamonds_per_coin
     creator_usd  = diamonds × usd_per_diamond × reward_rate        what the creator receives
-    viewer_usd   = coins × pack_usd / pack_coins  (of the channel) what viewers paid
+    viewer_usd   = coins × pack_usd / (pack_coins + bonus_coins)  (of the channel) what viewers paid
     platform_usd = viewer_usd − creator_usd                        what TikTok and the stores kept
     agency_usd   = creator_usd × agency_cut
     tax_usd      = (creator_usd − agency_usd) × tax_rate
@@ -139,7 +139,7 @@ def viewer_usd(coins: int, card: RateCard, channel: str | None = None) -> Decima
     _check_coins(coins)
     ch = card.channel(channel)
     with localcontext(_CONTEXT):
-        return (Decimal(coins) * ch.pack_usd / ch.pack_coins).quantize(VIEWER_QUANTUM)
+        return (Decimal(coins) * ch.pack_usd / ch.coins_received).quantize(VIEWER_QUANTUM)
 
 
 def creator_usd(coins: int, card: RateCard) -> Decimal:
@@ -206,7 +206,7 @@ def coins_for_usd(amount: Decimal, card: RateCard, channel: str | None = None) -
         # viewer_usd(c) <= amount  ⟺  c × price rounds to at most the amount floored to the
         # quantum  ⟺  c × price < that + half a quantum (the tie resolved by the checks below).
         floor = amount.quantize(VIEWER_QUANTUM, rounding=ROUND_FLOOR)
-        bound = (floor + VIEWER_QUANTUM / 2) * ch.pack_coins / ch.pack_usd
+        bound = (floor + VIEWER_QUANTUM / 2) * ch.coins_received / ch.pack_usd
         guess = int(bound.to_integral_value(ROUND_FLOOR))
     while guess > 0 and viewer_usd(guess, card, ch.name) > amount:
         guess -= 1
@@ -217,10 +217,19 @@ def coins_for_usd(amount: Decimal, card: RateCard, channel: str | None = None) -
 
 @dataclass(frozen=True, slots=True)
 class Instalment:
+    """One withdrawal: its amount, TikTok's fee, and — from what arrives — the agency's cut and
+    the tax (the rate card's ``agency_cut`` and ``tax_rate``), leaving the take-home."""
+
     requested: dt.date
     amount_usd: Decimal
     fee_usd: Decimal
     arrives_by: dt.date
+    agency_usd: Decimal = Decimal(0)
+    tax_usd: Decimal = Decimal(0)
+
+    @property
+    def take_home_usd(self) -> Decimal:
+        return self.amount_usd - self.fee_usd - self.agency_usd - self.tax_usd
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -228,6 +237,9 @@ class Instalment:
             "amount_usd": fmt(self.amount_usd),
             "fee_usd": fmt(self.fee_usd),
             "net_usd": fmt(self.amount_usd - self.fee_usd),
+            "agency_usd": fmt(self.agency_usd),
+            "tax_usd": fmt(self.tax_usd),
+            "take_home_usd": fmt(self.take_home_usd),
             "arrives_by": self.arrives_by.isoformat(),
         }
 
@@ -246,6 +258,10 @@ class PayoutPlan:
         return sum((i.amount_usd for i in self.instalments), Decimal(0))
 
     @property
+    def take_home_usd(self) -> Decimal:
+        return sum((i.take_home_usd for i in self.instalments), Decimal(0))
+
+    @property
     def last_arrival(self) -> dt.date | None:
         return self.instalments[-1].arrives_by if self.instalments else None
 
@@ -253,6 +269,7 @@ class PayoutPlan:
         return {
             "balance_usd": fmt(self.balance_usd),
             "withdrawn_usd": fmt(self.withdrawn_usd),
+            "take_home_usd": fmt(self.take_home_usd),
             "left_in_balance_usd": fmt(self.left_in_balance_usd),
             "instalments": [i.as_dict() for i in self.instalments],
             "last_arrival": self.last_arrival.isoformat() if self.last_arrival else None,
@@ -272,6 +289,17 @@ def _check_plan_size(balance: Decimal, card: RateCard, start: dt.date) -> None:
     if (dt.date.max - start).days < days + card.payout_processing_days:
         raise UsageError(f"start date {start.isoformat()} is too late: the plan would end "
                          "after the year 9999")
+
+
+def _instalment(day: dt.date, amount: Decimal, card: RateCard,
+                processing: dt.timedelta) -> Instalment:
+    """A withdrawal of ``amount`` on ``day``: what arrives after TikTok's fee, then the agency's
+    cut of it and the tax on the rest (as :func:`earnings` takes them), exactly."""
+    fee = min(card.withdrawal_fee_usd, amount)
+    with localcontext(_CONTEXT):
+        agency = (amount - fee) * card.agency_cut
+        tax = (amount - fee - agency) * card.tax_rate
+    return Instalment(day, amount, fee, day + processing, agency, tax)
 
 
 def payout_plan(balance_usd: Decimal, card: RateCard, start: dt.date) -> PayoutPlan:
@@ -303,14 +331,7 @@ def payout_plan(balance_usd: Decimal, card: RateCard, start: dt.date) -> PayoutP
         remaining -= take
     days = dt.timedelta(days=card.payout_processing_days)
     instalments = tuple(
-        Instalment(
-            requested=start + dt.timedelta(days=i),
-            amount_usd=a,
-            fee_usd=min(card.withdrawal_fee_usd, a),
-            arrives_by=start + dt.timedelta(days=i) + days,
-        )
-        for i, a in enumerate(amounts)
-    )
+        _instalment(start + dt.timedelta(days=i), a, card, days) for i, a in enumerate(amounts))
     left = balance_usd - sum(amounts, Decimal(0))
     if not amounts:
         note = f"below the minimum withdrawal of {usd(low)}: nothing can be withdrawn yet"

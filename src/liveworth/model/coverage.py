@@ -19,6 +19,15 @@ from liveworth.model.inputs import Inputs
 #: TikTok's follower requirement for going LIVE (about 1,000 in the US and UK; ECONOMICS.md,
 #: 2026 update, grade A): below it the model describes accounts that cannot go LIVE.
 MIN_LIVE_FOLLOWERS = 1_000
+#: Who may go LIVE and receive gifts: every estimate and plan assumes they hold (ECONOMICS.md,
+#: 2026 update: A, TikTok support "LIVE Gifts"; B, press).
+PRECONDITIONS: tuple[str, ...] = (
+    "18 or older (TikTok's age for LIVE since 2022-11-23; guides that say 16 are outdated)",
+    f"about {MIN_LIVE_FOLLOWERS:,} followers (the requirement in the US and UK; it differs by "
+    "country)",
+    "an account in good standing (no recent Community Guidelines violations)",
+    "not a government, politician or political party account (those may not receive LIVE Gifts)",
+)
 #: The largest creators the calibration's yardsticks describe (the article's top tier, the real
 #: 4.3 M-follower session); beyond them the power laws are extrapolated.
 MAX_CALIBRATED_FOLLOWERS = 20_000_000

@@ -32,7 +32,7 @@ from liveworth.economy.money import creator_usd, earnings, fmt
 from liveworth.economy.numbers import ungrouped
 from liveworth.economy.ratecard import RateCard, load_rate_card
 from liveworth.errors import UsageError
-from liveworth.model.coverage import input_warnings
+from liveworth.model.coverage import PRECONDITIONS, input_warnings
 from liveworth.model.generative import (
     FloatArray,
     IntArray,
@@ -283,6 +283,7 @@ class Estimate:
                        "typical_viewers": round(self.typical_viewers, 1),
                        "sessions_per_month": round(self.sessions_per_month, 2)},
             "assumptions": list(self.assumptions),
+            "preconditions": list(PRECONDITIONS),
             "drivers": [d.as_dict() for d in self.drivers],
             "rate_card": self.rate_card,
             "channel": self.channel,

@@ -31,6 +31,9 @@ class SessionRowOut(BaseModel):
                              "USD (decimal string)")
     adjusted_creator_usd: Usd = Field(description="the creator's USD of the adjusted coins")
     total_creator_usd: Usd = Field(description="counted + adjusted, USD")
+    viewer_usd: Usd = Field(description="what viewers paid for the counted coins, on the coin "
+                            "channel (channel)")
+    channel: str = Field(description="the coin channel viewers' money is priced on")
     unique_gifters: int
     events: int
 
@@ -233,6 +236,9 @@ class AnalysisTotalsOut(_Open):
     creator_usd: Usd
     adjusted_creator_usd: Usd
     total_creator_usd: Usd
+    viewer_usd: Usd = Field(description="what viewers paid for the counted coins, on the coin "
+                            "channel (channel)")
+    channel: str
     usd_per_session: Usd
     usd_per_hour: Usd | None
 
@@ -321,6 +327,8 @@ class GifterStatsOut(_Open):
     nickname: str
     coins: int
     creator_usd: Usd
+    viewer_usd: Usd = Field(description="what the gifter paid for their coins (the rate card's "
+                            "coin channel)")
     share: float = Field(description="share of the selected sessions' coins")
     sessions: int = Field(description="sessions with a gift from this gifter")
     returning: bool = Field(description="gave in more than one session")
@@ -505,6 +513,8 @@ class RosterRowOut(_Open):
     creator_usd: Usd = Field(description="the creator's USD of the counted coins")
     adjusted_creator_usd: Usd
     total_creator_usd: Usd = Field(description="counted + adjusted")
+    viewer_usd: Usd = Field(description="what viewers paid for the counted coins, on the coin "
+                            "channel (channel)")
     active_days: int
     live_days: int
     pace: PaceOut | None = Field(description="on counted + adjusted diamonds")
