@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from liveworth.cli.options import (
     CommandFactory,
@@ -31,6 +31,7 @@ from liveworth.economy.money import (
 )
 from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import PARAMETERS, RateCard, preset_help
+from liveworth.economy.subscriptions import card_as_dict as subscription_rates
 from liveworth.errors import UsageError
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ def cmd_rates(args: argparse.Namespace, console: Console) -> int:
         "reward_rate_range": [fmt(rng[0]), fmt(rng[1])] if rng else None,
         "parameters": params,
         "channels": channels,
+        "subscriptions": subscription_rates(),
     }
     if args.json:
         print_json(console, out)
@@ -95,7 +97,24 @@ def cmd_rates(args: argparse.Namespace, console: Console) -> int:
         console.print(f"      {c['source']} ({c['date']}, confidence {c['confidence']})")
     if rng:
         console.print(f"reward rate range under this preset: {fmt(rng[0])}-{fmt(rng[1])}")
+    print_subscription_rates(console, out["subscriptions"])
     return 0
+
+
+def print_subscription_rates(console: Console, subs: dict[str, Any]) -> None:
+    """The rate card's LIVE subscriptions: the price, the store fee, the shares by region."""
+    console.print("[bold]LIVE subscriptions[/bold] (docs/RATES.md; `report --region CC "
+                  "--sub-bonus`)")
+    for key, label in (("price_usd", "price when an event has none, USD a month"),
+                       ("store_fee", "store fee before the share")):
+        v = subs[key]
+        console.print(f"  {label}: {v['value']}  ({v['source']}; {v['date']}, confidence "
+                      f"{v['confidence']})")
+    for r in subs["shares"]:
+        where = ", ".join(r["regions"]).replace("*", "everywhere else")
+        console.print(f"  {where} from {r['from']}: creator {r['share']} "
+                      f"+ up to {r['bonus']} bonus  ({r['source']}; {r['date']}, confidence "
+                      f"{r['confidence']})")
 
 
 def cmd_convert(args: argparse.Namespace, console: Console) -> int:

@@ -245,3 +245,23 @@ def no_subscriptions(terms_: Terms) -> SubscriptionMoney:
 def price_points(card: SubscriptionCard | None = None) -> Sequence[Decimal]:
     """The US monthly price points the card lists (an assumption: see its grade)."""
     return (card or subscription_card()).price_points_usd
+
+
+def card_as_dict(card: SubscriptionCard | None = None) -> dict[str, Any]:
+    """The ``[subscriptions]`` section as JSON-ready data (``liveworth rates --json``), every value
+    with its source, date and grade."""
+    card = card or subscription_card()
+
+    def prov(p: Provenance) -> dict[str, str]:
+        return {"source": p.source, "date": p.date, "confidence": p.confidence}
+
+    return {
+        "price_usd": {"value": fmt(card.price_usd), **prov(card.price_provenance)},
+        "price_points_usd": {"value": [fmt(p) for p in card.price_points_usd],
+                             **prov(card.price_points_provenance)},
+        "store_fee": {"value": fmt(card.store_fee), **prov(card.store_fee_provenance)},
+        "default_region": card.default_region,
+        "shares": [{"regions": sorted(r.regions), "from": r.start.isoformat(),
+                    "share": fmt(r.share), "bonus": fmt(r.bonus), **prov(r.provenance)}
+                   for r in card.rules],
+    }
