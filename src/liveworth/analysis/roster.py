@@ -51,7 +51,7 @@ from liveworth.analysis.tiers import active_days, check_active_day_minutes, high
 from liveworth.analysis.tiers import check_tiers as check_tiers
 from liveworth.analysis.tiers import load_tiers as load_tiers
 from liveworth.analysis.tiers import parse_tier as parse_tier
-from liveworth.economy.money import fmt, viewer_usd
+from liveworth.economy.money import fmt, split_cents, viewer_usd
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
 from liveworth.store.adjustments import adjusted_coins, signed_creator_usd
@@ -157,6 +157,18 @@ class Roster:
     totals: tuple[RosterRow, ...]
     note: str
     active_day_minutes: float = DEFAULT_ACTIVE_DAY_MINUTES
+
+    def creator_usd_shown(self) -> dict[tuple[str, str | None], Decimal]:
+        """Each row's creator USD as shown in cents, by (period, host): a period's rows add up
+        to its total as shown (:func:`~liveworth.economy.money.split_cents`), which each row
+        rounded on its own does not."""
+        out: dict[tuple[str, str | None], Decimal] = {}
+        for total in self.totals:
+            rows = [r for r in self.rows if r.period == total.period]
+            for row, cents in zip(rows, split_cents(*(r.creator_usd for r in rows)),
+                                  strict=True):
+                out[(row.period, row.host)] = cents
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.period, "as_of": self.as_of.isoformat(), "tz": self.tz,

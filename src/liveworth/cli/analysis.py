@@ -332,6 +332,7 @@ def render_roster(r: Roster, console: Console) -> None:
 
     console.print(f"[bold]Roster by {r.period}[/bold] (as of {r.as_of}, times in {r.tz}, rate "
                   f"card {r.rate_card})")
+    shown = r.creator_usd_shown()  # in cents, the rows adding up to the total
     for total in r.totals:
         t = Table("creator", "sessions", "hours",
                   "coins (adjusted)" if total.adjusted_coins else "coins", "diamonds",
@@ -352,7 +353,7 @@ def render_roster(r: Roster, console: Console) -> None:
                                         else "")
             t.add_row("@" + term(row.host) if row.host else "?", f"{row.sessions:,}",
                       f"{row.hours:.1f}", coins, grouped(row.diamonds),
-                      usd(row.creator_usd), f"{row.active_days:,}",
+                      usd(shown[(row.period, row.host)]), f"{row.active_days:,}",
                       "–" if p is None else p.tier or "none",
                       "–" if p is None else p.projected_tier or "none", needs)
         t.add_row(f"[bold]all {total.creators:,}[/bold]", f"{total.sessions:,}",
