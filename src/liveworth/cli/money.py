@@ -95,14 +95,16 @@ def cmd_rates(args: argparse.Namespace, console: Console) -> int:
         console.print(f"  [bold]{c['name']}[/bold]{mark}: {count(ch.pack_coins, 'coin')}{bonus} "
                       f"= ${c['pack_usd']} (${c['usd_per_coin']} per coin)")
         console.print(f"      {c['source']} ({c['date']}, confidence {c['confidence']})")
-    if rng:
-        console.print(f"reward rate range under this preset: {fmt(rng[0])}-{fmt(rng[1])}")
-    print_subscription_rates(console, out["subscriptions"])
+    print_range_and_subscriptions(console, rng, out["subscriptions"])
     return 0
 
 
-def print_subscription_rates(console: Console, subs: dict[str, Any]) -> None:
-    """The rate card's LIVE subscriptions: the price, the store fee, the shares by region."""
+def print_range_and_subscriptions(console: Console, rng: tuple[Decimal, Decimal] | None,
+                                  subs: dict[str, Any]) -> None:
+    """The preset's reward rate range, then the rate card's LIVE subscriptions: the price, the
+    store fee, the shares by region."""
+    if rng:
+        console.print(f"reward rate range under this preset: {fmt(rng[0])}-{fmt(rng[1])}")
     console.print("[bold]LIVE subscriptions[/bold] (docs/RATES.md; `report --region CC "
                   "--sub-bonus`)")
     for key, label in (("price_usd", "price when an event has none, USD a month"),
