@@ -95,7 +95,7 @@ def cmd_rates(args: argparse.Namespace, console: Console) -> int:
         console.print(f"  [bold]{c['name']}[/bold]{mark}: {count(ch.pack_coins, 'coin')}{bonus} "
                       f"= ${c['pack_usd']} (${c['usd_per_coin']} per coin)")
         console.print(f"      {c['source']} ({c['date']}, confidence {c['confidence']})")
-    print_range_and_subscriptions(console, rng, out["subscriptions"])
+    print_range_and_subscriptions(console, rng, subscription_rates())
     return 0
 
 
