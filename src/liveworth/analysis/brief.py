@@ -44,7 +44,7 @@ from typing import Any
 from liveworth.analysis.roster import DEFAULT_ACTIVE_DAY_MINUTES, DEFAULT_TIERS, Pace, Tier
 from liveworth.analysis.roster import roster as build_roster
 from liveworth.analysis.sessionstats import SessionStats, money_avg, session_stats, zone
-from liveworth.economy.money import fmt
+from liveworth.economy.money import fmt, split_cents
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
 from liveworth.store.adjustments import adjusted_coins, signed_creator_usd
@@ -166,6 +166,11 @@ class Brief:
     dark: tuple[CreatorDay, ...]
     alerts: tuple[BriefAlert, ...]
     tiers_note: str
+
+    def creator_usd_shown(self) -> tuple[Decimal, ...]:
+        """Each creator's day (counted + adjusted creator USD) as shown in cents, adding up to
+        the total shown (:func:`~liveworth.economy.money.split_cents`)."""
+        return split_cents(*(c.total_creator_usd for c in self.creators))
 
     def totals(self) -> dict[str, Any]:
         """The day over every creator: the parts above add up to these."""

@@ -57,10 +57,10 @@ def _creators(b: Brief, console: Console) -> None:
               "creator USD", "7-day avg", "28-day avg", "vs 7 days", "tier pace",
               title=f"{b.date} per creator (creator USD: what the creator receives"
               + (", counted + adjusted" if adjusted else "") + ")", title_justify="left")
-    for c in b.creators:
+    for c, cents in zip(b.creators, b.creator_usd_shown(), strict=True):  # rows add up
         coins = f"{c.coins:,}" + (f" ({c.adjusted_coins:+,})" if c.adjusted_coins else "")
         t.add_row(_who(c), f"{c.sessions:,}", f"{c.hours:.1f}", coins,
-                  usd(c.total_creator_usd), usd(c.avg_7d_usd), usd(c.avg_28d_usd),
+                  usd(cents), usd(c.avg_7d_usd), usd(c.avg_28d_usd),
                   _pct(c.change_7d_pct), pace_text(c.tier_pace))
     total = b.totals()
     t.add_row("[bold]all[/bold]", f"{total['sessions']:,}", f"{total['hours']:.1f}",

@@ -52,13 +52,13 @@ def _pace(c: CreatorDay) -> str:
 
 def _creator_rows(b: Brief) -> str:
     rows = []
-    for c in b.creators:
+    for c, cents in zip(b.creators, b.creator_usd_shown(), strict=True):  # rows add up
         adj = f" <span class='sub'>({c.adjusted_coins:+,} adjusted)</span>" \
             if c.adjusted_coins else ""
         rows.append(
             f"<tr><td class='host'>{_who(c.host)}</td><td class='n'>{c.sessions:,}</td>"
             f"<td class='n'>{c.hours:.1f}</td><td class='n'>{c.coins:,}{adj}</td>"
-            f"<td class='n'>{usd(c.total_creator_usd)}</td><td class='n'>{usd(c.avg_7d_usd)}</td>"
+            f"<td class='n'>{usd(cents)}</td><td class='n'>{usd(c.avg_7d_usd)}</td>"
             f"<td class='n'>{usd(c.avg_28d_usd)}</td><td class='n'>{_pct(c.change_7d_pct)}</td>"
             f"<td>{_pace(c)}</td></tr>")
     t = b.totals()
