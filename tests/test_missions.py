@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liveworth.economy.missions import is_weekly_live, live_missions, pct
+from liveworth.economy.missions import is_weekly_live, live_missions, pct, progress_line
 from liveworth.economy.ratecard import load_rate_card
 
 SCALED = load_rate_card("us-scaled")
@@ -191,3 +191,45 @@ def test_roster_violation_cuts_are_per_live(tmp_path: Path, cli: Callable[..., A
     assert drop == lives[room]["coins"] * CENT_PER_COIN * Decimal("0.05")
     bad = cli("roster", "--db", str(db), "--preset", "us-scaled", "--violation-cut", "0.05")
     assert bad.code == 2 and "ROOM_ID=SHARE" in bad.err
+
+
+# ---------------------------------------------------------------------------- the live page
+
+
+def test_progress_line() -> None:
+    assert progress_line(SCHEDULE, 18 * MIN, 3) == \
+        "LIVE for 18 min: 7 more for the 38 % rate; 3 of 5 new followers"
+    assert progress_line(SCHEDULE, 25 * MIN, 5) == \
+        "LIVE for 25 min: the 38 % rate reached; 5 of 5 new followers: +2 %"
+
+
+def test_forecast_applies_the_missions_per_session_and_per_week(
+        tmp_path: Path, cli: Callable[..., Any]) -> None:
+    db, _ = _history(tmp_path, cli)
+    host = ("--host", "sim_creator")
+    roster = cli("roster", "--db", str(db), "--preset", "us-scaled", "--as-of", "2026-11-30",
+                 "--json").json()
+    october = next(t for t in roster["totals"] if t["period"] == "2026-10")
+    done = cli("forecast", *host, "--db", str(db), "--preset", "us-scaled", "--month",
+               "2026-10", "--as-of", "2026-11-30", "--seed", "1", "--sessions", "500",
+               "--json").json()
+    mtd = done["month_to_date"]
+    assert Decimal(mtd["creator_usd"]) == Decimal(october["creator_usd"])
+    assert Decimal(mtd["weekly_creator_usd"]) == Decimal(october["weekly_creator_usd"]) > 0
+    assert {Decimal(v) for v in done["projection"]["creator_usd"].values()} == {
+        Decimal(october["total_creator_usd"])}  # a month that is over is itself
+    flat = cli("forecast", *host, "--db", str(db), "--month", "2026-10", "--as-of",
+               "2026-11-30", "--seed", "1", "--sessions", "500", "--json").json()
+    assert "rest_reward_rate" not in flat
+    assert Decimal(flat["month_to_date"]["creator_usd"]) == mtd["coins"] * Decimal("0.005")
+    # mid-month: the rest earns the recorded sessions' coin-weighted full rate
+    mid = cli("forecast", *host, "--db", str(db), "--preset", "us-scaled", "--month",
+              "2026-10", "--as-of", "2026-10-14", "--seed", "1", "--sessions", "500",
+              "--json").json()
+    rate = Decimal(mid["rest_reward_rate"])
+    assert Decimal("0.20") <= rate <= Decimal("0.53")
+    m = mid["month_to_date"]
+    base = Decimal(m["creator_usd"]) + Decimal(m["weekly_creator_usd"])
+    for q, coins in mid["projection"]["coins"].items():
+        assert Decimal(mid["projection"]["creator_usd"][q]) == base + (
+            coins - m["coins"]) * CENT_PER_COIN * rate

@@ -59,6 +59,7 @@ def _as_of(text: str | None) -> dt.date:
 def cmd_forecast(args: argparse.Namespace, console: Console) -> int:
 
 
+    from liveworth.analysis.rewards import new_followers
     from liveworth.cli.tiers import tier_settings
     from liveworth.model.calibrate import load_history
     from liveworth.model.forecast import forecast
@@ -75,9 +76,10 @@ def cmd_forecast(args: argparse.Namespace, console: Console) -> int:
     followers = followers_option(args)
     with Store.open(args.db, read_only=True) as store:
         history = load_history(store, args.host, card)
+        follows = None if card.missions is None else new_followers(store)  # us-scaled
     result = forecast(history, month=month, as_of=as_of, rng=rng, card=card, settings=settings,
                       simulations=sims, viewers=optional_number(args.viewers, "--viewers"),
-                      followers=followers)
+                      followers=followers, new_followers=follows)
     if args.json:
         print_json(console, {**result.as_dict(), "seed": seed})
         return 0
@@ -101,6 +103,13 @@ def _print_forecast(console: Console, f: Forecast) -> None:
                   f"({count(m.diamonds, 'diamond')}), {m.hours:,.1f} h LIVE, "
                   f"{count(m.active_days, 'active day')} (≥ {f.active_day_minutes:g} min), "
                   f"LIVE on {count(m.live_days, 'day')}")
+    if f.rest_reward_rate is not None:
+        from liveworth.economy.missions import pct
+
+        console.print(f"Scaled LIVE rewards: each session at its own missions rate, weekly "
+                      f"missions + {usd(m.weekly_creator_usd)} (credited Mondays, in the "
+                      f"projection); the rest of the month at {pct(f.rest_reward_rate)}, the "
+                      "recorded sessions' rate")
     t = Table("whole month", "p10", "p50", "p90", title_justify="left",
               title=f"Projection ({f.simulations:,} simulated months; rate card {f.rate_card})")
     t.add_row("creator receives", *(usd(v) for v in f.creator_usd.values), style="bold")

@@ -167,6 +167,22 @@ def live_missions(schedule: MissionSchedule, duration_ms: int, new_followers: in
     return Missions(rate, full - rate, cut, (*per_live, weekly, violation))
 
 
+def progress_line(schedule: MissionSchedule, duration_ms: int, new_followers: int) -> str:
+    """A LIVE's per-LIVE missions in one line, as the live page shows them while it runs:
+    ``LIVE for 18 min: 7 more for the 38 % rate; 3 of 5 new followers``."""
+    duration_ms, new_followers = max(0, int(duration_ms)), max(0, int(new_followers))
+    top, need = schedule.duration[-1], schedule.new_followers
+    first = f"LIVE for {duration_ms // MINUTE_MS:,} min: "
+    if duration_ms >= top.at * MINUTE_MS:
+        first += f"the {pct(top.rate)} rate reached"
+    else:
+        first += f"{_minutes_to(duration_ms, top):,} more for the {pct(top.rate)} rate"
+    second = f"{new_followers:,} of {need.at:,} new followers"
+    if new_followers >= need.at:
+        second += f": +{pct(need.rate)}"
+    return f"{first}; {second}"
+
+
 def is_weekly_live(schedule: MissionSchedule, duration_ms: int) -> bool:
     """Whether a LIVE counts for the weekly missions (strictly over the weekly minutes)."""
     return duration_ms > schedule.weekly_minutes * MINUTE_MS

@@ -16,15 +16,22 @@ Agency tiers — monthly thresholds on diamonds, active days and LIVE hours — 
 by agency, region and programme and are not public; the defaults are *assumptions* to be
 replaced with a TOML file (:func:`load_tiers`). Days are UTC calendar days; a session counts
 whole on the day it starts.
+
+**Scaled LIVE rewards** (a card with missions, preset ``us-scaled``): each recorded session's
+coins earn its own missions rate (:mod:`liveworth.analysis.rewards`; ``new_followers`` per room,
+the weeks UTC Monday to Sunday counted from the sessions known by ``as_of``) and the weekly
+missions' credit is added per week (``MonthToDate.weekly_creator_usd``). The simulated rest of the
+month earns the recorded sessions' coin-weighted full rate (own + weekly), rounded to four places
+— an assumption: the simulation repeats the creator's own LIVE days, not their missions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import numpy as np
@@ -42,7 +49,8 @@ from liveworth.analysis.tiers import (
 from liveworth.analysis.tiers import Tier as Tier
 from liveworth.analysis.tiers import TierSettings as TierSettings
 from liveworth.analysis.tiers import load_tiers as load_tiers
-from liveworth.economy.money import earnings, fmt
+from liveworth.economy.missions import Missions, at_rate
+from liveworth.economy.money import creator_usd, earnings, fmt
 from liveworth.economy.ratecard import RateCard, load_rate_card
 from liveworth.errors import UsageError
 from liveworth.model.calibrate import (
@@ -86,10 +94,14 @@ class MonthToDate:
     hours: float
     active_days: int
     live_days: int
+    #: us-scaled: the weekly missions' credit on these sessions' coins (not in creator_usd).
+    weekly_creator_usd: Decimal = Decimal(0)
 
     def as_dict(self) -> dict[str, Any]:
         return {"sessions": self.sessions, "coins": self.coins,
-                "creator_usd": fmt(self.creator_usd), "viewer_usd": fmt(self.viewer_usd),
+                "creator_usd": fmt(self.creator_usd),
+                "weekly_creator_usd": fmt(self.weekly_creator_usd),
+                "viewer_usd": fmt(self.viewer_usd),
                 "diamonds": fmt(self.diamonds), "hours": round(self.hours, 2),
                 "active_days": self.active_days, "live_days": self.live_days}
 
@@ -139,6 +151,8 @@ class Forecast:
     calibration: Calibration
     rate_card: str
     simulations: int
+    #: us-scaled: the rate the simulated rest of the month earns (None under other cards).
+    rest_reward_rate: Decimal | None = None
 
     @property
     def tier_reached(self) -> str | None:
@@ -171,6 +185,8 @@ class Forecast:
             "calibration": self.calibration.as_dict(),
             "rate_card": self.rate_card,
             "simulations": self.simulations,
+            **({} if self.rest_reward_rate is None else {
+                "rest_reward_rate": fmt(self.rest_reward_rate)}),
         }
 
 
@@ -185,18 +201,51 @@ def _days(sessions: Sequence[HistorySession]) -> dict[dt.date, list[HistorySessi
 
 
 def month_to_date(sessions: Sequence[HistorySession], card: RateCard,
-                  active_day_minutes: float) -> MonthToDate:
-    """Exact totals of ``sessions``: coins summed, then money once (exact decimals)."""
+                  active_day_minutes: float,
+                  rates: Mapping[str, Missions] | None = None) -> MonthToDate:
+    """Exact totals of ``sessions``: coins summed, then money once (exact decimals); with
+    ``rates`` (room → missions, us-scaled) each session's coins at its own rate, and the weekly
+    credit apart."""
     coins = sum(s.coins for s in sessions)
     money = earnings(coins, card)
+    creator, weekly = money.creator_usd, Decimal(0)
+    if rates is not None:
+        creator = sum((creator_usd(s.coins, at_rate(card, rates[s.room_id].reward_rate))
+                       for s in sessions), Decimal(0))
+        weekly = sum((creator_usd(s.coins, at_rate(card, rates[s.room_id].weekly_rate))
+                      for s in sessions), Decimal(0))
     days = _days(sessions)
     return MonthToDate(
-        sessions=len(sessions), coins=coins, creator_usd=money.creator_usd,
+        sessions=len(sessions), coins=coins, creator_usd=creator,
         viewer_usd=money.viewer_usd, diamonds=money.diamonds,
         hours=sum(s.minutes for s in sessions) / 60,
         active_days=active_days([(s.day, s.minutes) for s in sessions], active_day_minutes),
-        live_days=len(days),
+        live_days=len(days), weekly_creator_usd=weekly,
     )
+
+
+def session_missions(card: RateCard, history: History,
+                     new_followers: Mapping[str, int] | None) -> dict[str, Missions] | None:
+    """Every session's missions under ``card`` (None without missions): the weeks (UTC) counted
+    from ``history``'s sessions; a session's span is its start plus its minutes."""
+    from liveworth.analysis.rewards import SessionSpan, session_rates
+
+    follows = new_followers or {}
+    return session_rates(card, (SessionSpan(s.room_id, history.host or "", s.start_ts,
+                                            s.start_ts + round(s.minutes * 60_000),
+                                            follows.get(s.room_id, 0))
+                                for s in history.sessions))
+
+
+def rest_rate(sessions: Sequence[HistorySession], rates: Mapping[str, Missions]) -> Decimal:
+    """The recorded sessions' coin-weighted full rate (own + weekly), to four places (their
+    plain mean without coins)."""
+    coins = sum(s.coins for s in sessions)
+    if coins:
+        rate = sum((s.coins * rates[s.room_id].full_rate for s in sessions), Decimal(0)) / coins
+    else:
+        rate = sum((rates[s.room_id].full_rate for s in sessions), Decimal(0)) / len(sessions)
+    return rate.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -308,12 +357,20 @@ class _Bands:
     sessions: Band
 
     @classmethod
-    def of(cls, end: _MonthEnd, card: RateCard) -> _Bands:
+    def of(cls, end: _MonthEnd, card: RateCard, mtd: MonthToDate | None = None,
+           rest: Decimal | None = None) -> _Bands:
+        """With ``rest`` (us-scaled): the month to date's exact money plus the rest's coins at
+        that rate."""
         coin_band = _band(end.coins)
         money = [earnings(int(c), card) for c in coin_band]
+        usd = [m.creator_usd for m in money]
+        if rest is not None and mtd is not None:
+            usd = [mtd.creator_usd + mtd.weekly_creator_usd + creator_usd(
+                max(int(c) - mtd.coins, 0), at_rate(card, rest)) for c in coin_band]
+        usd_band = (usd[0], usd[1], usd[2])
         return cls(
             coins=Band(coin_band),
-            creator_usd=Band((money[0].creator_usd, money[1].creator_usd, money[2].creator_usd)),
+            creator_usd=Band(usd_band),
             diamonds=Band((money[0].diamonds, money[1].diamonds, money[2].diamonds)),
             hours=Band(_band(end.hours)),
             active_days=Band(_band(end.active_days)),
@@ -360,13 +417,14 @@ def forecast(
     simulations: int = DEFAULT_SESSIONS,
     viewers: float | None = None,
     followers: int | None = None,
+    new_followers: Mapping[str, int] | None = None,
 ) -> Forecast:
     """Month to date and the projected month ``YYYY-MM`` as seen at the end of day ``as_of``.
 
     Only sessions that started on or before ``as_of`` are used, for the month to date and for the
     calibration, so a forecast can be replayed for any past day. Days after ``as_of`` (and in the
     month) are simulated; for a month that is over, the projection is the month itself.
-    """
+    ``new_followers`` (room → count) feeds a card's missions (module docstring)."""
     _check_simulations(simulations)
     first, last = parse_month(month)
     card = card or load_rate_card()
@@ -378,12 +436,14 @@ def forecast(
     last_seen = max(s.day for s in known.sessions)
     cal = calibrate(known, rng=rng, params=params, viewers=viewers, followers=followers,
                     last_day=max(cutoff, last_seen))
-    mtd = month_to_date(known.between(first, cutoff), card, minutes)
+    rates = session_missions(card, known, new_followers)
+    mtd = month_to_date(known.between(first, cutoff), card, minutes, rates)
+    rest_at = None if rates is None else rest_rate(known.sessions, rates)
     remaining = (last - max(cutoff, first - dt.timedelta(days=1))).days
     rest = _simulate_rest(cal, _DayTemplates.of(cal, known.sessions), remaining,
                           minutes, rng, simulations)
     end = _MonthEnd.of(mtd, rest)
-    bands = _Bands.of(end, card)
+    bands = _Bands.of(end, card, mtd, rest_at)
     return Forecast(
         month=f"{first.year:04d}-{first.month:02d}",
         as_of=as_of,
@@ -403,6 +463,7 @@ def forecast(
         calibration=cal,
         rate_card=card.name,
         simulations=simulations,
+        rest_reward_rate=rest_at,
     )
 
 
