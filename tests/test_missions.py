@@ -119,6 +119,79 @@ def test_the_mission_rate_never_leaves_0_to_53_percent(duration: int, followers:
     assert sum(x.contribution for x in per_live) == got.reward_rate
 
 
+# ---------------------------------------------------------------------------- the report
+
+
+def _one_live(tmp_path: Path, cli: Callable[..., Any], minutes: float, follows: int,
+              seed: int = 1, start: str = "1700000000000") -> tuple[Path, dict[str, Any]]:
+    """A simulated LIVE of ``minutes`` with exactly ``follows`` new followers, imported."""
+    raw = tmp_path / f"s{seed}.jsonl"
+    assert cli("simulate", "--followers", "3000", "--minutes", str(minutes), "--seed",
+               str(seed), "--start-ts", start, "--out", str(raw)).code == 0
+    events = [json.loads(line) for line in raw.read_text().splitlines()]
+    kept = [e for e in events if e["type"] != "follow"]
+    room, start_ts = events[0]["room_id"], int(events[0]["ts"])
+    kept += [{"v": 1, "type": "follow", "room_id": room, "ts": start_ts + 1000 * (i + 1),
+              "msg_id": f"f{i}", "user_id": f"fan{i}", "user": f"fan{i}", "nickname": "f"}
+             for i in range(follows)]
+    raw.write_text("".join(json.dumps(e) + "\n" for e in kept))
+    db = tmp_path / "m.duckdb"
+    assert cli("import", str(raw), "--db", str(db), "--json").code == 0
+    return db, cli("report", room, "--db", str(db), "--preset", "us-scaled", "--json").json()
+
+
+def test_a_30_minute_live_with_6_new_followers_earns_40_percent(
+        tmp_path: Path, cli: Callable[..., Any]) -> None:
+    _, rep = _one_live(tmp_path, cli, 30, 6)
+    assert rep["duration_s"] >= 30 * 60 and rep["new_followers"] == 6
+    assert rep["reward_rate"] == "0.4"
+    assert rep["coins"] > 0
+    assert Decimal(rep["creator_usd"]) == rep["coins"] * CENT_PER_COIN * Decimal("0.40")
+    assert Decimal(rep["viewer_usd"]) == Decimal(rep["creator_usd"]) + Decimal(
+        rep["platform_usd"])
+    missions = {m["mission"]: m for m in rep["missions"]}
+    assert missions["duration"]["met"] and missions["duration"]["contribution"] == "0.38"
+    assert missions["new_followers"]["met"] and missions["new_followers"]["contribution"] == \
+        "0.02"
+    # the LIVE itself is the week's one LIVE over 25 minutes: +6 %, credited Monday, apart
+    assert rep["weekly"]["lives_over_minutes"] == 1 and rep["weekly"]["rate"] == "0.06"
+    assert Decimal(rep["weekly"]["creator_usd"]) == rep["coins"] * CENT_PER_COIN * Decimal(
+        "0.06")
+    assert rep["weekly"]["week"] == "2023-11-13"  # 1700000000000 = Tue 2023-11-14 22:13 UTC
+
+
+def test_a_4_minute_live_earns_20_percent(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    _, rep = _one_live(tmp_path, cli, 4, 2)
+    assert rep["reward_rate"] == "0.2"
+    assert Decimal(rep["creator_usd"]) == rep["coins"] * CENT_PER_COIN * Decimal("0.20")
+    duration = {m["mission"]: m for m in rep["missions"]}["duration"]
+    assert duration["missing"] == "1 more minute for 22 %, 21 more for 38 %"
+    assert rep["weekly"]["rate"] == "0"
+
+
+def test_the_violation_cut_is_set_per_live_and_other_presets_are_unchanged(
+        tmp_path: Path, cli: Callable[..., Any]) -> None:
+    db, rep = _one_live(tmp_path, cli, 30, 6)
+    room = rep["room_id"]
+    cut = cli("report", room, "--db", str(db), "--preset", "us-scaled", "--violation-cut",
+              "0.15", "--json").json()
+    assert cut["reward_rate"] == "0.25"
+    assert Decimal(cut["creator_usd"]) == rep["coins"] * CENT_PER_COIN * Decimal("0.25")
+    plain = cli("report", room, "--db", str(db), "--json").json()
+    assert "reward_rate" not in plain and "missions" not in plain
+    assert Decimal(plain["creator_usd"]) == rep["coins"] * Decimal("0.005")
+    own = cli("report", room, "--db", str(db), "--preset", "us-scaled", "--reward-rate",
+              "0.45", "--json").json()
+    assert "missions" not in own
+    assert Decimal(own["creator_usd"]) == rep["coins"] * CENT_PER_COIN * Decimal("0.45")
+    bad = cli("report", room, "--db", str(db), "--preset", "us-scaled", "--violation-cut",
+              "1.5")
+    assert bad.code == 2 and "--violation-cut must be a share from 0 to 1" in bad.err
+    assert "Traceback" not in bad.err
+    text = cli("report", room, "--db", str(db), "--preset", "us-scaled").out
+    assert "this LIVE's reward rate 40 %" in text and "6 of 5 new followers" in text
+
+
 # ---------------------------------------------------------------------------- the week
 
 
@@ -177,6 +250,27 @@ def test_the_weekly_missions_change_the_weeks_total_in_roster(
     for t in flat["totals"]:
         assert Decimal(t["weekly_creator_usd"]) == 0
         assert Decimal(t["total_creator_usd"]) == t["coins"] * Decimal("0.005")
+    # the per-session reports add up to the roster's weeks
+    week0 = min(weeks)
+    reports = [cli("report", room, "--db", str(db), "--preset", "us-scaled", "--json").json()
+               for room, x in lives.items() if x in weeks[week0]]
+    assert sum(Decimal(r["creator_usd"]) + Decimal(r["weekly"]["creator_usd"])
+               for r in reports) == Decimal(by_week[week0.isoformat()]["total_creator_usd"])
+
+
+def test_sessions_list_each_live_at_its_own_rate(tmp_path: Path,
+                                                 cli: Callable[..., Any]) -> None:
+    db, lives = _history(tmp_path, cli)
+    rows = cli("sessions", "--db", str(db), "--preset", "us-scaled", "--json").json()
+    assert len(rows) == len(lives)
+    for row in rows:
+        rep = cli("report", row["room_id"], "--db", str(db), "--preset", "us-scaled",
+                  "--json").json()
+        assert row["creator_usd"] == rep["creator_usd"]
+        assert Decimal(row["creator_usd"]) == row["coins"] * CENT_PER_COIN * Decimal(
+            rep["reward_rate"])
+    assert len({cli("report", r["room_id"], "--db", str(db), "--preset", "us-scaled",
+                    "--json").json()["reward_rate"] for r in rows}) > 1  # rates differ
 
 
 def test_roster_violation_cuts_are_per_live(tmp_path: Path, cli: Callable[..., Any]) -> None:
@@ -201,6 +295,51 @@ def test_progress_line() -> None:
         "LIVE for 18 min: 7 more for the 38 % rate; 3 of 5 new followers"
     assert progress_line(SCHEDULE, 25 * MIN, 5) == \
         "LIVE for 25 min: the 38 % rate reached; 5 of 5 new followers: +2 %"
+
+
+def test_the_live_page_shows_mission_progress(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from liveworth.analysis.report import session_report
+    from liveworth.ingest.importer import import_paths
+    from liveworth.store.database import Store
+    from liveworth.web import create_app
+    from websupport import gift, write_jsonl
+
+    t0, room, host = 1_700_000_000_000, "live-m", "missions_host"
+    events = [{"v": 1, "type": "live_start", "room_id": room, "msg_id": "s", "ts": t0,
+               "host_id": "42", "host": host},
+              gift(room, "g1", t0 + 60_000, "u1", "<b>fan</b>", 999),
+              gift(room, "g2", t0 + 90_000, "u2", "two", 30),
+              *({"v": 1, "type": "follow", "room_id": room, "msg_id": f"f{i}",
+                 "ts": t0 + 1000 * i, "user_id": f"fan{i}", "user": "f", "nickname": "f"}
+                for i in (1, 2, 3, 3)),  # fan3 twice: one new follower
+              {"v": 1, "type": "follow", "room_id": room, "msg_id": "f4", "ts": t0 + 5000,
+               "user_id": "fan1", "user": "f", "nickname": "f"},
+              {"v": 1, "type": "comment", "room_id": room, "msg_id": "c", "ts": t0 + 18 * MIN,
+               "user_id": "u", "user": "u", "nickname": "u", "text": "hi"}]
+    events[6]["msg_id"] = "f3b"
+    db = tmp_path / "live.duckdb"
+    with Store.open(db) as store:
+        assert import_paths(store, [write_jsonl(tmp_path / "l.jsonl", events)]).rejected == 0
+    with TestClient(create_app(str(db), card=SCALED), base_url="http://127.0.0.1") as c:
+        s = c.get(f"/api/live/{host}").json()
+        page = c.get(f"/live/{host}").text
+        session = c.get(f"/api/sessions/{room}").json()
+        with Store.open(db, read_only=True) as store:
+            assert session == session_report(store, room, SCALED).as_dict()
+        assert session["reward_rate"] == "0.3" and session["new_followers"] == 3
+        plain = TestClient(create_app(str(db)), base_url="http://127.0.0.1").get(
+            f"/api/live/{host}").json()
+    assert s["display"]["missions"] == \
+        "LIVE for 18 min: 7 more for the 38 % rate; 3 of 5 new followers"
+    assert s["reward_rate"] == "0.3" and s["display"]["reward_rate"] == "30 %"
+    assert Decimal(s["creator_usd"]) == 1029 * CENT_PER_COIN * Decimal("0.30")
+    assert {m["mission"] for m in s["missions"]} == {"duration", "new_followers", "weekly",
+                                                      "no_violations"}
+    assert "LIVE for 18 min: 7 more for the 38 % rate; 3 of 5 new followers" in page
+    assert plain["missions"] is None and plain["display"]["missions"] == ""
+    assert Decimal(plain["creator_usd"]) == 1029 * Decimal("0.005")
 
 
 def test_forecast_applies_the_missions_per_session_and_per_week(

@@ -13,10 +13,15 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
+from liveworth.analysis.rewards import LiveRewards, live_rewards
+from liveworth.analysis.subscriptions import as_json as subscriptions_json
+from liveworth.analysis.subscriptions import session_subscriptions
 from liveworth.economy.gifts import PRICE_TIERS
+from liveworth.economy.missions import Missions, at_rate
 from liveworth.economy.money import Earnings, earnings, fmt, split_cents
 from liveworth.economy.numbers import count
 from liveworth.economy.ratecard import RateCard
+from liveworth.economy.subscriptions import SubscriptionMoney
 from liveworth.errors import NotFoundError
 from liveworth.store.adjustments import (
     Adjustment,
@@ -78,6 +83,13 @@ class SessionReport:
     adjusted_creator_usd: Decimal = Decimal(0)
     #: Every gifter of the session, biggest first (:func:`session_credits`): the still credits.
     credits: tuple[Gifter, ...] = ()
+    #: The Scaled LIVE rewards missions (preset ``us-scaled``; None under other cards): the
+    #: money above is at their ``reward_rate``; the weekly part is ``weekly_creator_usd``.
+    rewards: LiveRewards | None = None
+    #: What the week's missions add for this LIVE's coins (counted + adjusted), credited Monday.
+    weekly_creator_usd: Decimal = Decimal(0)
+    #: The LIVE's subscriptions, apart from its gifts (:mod:`liveworth.analysis.subscriptions`).
+    subscriptions: SubscriptionMoney | None = None
 
     @property
     def adjusted_coins(self) -> int:
@@ -156,7 +168,25 @@ class SessionReport:
             "unconfirmed_streaks": self.unconfirmed_streaks,
             "events": self.events,
             "flags": list(self.flags),
+            **self._rewards_dict(),
+            "subscriptions": None if self.subscriptions is None else subscriptions_json(
+                self.total_creator_usd, self.subscriptions),
         }
+
+    def _rewards_dict(self) -> dict[str, Any]:
+        """``reward_rate``, ``missions`` and ``weekly`` under a card with missions, else none."""
+        r = self.rewards
+        if r is None:
+            return {}
+        m = r.missions
+        return {"reward_rate": fmt(m.reward_rate), "violation_cut": fmt(m.violation_cut),
+                "new_followers": r.new_followers,
+                "missions": [x.as_dict() for x in m.missions],
+                "weekly": {"week": r.week.isoformat(), "tz": r.tz,
+                           "lives_over_minutes": r.weekly_lives, "rate": fmt(m.weekly_rate),
+                           "creator_usd": fmt(self.weekly_creator_usd),
+                           "credited": "on the Monday after the week, apart from the LIVE's "
+                                       "creator_usd"}}
 
 
 def redacted(rep: SessionReport) -> SessionReport:
@@ -192,7 +222,8 @@ def session_host(store: Store, room_id: str) -> tuple[str | None, str | None]:
 
 
 def session_report(store: Store, room_id: str, card: RateCard,
-                   channel: str | None = None) -> SessionReport:
+                   channel: str | None = None, *, violation_cut: Decimal = Decimal(0),
+                   tz: str = "UTC") -> SessionReport:
     """The report of one session (room) under ``card``.
 
     A few queries whatever the session's size: one pass over the room's events grouped by type
@@ -221,6 +252,10 @@ def session_report(store: Store, room_id: str, card: RateCard,
     top10 = top10_coins / coins if coins else 0.0
     minutes = (end_ts - start_ts) / 60000
     per_kvm = coins / (avg * minutes) * 1000 if avg and minutes > 0 else None
+    rewards = live_rewards(store, card, room_id, host, start_ts, end_ts,
+                           violation_cut=violation_cut, tz=tz)
+    if rewards is not None:  # this LIVE's own rate (economy.missions)
+        card = at_rate(card, rewards.missions.reward_rate)
 
     flags = _flags(store, room_id, gaps, ev.started, ev.ended, money.unconfirmed_n,
                    coins - confirmed, inferred_host_id)
@@ -238,7 +273,15 @@ def session_report(store: Store, room_id: str, card: RateCard,
         events=ev.events, flags=tuple(flags), adjustments=adj,
         credits=session_credits(store, room_id),
         adjusted_creator_usd=signed_creator_usd(sum(a.coins for a in adj if a.active), card),
+        rewards=rewards, weekly_creator_usd=Decimal(0) if rewards is None else _weekly_usd(
+            coins + sum(a.coins for a in adj if a.active), card, rewards),
+        subscriptions=session_subscriptions(store, room_id, start_ts),
     )
+
+
+def _weekly_usd(coins: int, card: RateCard, rewards: LiveRewards) -> Decimal:
+    """The weekly missions' credit for ``coins`` (negative coins: a net correction)."""
+    return signed_creator_usd(coins, at_rate(card, rewards.missions.weekly_rate))
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,12 +553,27 @@ def list_sessions(store: Store, card: RateCard) -> list[SessionRow]:
         FROM ev LEFT JOIN cr USING (room_id) LEFT JOIN rooms r USING (room_id)
         ORDER BY ev.start_ts DESC, ev.room_id""")
     adjusted = adjusted_coins(store)
+    rates = _list_rates(store, card, rows)
     out = []
     for r in rows:
-        money = earnings(int(r[4]), card)
+        live = card if rates is None else at_rate(card, rates[str(r[0])].reward_rate)
+        money = earnings(int(r[4]), live)
         out.append(SessionRow(
             str(r[0]), r[1], int(r[2]), int(max(r[3], r[2])), int(r[4]), int(r[5]),
             money.creator_usd, int(r[6]), int(r[7]), adjusted.get(str(r[0]), 0),
-            signed_creator_usd(adjusted.get(str(r[0]), 0), card), money.viewer_usd,
+            signed_creator_usd(adjusted.get(str(r[0]), 0), live), money.viewer_usd,
             money.channel))
     return out
+
+
+def _list_rates(store: Store, card: RateCard,
+                rows: list[tuple[Any, ...]]) -> dict[str, Missions] | None:
+    """Under a card with missions (us-scaled): each listed session's missions (UTC weeks; the
+    weekly credit is not in a row's creator USD); else None."""
+    if card.missions is None:
+        return None
+    from liveworth.analysis.rewards import SessionSpan, new_followers, session_rates
+
+    follows = new_followers(store)
+    return session_rates(card, (SessionSpan(str(r[0]), r[1], int(r[2]), int(max(r[3], r[2])),
+                                            follows.get(str(r[0]), 0)) for r in rows))

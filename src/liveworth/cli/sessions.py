@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from liveworth.analysis.report import SessionReport
+    from liveworth.economy.subscriptions import SubscriptionMoney
 
 MAX_REJECT_LINES = 50
 PROGRESS_MIN_BYTES = 8 << 20
@@ -129,29 +130,102 @@ def cmd_sessions(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
     from liveworth.analysis.report import list_sessions
+    from liveworth.analysis.subscriptions import sessions_subscriptions
     from liveworth.store.database import Store
 
     card = card_from_args(args)
+    region = subscription_region(args)
     with Store.open(args.db, read_only=True) as store:
         rows = list_sessions(store, card)
+        subs = sessions_subscriptions(store, {r.room_id: r.start_ts for r in rows}, region,
+                                      args.sub_bonus)
     if args.json:
-        print_json(console, [r.as_dict() for r in rows])
+        print_json(console, [{**r.as_dict(), "subscriptions": subscriptions_row(
+            r.total_creator_usd, subs.get(r.room_id))} for r in rows])
         return 0
     adjusted = any(r.adjusted_coins for r in rows)
     coins = ("coins counted", "adjusted", "coins in all") if adjusted else ("coins",)
+    channel = card.channel(None).name
     t = Table("room_id", "host", "start", "duration", *coins,
-              "creator USD" + (" (in all)" if adjusted else ""), "gifters",
-              title=count(len(rows), "session"), title_justify="left")
+              "creator USD" + (" (in all)" if adjusted else ""),
+              f"viewers paid ({channel}" + (", counted)" if adjusted else ")"), "gifters",
+              "subscriptions (creator)", title=count(len(rows), "session"),
+              title_justify="left")
     for r in rows:
         shown = (f"{r.coins:,}", f"{r.adjusted_coins:+,}" if r.adjusted_coins else "–",
                  f"{r.total_coins:,}") if adjusted else (f"{r.coins:,}",)
         t.add_row(term(r.room_id), term(r.host or "?"), when(r.start_ts), duration(r.duration_s),
-                  *shown, usd(r.total_creator_usd), f"{r.gifters:,}")
+                  *shown, usd(r.total_creator_usd), usd(r.viewer_usd), f"{r.gifters:,}",
+                  subscriptions_cell(subs.get(r.room_id)))
     console.print(t)
+    if subs:
+        console.print("creator USD is of gifts; subscriptions apart (" + subs_basis(subs) + ")")
     if adjusted:
         console.print("in all = counted + manual adjustments (`liveworth adjust --list`); "
                       "creator USD is of the coins in all")
     return 0
+
+
+# ---------------------------------------------------------------------------- subscriptions
+
+
+def add_subscription_options(p: argparse.ArgumentParser) -> None:
+    """``--region`` and ``--sub-bonus``: the creator's terms for LIVE subscription money."""
+    g = p.add_argument_group("LIVE subscriptions (see docs/RATES.md)")
+    g.add_argument("--region", metavar="CC",
+                   help="the creator's country for the subscription share: a two-letter code "
+                        "(US, CA, GB, ...) or 'other' (default: other, 50 %%; US and CA get "
+                        "70 %% from 2025-10-01)")
+    g.add_argument("--sub-bonus", action="store_true",
+                   help="count the subscription bonus (up to 20 %%; needs >= 10k followers and "
+                        ">= 1 M video views last month; default: not eligible)")
+
+
+def subscription_region(args: argparse.Namespace) -> str:
+    """``--region`` checked (a bad one is one line and exit 2, before the store opens)."""
+    from liveworth.economy.subscriptions import region_of
+
+    return region_of(args.region)
+
+
+def subscriptions_cell(subs: SubscriptionMoney | None) -> str:
+    """A sessions-table cell: ``2 · $6.99`` (``~`` when estimated from the card's price)."""
+    if subs is None or not subs.count:
+        return "–"
+    return f"{subs.count:,} · {'~' if subs.estimated else ''}{usd(subs.creator_usd)}"
+
+
+def subs_basis(subs: dict[str, SubscriptionMoney]) -> str:
+    """What the sessions' subscription figures rest on, once for the table."""
+    first = next(iter(subs.values()))
+    estimated = any(s.estimated for s in subs.values())
+    return ("~ = estimated from the rate card's "
+            f"${first.card_price_usd} price; " if estimated else "") + \
+        f"region {first.terms.region}, bonus {'in' if first.terms.bonus_eligible else 'not'} " \
+        "counted"
+
+
+def subscriptions_row(gifts_usd: Decimal, subs: SubscriptionMoney | None) -> dict[str, object]:
+    """The ``subscriptions`` object of one ``sessions --json`` row."""
+    from liveworth.economy.money import fmt
+
+    if subs is None:
+        return {"count": 0, "viewer_usd": "0", "creator_usd": "0", "estimated": False,
+                "total_creator_usd": fmt(gifts_usd)}
+    return {"count": subs.count, "viewer_usd": fmt(subs.viewer_usd),
+            "creator_usd": fmt(subs.creator_usd), "estimated": subs.estimated > 0,
+            "total_creator_usd": fmt(gifts_usd + subs.creator_usd)}
+
+
+def render_subscriptions(rep: SessionReport, console: Console) -> None:
+    """The LIVE's subscriptions apart from its gifts, and the creator's total of both."""
+    from liveworth.analysis.subscriptions import summary_line
+
+    subs = rep.subscriptions
+    if subs is None:
+        return
+    console.print(f"[bold]With LIVE subscriptions[/bold]: "
+                  f"{term(summary_line(rep.total_creator_usd, subs))}")
 
 
 # ---------------------------------------------------------------------------- report
@@ -179,6 +253,7 @@ def render_report(rep: SessionReport, console: Console) -> None:
     console.print(f"rate card {m.rate_card}")
     if rep.adjustments:
         render_adjustments(rep, console)
+    render_subscriptions(rep, console)
     console.print(f"{count(rep.gift_count, 'gift')} in {count(rep.gift_sends, 'send')} from "
                   f"{count(rep.unique_gifters, 'gifter')}; top gifter "
                   f"{rep.top_gifter_share:.0%} of coins, top 10 % of gifters "
@@ -240,14 +315,43 @@ def render_adjustments(rep: SessionReport, console: Console) -> None:
     console.print(t)
 
 
+def render_missions(rep: SessionReport, console: Console) -> None:
+    """The Scaled LIVE rewards missions of the LIVE (``us-scaled``): its rate, each mission."""
+    from rich.table import Table
+
+    from liveworth.economy.missions import pct
+
+    r = rep.rewards
+    if r is None:
+        return
+    m = r.missions
+    console.print(f"[bold]Scaled LIVE rewards[/bold]: this LIVE's reward rate "
+                  f"{pct(m.reward_rate)}; the week of {r.week} ({term(r.tz)}) adds "
+                  f"{pct(m.weekly_rate)}, {usd(rep.weekly_creator_usd)} credited on Monday "
+                  "(not in the creator's figure above)")
+    t = Table("mission", "met", "adds", "where it stands", "missing")
+    for x in m.missions:
+        t.add_row(x.name, "yes" if x.met else "no", pct(x.contribution), term(x.progress),
+                  term(x.missing or "–"))
+    console.print(t)
+
+
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from dataclasses import replace
+
     from liveworth.analysis.report import redacted, session_report
+    from liveworth.analysis.subscriptions import session_subscriptions
+    from liveworth.economy.missions import check_cut
     from liveworth.store.database import Store
 
     not_the_database(args.html, args.db, "--html")
     card = card_from_args(args)
+    region = subscription_region(args)
     with Store.open(args.db, read_only=True) as store:
-        rep = session_report(store, args.room_id, card, args.channel)
+        rep = session_report(store, args.room_id, card, args.channel,
+                             violation_cut=check_cut(args.violation_cut), tz=args.tz)
+        rep = replace(rep, subscriptions=session_subscriptions(
+            store, rep.room_id, rep.start_ts, region, args.sub_bonus))
     if args.redact:
         rep = redacted(rep)
     if args.html:
@@ -258,6 +362,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         print_json(console, rep.as_dict())
     else:
         render_report(rep, console)
+        render_missions(rep, console)
         if args.html:
             console.print(f"HTML report written to {term(args.html)}")
     return 0
@@ -306,9 +411,11 @@ def register(command: CommandFactory) -> None:
     add_json(p)
 
     p = command("sessions", cmd_sessions, "list recorded sessions with their earnings",
-                "One row per session (room): host, start, duration, coins, creator USD.")
+                "One row per session (room): host, start, duration, coins, creator USD, "
+                "and LIVE subscriptions apart from gifts.")
     add_db(p)
-    add_card_options(p, channel=False)
+    add_card_options(p)
+    add_subscription_options(p)
     add_json(p)
 
     p = command("report", cmd_report, "one session's earnings report (terminal, JSON, HTML)",
@@ -321,7 +428,14 @@ def register(command: CommandFactory) -> None:
                    help="also write a self-contained HTML report")
     p.add_argument("--redact", action="store_true",
                    help="replace viewers' names with stable pseudonyms (for sharing)")
+    p.add_argument("--violation-cut", default="0", metavar="SHARE",
+                   help="--preset us-scaled: the points TikTok cut from this LIVE's reward rate "
+                        "for guideline violations, 0-1 (0.10 = 10 points; liveworth cannot "
+                        "see it; default 0)")
+    p.add_argument("--tz", default="UTC", help="--preset us-scaled: the time zone of the "
+                   "week (Monday to Sunday) of the weekly missions (default UTC)")
     add_card_options(p)
+    add_subscription_options(p)
     add_json(p)
 
     p = command("export", cmd_export, "export events as JSONL (event format v1), Parquet or CSV",

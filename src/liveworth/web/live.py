@@ -14,6 +14,7 @@ from typing import Any
 from liveworth.alerts.engine import Alert
 from liveworth.alerts.stored import stored_alerts
 from liveworth.alerts.watch import AlertWatch
+from liveworth.economy.missions import Missions, at_rate, live_missions, pct, progress_line
 from liveworth.economy.money import Earnings, earnings, fmt, usd
 from liveworth.economy.ratecard import RateCard
 from liveworth.store.database import Store
@@ -86,6 +87,10 @@ class LiveState:
     top_gifters: tuple[LiveGifter, ...]
     recent_gifts: tuple[LiveGift, ...]
     alerts: tuple[Alert, ...] = ()  # the LIVE's latest alerts, newest first
+    #: The Scaled LIVE rewards missions so far (``us-scaled``; None under other cards): the
+    #: money is at their ``reward_rate``; ``missions_line`` says where the LIVE stands.
+    missions: Missions | None = None
+    missions_line: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         m = self.money
@@ -108,6 +113,9 @@ class LiveState:
             "top_gifters": [g.as_dict() for g in self.top_gifters],
             "recent_gifts": [g.as_dict() for g in self.recent_gifts],
             "alerts": [a.as_dict() for a in self.alerts],
+            "reward_rate": None if self.missions is None else fmt(self.missions.reward_rate),
+            "missions": None if self.missions is None
+            else [x.as_dict() for x in self.missions.missions],
             "display": {
                 "coins": f"{self.coins:,}",
                 "creator_usd": usd(m.creator_usd),
@@ -116,6 +124,8 @@ class LiveState:
                 "peak_viewers": "-" if self.peak_viewers is None else f"{self.peak_viewers:,}",
                 "gifters": f"{self.gifters:,}",
                 "status": STATUS_TEXT[self.status],
+                "missions": self.missions_line,
+                "reward_rate": "" if self.missions is None else pct(self.missions.reward_rate),
             },
         }
 
@@ -192,6 +202,10 @@ def live_state(store: Store, host: str, card: RateCard, *, top: int = 5, recent:
     last_ts = int(span[1])
     status = ("ended" if span[2] else
               "idle" if now_ms is not None and now_ms - last_ts > IDLE_MS else "live")
+    upto = now_ms if status == "live" and now_ms is not None else last_ts
+    missions, line = _missions(store, card, room, host, int(span[0]), max(upto, int(span[0])))
+    if missions is not None:
+        card = at_rate(card, missions.reward_rate)
     return LiveState(
         host=normalize_host(host),
         status=status,
@@ -209,4 +223,20 @@ def live_state(store: Store, host: str, card: RateCard, *, top: int = 5, recent:
         recent_gifts=tuple(LiveGift(int(r[0]), r[1] or "", r[2] or "", r[3] or "", int(r[4]),
                                     int(r[5]), bool(r[6])) for r in gifts),
         alerts=room_alerts(store, room, max(recent, 1), watch),
+        missions=missions, missions_line=line,
     )
+
+
+def _missions(store: Store, card: RateCard, room: str, host: str, start_ts: int,
+              upto_ts: int) -> tuple[Missions | None, str]:
+    """The LIVE's missions so far (its span up to ``upto_ts``: the clock while it is live) and
+    the line saying where it stands; (None, "") under a card without missions."""
+    schedule = card.missions
+    if schedule is None:
+        return None, ""
+    from liveworth.analysis.rewards import new_followers, weekly_lives
+
+    followers = new_followers(store, [room]).get(room, 0)
+    _, lives = weekly_lives(store, normalize_host(host), start_ts, schedule)
+    got = live_missions(schedule, upto_ts - start_ts, followers, lives)
+    return got, progress_line(schedule, upto_ts - start_ts, followers)

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from liveworth.web.estimator import MAX_WEB_SESSIONS, WEB_SESSIONS
+from liveworth.web.subscription_models import SubscriptionsOut
 
 Usd = str  # a decimal string of US dollars, e.g. "0.385"
 
@@ -77,8 +78,23 @@ class MinuteViewersOut(BaseModel):
     viewers: float
 
 
+class MissionOut(BaseModel):
+    """One Scaled LIVE rewards mission of a LIVE (liveworth.economy.missions)."""
+
+    mission: str
+    kind: str = Field(description="per-LIVE, weekly (credited Monday) or violation")
+    met: bool
+    contribution: str = Field(description="what it adds to the reward rate (a share)")
+    progress: str
+    missing: str | None
+
+
 class SessionReportOut(BaseModel):
-    """One session's earnings report (``SessionReport.as_dict()``)."""
+    """One session's earnings report (``SessionReport.as_dict()``). Under ``serve --preset
+    us-scaled`` it also has the Scaled LIVE rewards keys ``reward_rate``, ``violation_cut``,
+    ``new_followers``, ``missions`` (as :class:`MissionOut`) and ``weekly`` (docs/RATES.md)."""
+
+    model_config = ConfigDict(extra="allow")  # the us-scaled keys, present only under it
 
     room_id: str
     host: str | None
@@ -121,6 +137,8 @@ class SessionReportOut(BaseModel):
     unconfirmed_streaks: int
     events: int
     flags: list[dict[str, Any]]
+    subscriptions: SubscriptionsOut | None = Field(
+        None, description="the LIVE's subscriptions, apart from its gifts")
 
 
 class LiveGifterOut(BaseModel):
@@ -153,6 +171,10 @@ class LiveDisplayOut(BaseModel):
     peak_viewers: str
     gifters: str
     status: str
+    missions: str = Field("", description="us-scaled: where the LIVE stands on its per-LIVE "
+                          "missions ('LIVE for 18 min: 7 more for the 38 % rate; 3 of 5 new "
+                          "followers'); empty under other rate cards")
+    reward_rate: str = Field("", description="us-scaled: the LIVE's reward rate so far, as percent")
 
 
 class AlertOut(BaseModel):
@@ -195,6 +217,10 @@ class LiveStateOut(BaseModel):
     recent_gifts: list[LiveGiftOut]
     alerts: list[AlertOut] = Field(description="the LIVE's latest alerts, newest first (as "
                                    "many as recent)")
+    reward_rate: str | None = Field(None, description="us-scaled: the LIVE's reward rate so far "
+                                    "from its missions (the money is at it); else null")
+    missions: list[MissionOut] | None = Field(None, description="us-scaled: the LIVE's missions "
+                                              "so far; else null")
     display: LiveDisplayOut
 
 

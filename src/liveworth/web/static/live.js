@@ -93,7 +93,8 @@
 
   function render(state) {
     var d = state.display;
-    ["coins", "creator_usd", "viewer_usd", "viewers", "peak_viewers", "gifters", "status"].forEach(
+    ["coins", "creator_usd", "viewer_usd", "viewers", "peak_viewers", "gifters", "status",
+     "missions", "reward_rate"].forEach(
       function (name) {
         setText(name, d[name]);
       }
