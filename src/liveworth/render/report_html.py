@@ -205,6 +205,28 @@ def _adjustments(rep: SessionReport) -> str:
 """
 
 
+def _subscriptions(rep: SessionReport) -> str:
+    """The LIVE's subscriptions apart from its gifts: whose money, and the creator's total."""
+    from liveworth.analysis.subscriptions import summary_line
+
+    subs = rep.subscriptions
+    if subs is None:
+        return ""
+    viewer, store, tiktok, creator = subs.viewer_usd, subs.store_usd, subs.tiktok_usd, \
+        subs.creator_usd
+    shown = subs.split_shown()
+    return f"""<h2>LIVE subscriptions</h2>
+<p id="subscriptions">{_e(summary_line(rep.total_creator_usd, subs))}</p>
+<table><tr><th>whose money</th><th>figure</th><th class='n'>amount</th><th>exact USD</th></tr>
+<tr><td>viewers</td><td>paid ({subs.count:,} subscriptions)</td><td class='n'>{usd(viewer)}</td>
+<td>{_e(fmt(viewer))}</td></tr>
+<tr><td>creator</td><td>receives</td><td class='n'>{usd(shown[0])}</td><td>{_e(fmt(creator))}</td>
+</tr><tr><td>TikTok</td><td>keeps</td><td class='n'>{usd(shown[1])}</td><td>{_e(fmt(tiktok))}</td>
+</tr><tr><td>app store</td><td>fee</td><td class='n'>{usd(shown[2])}</td><td>{_e(fmt(store))}</td>
+</tr></table>
+"""
+
+
 def _details(rep: SessionReport) -> str:
     """Charts and tables from coins over time to the data-quality flags, and the footer."""
     coins = bar_chart(rep.coins_per_minute, "coins per minute", "coins")
@@ -231,4 +253,4 @@ def _details(rep: SessionReport) -> str:
 
 def render_html(rep: SessionReport) -> str:
     """The whole report as one HTML document."""
-    return _head(rep) + _summary(rep) + _adjustments(rep) + _details(rep)
+    return _head(rep) + _summary(rep) + _adjustments(rep) + _subscriptions(rep) + _details(rep)

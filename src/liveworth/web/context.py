@@ -45,7 +45,9 @@ from liveworth.analysis.sessionstats import (
     session_stats,
     zone,
 )
+from liveworth.analysis.subscriptions import session_subscriptions
 from liveworth.economy.ratecard import RateCard
+from liveworth.economy.subscriptions import region_of
 from liveworth.errors import LiveworthError, NotFoundError, UsageError
 from liveworth.store.database import Store
 from liveworth.web.db import (
@@ -189,10 +191,18 @@ class Web:
         except NoDatabase:
             return []
 
-    def report(self, room_id: str, channel: str | None, redact: bool) -> SessionReport:
+    def report(self, room_id: str, channel: str | None, redact: bool, region: str | None = None,
+               sub_bonus: bool = False) -> SessionReport:
+        """One session's report; its subscriptions under ``region`` and ``sub_bonus``."""
+        cc = region_of(region)
+
+        def build(s: Store) -> SessionReport:
+            rep = session_report(s, room_id, self.card, channel)
+            return replace(rep, subscriptions=session_subscriptions(s, room_id, rep.start_ts, cc,
+                                                                    sub_bonus))
+
         try:
-            rep = self.read(("report", room_id, channel),
-                            lambda s: session_report(s, room_id, self.card, channel))
+            rep = self.read(("report", room_id, channel, cc, sub_bonus), build)
         except NoDatabase:
             raise NotFoundError(f"no session {room_id!r}: the database is empty") from None
         return redacted(rep) if redact else rep

@@ -26,6 +26,11 @@ Recent = Annotated[int, Query(ge=0, le=MAX_LIST, description="how many latest gi
 Channel = Annotated[str | None, Query(max_length=40, description="coin channel viewers buy on "
                                       "(web, ios, android, blended); default: the rate card's")]
 Redact = Annotated[bool, Query(description="replace viewers' names with stable pseudonyms")]
+Region = Annotated[str | None, Query(max_length=5, description="the creator's country for the "
+                                     "LIVE subscription share: US, CA, GB, ... or other "
+                                     "(default: other, the 50 % rule)")]
+SubBonus = Annotated[bool, Query(description="count the LIVE subscription bonus (up to 20 %; "
+                                 "default: not eligible)")]
 Since = Annotated[str | None, Query(max_length=10, description="only sessions starting on or "
                                     "after this date (YYYY-MM-DD, local to tz)")]
 Tz = Annotated[str, Query(max_length=64, description="time zone of start hours, weekdays, "

@@ -20,7 +20,9 @@ from liveworth.web.params import (
     PAGE_ERRORS,
     Channel,
     Redact,
+    Region,
     RoomId,
+    SubBonus,
 )
 
 router = APIRouter()
@@ -56,11 +58,14 @@ def sessions_api(web: Ctx) -> list[dict[str, object]]:
 @router.get("/sessions/{room_id}", response_class=HTMLResponse, tags=["pages"],
             responses=PAGE_ERRORS, summary="Page: one session's earnings report")
 def session_page(request: Request, web: Ctx, room_id: RoomId, channel: Channel = None,
-                 redact: Redact = False) -> HTMLResponse:
+                 redact: Redact = False, region: Region = None,
+                 sub_bonus: SubBonus = False) -> HTMLResponse:
     def build() -> HTMLResponse:
-        rep = web.report(room_id, channel, redact)
+        rep = web.report(room_id, channel, redact, region, sub_bonus)
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in
-                         (("channel", channel), ("redact", "true" if redact else None)) if v)
+                         (("channel", channel), ("redact", "true" if redact else None),
+                          ("region", region), ("sub_bonus", "true" if sub_bonus else None))
+                         if v)
         tier_points = [(i, float(c)) for i, (_, _, c) in enumerate(rep.tiers)]
         return web.page(
             request, "session.html", title=f"Session {rep.room_id}", rep=rep, m=rep.money,
@@ -76,5 +81,6 @@ def session_page(request: Request, web: Ctx, room_id: RoomId, channel: Channel =
 @router.get("/api/sessions/{room_id}", response_model=SessionReportOut, tags=["api"],
             summary="One session's earnings report", responses=NOT_FOUND)
 def session_api(web: Ctx, room_id: RoomId, channel: Channel = None,
-                redact: Redact = False) -> dict[str, Any]:
-    return web.report(room_id, channel, redact).as_dict()
+                redact: Redact = False, region: Region = None,
+                sub_bonus: SubBonus = False) -> dict[str, Any]:
+    return web.report(room_id, channel, redact, region, sub_bonus).as_dict()
