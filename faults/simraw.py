@@ -52,7 +52,8 @@ def user(uid: int, display: str, nick: str) -> bytes:
 
 
 def encode_event(ev: dict[str, Any]) -> tuple[str, bytes] | None:
-    """``(method, payload)`` of the webcast message that carries ``ev``; None for live_start."""
+    """``(method, payload)`` of the webcast message that carries ``ev``; None for live_start (and
+    an event type no webcast message carries)."""
     kind = ev["type"]
     room, msg, ts = int(ev["room_id"]), int(ev["msg_id"]), int(ev["ts"])
 
@@ -95,6 +96,9 @@ def encode_event(ev: dict[str, Any]) -> tuple[str, bytes] | None:
     if kind == "battle":
         method = "WebcastLinkMicBattle"
         return method, common(method, room, msg, ts) + f_int(2, int(ev["battle_id"]))
+    if kind == "subscribe":  # the viewer (field 2) and subMonth (field 4); TikTok sends no price
+        method = "WebcastSubNotifyMessage"
+        return method, common(method, room, msg, ts) + who(2) + f_int(4, int(ev["months"]))
     return None
 
 

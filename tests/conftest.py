@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import pytest
 from liveworth.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # the fault suite's helpers (faults.simraw …), whatever runs first
+    sys.path.insert(0, str(REPO))
 #: Real data (see tests/data/README.md for where each file comes from and its licence).
 DATA = Path(__file__).resolve().parent / "data"
 DUMPS = DATA / "real" / "webcast_dumps"

@@ -143,3 +143,20 @@ def test_a_response_frame_with_a_subscription_decodes_it() -> None:
     frame = encode_response([("WebcastSubNotifyMessage", _sub_payload(2), 7)])
     (ev,) = decode_response(frame)
     assert isinstance(ev, Subscribe) and ev.months == 2
+
+
+def test_the_fault_suite_journals_a_subscribe_event_as_its_webcast_message() -> None:
+    """faults/simraw (simulated LIVEs as raw journals) carries subscriptions too: the message
+    decodes back to the event, less the price TikTok's message does not hold."""
+    from faults.simraw import encode_event
+
+    from liveworth.decode.rawsources import RawMessage, decode_raw
+
+    ev = {"v": 1, "type": "subscribe", "room_id": "7", "msg_id": "8", "ts": 1_700_000_000_000,
+          "user_id": "42", "user": "fan", "nickname": "Fan", "months": 3, "price_usd": "4.99"}
+    encoded = encode_event(ev)
+    assert encoded is not None
+    method, payload = encoded
+    (back,) = decode_raw(RawMessage(method, payload, "7", ev["ts"], None))
+    assert (back.TYPE, back.user_id, back.user, back.nickname, back.months, back.price_usd) == \
+        ("subscribe", "42", "fan", "Fan", 3, None)
