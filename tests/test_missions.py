@@ -398,3 +398,33 @@ def test_forecast_applies_the_missions_per_session_and_per_week(
     for q, coins in mid["projection"]["coins"].items():
         assert Decimal(mid["projection"]["creator_usd"][q]) == base + (
             coins - m["coins"]) * CENT_PER_COIN * rate
+
+
+def test_the_html_report_and_the_session_page_show_the_missions(
+        tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """report --html and /sessions/{room}?… under us-scaled: the LIVE's rate, each mission
+    with what it adds and what is missing; under the default card no missions section."""
+    from fastapi.testclient import TestClient
+
+    from liveworth.web import create_app
+
+    db, rep = _one_live(tmp_path, cli, 18, 3)
+    room = rep["room_id"]
+    page = tmp_path / "r.html"
+    assert cli("report", room, "--db", str(db), "--preset", "us-scaled", "--html",
+               str(page)).code == 0
+    html = " ".join(page.read_text(encoding="utf-8").split())
+    assert rep["reward_rate"] == "0.3"  # 18 minutes: the 15-minute step; 3 followers: no +2 %
+    assert "This LIVE's reward rate: <b>30 %</b>" in html
+    for m in rep["missions"]:
+        assert (m["missing"] or "–") in html and m["progress"] in html
+    assert "3 of 5 new followers" in html
+    plain = tmp_path / "plain.html"
+    assert cli("report", room, "--db", str(db), "--html", str(plain)).code == 0
+    assert "Scaled LIVE rewards missions" not in plain.read_text(encoding="utf-8")
+    from liveworth.economy.ratecard import load_rate_card
+
+    card = load_rate_card("us-scaled")
+    with TestClient(create_app(str(db), card=card), base_url="http://127.0.0.1") as client:
+        web = " ".join(client.get(f"/sessions/{room}").text.split())
+    assert "Scaled LIVE rewards missions" in web and "3 of 5 new followers" in web

@@ -227,6 +227,27 @@ def _subscriptions(rep: SessionReport) -> str:
 """
 
 
+def missions_html(rep: SessionReport) -> str:
+    """The Scaled LIVE rewards missions (``us-scaled``): the LIVE's rate and each mission."""
+    from liveworth.economy.missions import pct
+
+    r = rep.rewards
+    if r is None:
+        return ""
+    m = r.missions
+    rows = "".join(
+        f"<tr><td>{_e(x.name)}</td><td>{'yes' if x.met else 'no'}</td>"
+        f"<td class='n'>{_e(pct(x.contribution))}</td><td>{_e(x.progress)}</td>"
+        f"<td>{_e(x.missing or '–')}</td></tr>" for x in m.missions)
+    return f"""<h2>Scaled LIVE rewards missions</h2>
+<p id="missions">This LIVE's reward rate: <b>{_e(pct(m.reward_rate))}</b> (the creator's money
+above is at it). The week of {_e(r.week.isoformat())} ({_e(r.tz)}) adds {_e(pct(m.weekly_rate))}:
+{usd(rep.weekly_creator_usd)} credited on the Monday after, apart from the figure above.</p>
+<table class="missions"><tr><th>mission</th><th>met</th><th class='n'>adds</th>
+<th>where it stands</th><th>missing</th></tr>{rows}</table>
+"""
+
+
 def _details(rep: SessionReport) -> str:
     """Charts and tables from coins over time to the data-quality flags, and the footer."""
     coins = bar_chart(rep.coins_per_minute, "coins per minute", "coins")
@@ -253,4 +274,5 @@ def _details(rep: SessionReport) -> str:
 
 def render_html(rep: SessionReport) -> str:
     """The whole report as one HTML document."""
-    return _head(rep) + _summary(rep) + _adjustments(rep) + _subscriptions(rep) + _details(rep)
+    return (_head(rep) + _summary(rep) + missions_html(rep) + _adjustments(rep)
+            + _subscriptions(rep) + _details(rep))

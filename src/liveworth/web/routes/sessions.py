@@ -7,7 +7,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
 
+from liveworth.render.report_html import missions_html
 from liveworth.web import charts
 from liveworth.web.context import Ctx
 from liveworth.web.models import (
@@ -69,6 +71,7 @@ def session_page(request: Request, web: Ctx, room_id: RoomId, channel: Channel =
         tier_points = [(i, float(c)) for i, (_, _, c) in enumerate(rep.tiers)]
         return web.page(
             request, "session.html", title=f"Session {rep.room_id}", rep=rep, m=rep.money,
+            missions=Markup(missions_html(rep)),  # its own escaping, as report --html
             json_url=f"/api/sessions/{quote(room_id, safe='')}" + (f"?{query}" if query else ""),
             coins_chart=charts.bar_chart(rep.coins_per_minute, "coins per minute", "coins"),
             viewers_chart=charts.line_chart(rep.viewers_per_minute, "concurrent viewers",
