@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -294,3 +295,40 @@ def test_a_planted_symlink_for_the_rejects_file_is_not_followed(tmp_path: Path) 
     assert victim.read_text() == "precious\n"
     with Store.open(str(db), read_only=True) as store:
         assert store.query("SELECT count(*) FROM events")[0][0] == 1
+
+
+def _older(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database as the liveworth before the last migration left it, with one event."""
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:-1])
+    with Store.open(str(db)) as store:
+        store.con.execute("INSERT INTO events (room_id, msg_id, type, ts) VALUES "
+                          "('r', 'm', 'live_end', 5)")
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+
+
+def test_a_read_only_open_of_an_older_database_upgrades_it_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    """A new liveworth's report on an old store: migrated once, then read (it stopped with
+    'open it for writing once' before)."""
+    db = tmp_path / "old.duckdb"
+    _older(db, monkeypatch)
+    with Store.open(str(db), read_only=True) as store:
+        assert store.schema_version() == len(MIGRATIONS)
+        assert store.query("SELECT msg_id FROM events") == [("m",)]
+    _older(tmp_path / "old2.duckdb", monkeypatch)
+    r = cli("sessions", "--db", str(tmp_path / "old2.duckdb"), "--json")
+    assert r.code == 0, r.err
+    assert [s["room_id"] for s in r.json()] == ["r"]
+
+
+def test_an_older_database_another_process_holds_says_how_to_upgrade_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dashboard (another process) reads the old file: this read-only open can read, not
+    upgrade — it says so, with the reason; once the file is free, the next open upgrades it."""
+    db = tmp_path / "old.duckdb"
+    _older(db, monkeypatch)
+    with _reader(db, 30), pytest.raises(
+            StoreError, match=r"older liveworth .* \(upgrading it now failed: .*locked"):
+        Store.open(str(db), read_only=True)
+    with Store.open(str(db), read_only=True) as store:
+        assert store.schema_version() == len(MIGRATIONS)

@@ -74,6 +74,10 @@ def events_table(events: Iterable[Event]) -> pa.Table:
     return pa.table(cols, schema=EVENT_SCHEMA)
 
 
+class _Outdated(StoreError):
+    """A read-only open found the schema older than this liveworth's."""
+
+
 class Store:
     """A liveworth database. Open with :meth:`open`; use as a context manager."""
 
@@ -85,13 +89,16 @@ class Store:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-             lock_timeout_s: float | None = None) -> Store:
+             lock_timeout_s: float | None = None, _upgraded: bool = False) -> Store:
         """Open (creating and migrating when writable) the database at ``path``.
 
         Opening for writing waits up to ``lock_timeout_s`` (default ``$LIVEWORTH_LOCK_TIMEOUT``,
         else :data:`DEFAULT_LOCK_TIMEOUT_S`) while another process holds the file — a dashboard
         request or a report reading it — retrying with a short backoff; a read-only open does
-        not wait (the web app's readers have their own, shorter, wait).
+        not wait (the web app's readers have their own, shorter, wait). A read-only open of a
+        database an older liveworth made upgrades it first (one writable open, no waiting), so
+        that a new version's reports read an old store; when it cannot (another process holds
+        the file, it is read-only), it says how.
         """
         db = resolve_db_path(path)
         if read_only and db != ":memory:" and not Path(db).exists():
@@ -106,10 +113,26 @@ class Store:
         store = cls(con, db, read_only)
         try:
             store._setup()
+        except _Outdated as exc:  # read-only on an older schema: upgrade it once, if we may
+            con.close()
+            if not read_only or _upgraded:
+                raise
+            cls._upgrade(db, exc)
+            return cls.open(db, read_only=True, _upgraded=True)
         except BaseException:
             con.close()
             raise
         return store
+
+    @classmethod
+    def _upgrade(cls, db: str, outdated: _Outdated) -> None:
+        """Open ``db`` for writing (without waiting) to apply the migrations a read-only open
+        found missing; when that cannot be done now (another process holds the file, the file
+        is read-only, a migration fails), the read-only open's own message, with the reason."""
+        try:
+            cls.open(db, lock_timeout_s=0).close()
+        except StoreError as exc:
+            raise StoreError(f"{outdated} (upgrading it now failed: {exc})") from None
 
     def _setup(self) -> None:
         memory = os.environ.get("LIVEWORTH_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
@@ -122,13 +145,13 @@ class Store:
             return
         version = self.schema_version()
         if version == 0:
-            raise StoreError(f"{self.path}: the database was never fully created (a first "
-                             "`liveworth import` or `record` interrupted?); open it for writing "
-                             "once (e.g. `liveworth import`) to finish it")
+            raise _Outdated(f"{self.path}: the database was never fully created (a first "
+                            "`liveworth import` or `record` interrupted?); open it for writing "
+                            "once (e.g. `liveworth import`) to finish it")
         if version < len(MIGRATIONS):
-            raise StoreError(f"{self.path}: database is from an older liveworth (or its upgrade "
-                             "was interrupted); open it for writing once (e.g. `liveworth "
-                             "import`) to migrate it")
+            raise _Outdated(f"{self.path}: database is from an older liveworth (or its upgrade "
+                            "was interrupted); open it for writing once (e.g. `liveworth "
+                            "import`) to migrate it")
 
     def __enter__(self) -> Store:
         return self
