@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liveworth.ingest.importer import import_paths
 from liveworth.model.generative import ModelParams
@@ -137,3 +139,21 @@ def test_history_options_are_checked(cli: Run, tmp_path: Path, argv: list[str],
                                      message: str) -> None:
     r = cli("simulate", "--followers", "1000", *argv, "--out", str(tmp_path / "x.jsonl"))
     assert r.code == 2 and message in r.err, r.err
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 5_000), st.sets(st.integers(0, 5_000), max_size=40), st.data())
+def test_the_free_viewer_numbers_are_those_of_the_listed_complement(
+        seen: int, taken: set[int], data: st.DataObject) -> None:
+    """_nth_free picks, without listing them, exactly the numbers indexing
+    setdiff1d(arange(seen), taken) picks (a history of 200 sessions listed millions each
+    session: quadratic; the draws, and so every seed's history, are unchanged)."""
+    from liveworth.model.simulate_history import _nth_free
+
+    gone = np.array(sorted(t for t in taken if t < seen), dtype=np.int64)
+    free = np.setdiff1d(np.arange(seen), gone)
+    if not free.size:
+        return
+    i = np.array(data.draw(st.lists(st.integers(0, free.size - 1), max_size=30)),
+                 dtype=np.int64)
+    assert np.array_equal(_nth_free(i, gone), free[i])

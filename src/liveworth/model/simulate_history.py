@@ -130,15 +130,23 @@ class _Regulars:
             taken.update(picks.tolist())
         others = np.setdiff1d(np.arange(n), order)
         back = others[rng.random(others.size) < share] if self.seen else others[:0]
-        if back.size:
-            free = np.setdiff1d(np.arange(self.seen), np.fromiter(taken, np.int64, len(taken)))
-            k = min(back.size, free.size)
-            numbers[back[:k]] = rng.choice(free, size=k, replace=False)
+        if back.size:  # the viewers seen before and not taken, drawn without listing them
+            gone = np.unique(np.fromiter(taken, np.int64, len(taken)))
+            k = min(back.size, self.seen - gone.size)
+            drawn = rng.choice(self.seen - gone.size, size=k, replace=False)
+            numbers[back[:k]] = _nth_free(drawn, gone)
         for idx, c in zip(order.tolist(), per[order].tolist(), strict=True):
             no = int(numbers[idx])
             self.gifters[no] = self.gifters.get(no, 0) + int(c)
         self.seen += n
         return numbers
+
+
+def _nth_free(i: IntArray, gone: IntArray) -> IntArray:
+    """The ``i``-th numbers of ``0, 1, 2 …`` with the sorted ``gone`` left out — what indexing
+    ``np.setdiff1d(np.arange(seen), gone)`` gives, without building it (``seen`` grows with every
+    session: building it made long histories quadratic)."""
+    return i + np.searchsorted(gone - np.arange(gone.size), i, side="right")
 
 
 def _viewers_in(s: SimulatedSession) -> int:
