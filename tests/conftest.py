@@ -41,20 +41,22 @@ def _isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
 
 
+def run_cli(*argv: str) -> Result:
+    """The CLI in-process: exit code, stdout and stderr (for module-scoped fixtures too)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
 def cli() -> Callable[..., Result]:
     """Run the CLI in-process; returns exit code, stdout and stderr."""
 
-    def run(*argv: str) -> Result:
-        out, err = io.StringIO(), io.StringIO()
-        with redirect_stdout(out), redirect_stderr(err):
-            try:
-                code = main(list(argv))
-            except SystemExit as exc:
-                code = int(exc.code or 0)
-        return Result(code, out.getvalue(), err.getvalue())
-
-    return run
+    return run_cli
 
 
 def reports(db: Path | str) -> dict[str, Any]:

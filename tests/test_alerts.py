@@ -489,7 +489,8 @@ def test_alerts_lists_what_is_stored_with_filters(sim: Path, tmp_path: Path, cli
     assert late == []
     r = cli("alerts", "--db", str(db))
     assert r.code == 0 and "big" in r.out
-    for bad in (["--since", "2024-13-01"], ["--limit", "0"], ["--since", "2024-01-01", "--tz",
+    for bad in (["--since", "2024-13-01"], ["--limit", "0"], ["--limit", "+5"],
+                ["--limit", "0_0_5"], ["--since", "2024-01-01", "--tz",
                                                                "Mars/Base"]):
         r = cli("alerts", "--db", str(db), *bad)
         assert r.code == 2 and len(r.err.splitlines()) == 1, (bad, r.err)
@@ -570,3 +571,27 @@ def test_a_streak_left_open_long_ago_fires_when_the_recording_stops(tmp_path: Pa
     done = replay(sim, db, tmp_path / "j", path, "--speed", "2000", "--max-gap", "0.05")
     assert done.returncode == 0, done.stderr
     assert [(r[1], r[2], r[4]) for r in stored(db)] == [("big", "credit:f10", t0 + 10_000)]
+
+
+def test_a_hostile_comment_that_fires_a_keyword_stays_text_in_every_later_output(
+        tmp_path: Path, cli: Run) -> None:
+    """A viewer's comment quoted by a keyword alert: `liveworth alerts` on the terminal shows its
+    control characters as escapes and its markup as text; the JSON gives it back exactly."""
+    evil = "gg \x1b[31mred\x1b[0m [bold]x[/bold] <script>alert(1)</script> \u202eevil"
+    t0 = 1_700_000_000_000
+    events = [{"v": 1, "type": "live_start", "room_id": "h", "msg_id": "s", "ts": t0,
+               "host_id": "1", "host": "hostile_host"},
+              {"v": 1, "type": "comment", "room_id": "h", "msg_id": "c", "ts": t0 + 1000,
+               "user_id": "u", "user": "[red]u[/red]", "nickname": "\x07bell", "text": evil}]
+    src = tmp_path / "h.jsonl"
+    src.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    path = rules("[[alert]]\nname='k'\nkind='keyword'\nwords=['gg']\n", tmp_path)
+    db = tmp_path / "h.duckdb"
+    done = replay(src, db, tmp_path / "j", path)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(cli("alerts", "--db", str(db), "--json").out)
+    assert len(got) == 1 and evil.split()[-1] in got[0]["text"] and got[0]["who"] == "\x07bell"
+    r = cli("alerts", "--db", str(db))
+    assert r.code == 0
+    assert "\x1b" not in r.out and "\x07" not in r.out and "\u202e" not in r.out
+    assert "[bold]x[/bold]" in " ".join(r.out.split()) and "<script>" in r.out

@@ -5,10 +5,8 @@ events themselves), computed here without the library's code."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from collections.abc import Callable, Iterator
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -17,11 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from liveworth.cli import main
 from liveworth.store.database import Store
 from websupport import EVIL_HOST, TestClient, hostile_events, write_jsonl
 
-from conftest import Result
+from conftest import Result, run_cli
 
 Cli = Callable[..., Result]
 #: The creator's USD per coin under the default rate card (1 diamond a coin, $0.01 a diamond,
@@ -44,14 +41,7 @@ class Sim:
     coins: int
 
 
-def _run(*argv: str) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return Result(code, out.getvalue(), err.getvalue())
+_run = run_cli  # module-scoped fixtures cannot take the function-scoped `cli`
 
 
 def _simulate(folder: Path) -> list[Sim]:

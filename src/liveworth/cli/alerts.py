@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from liveworth.cli.options import CommandFactory, add_db, add_json, date_value, print_json, when
+from liveworth.economy.numbers import plain_int
 from liveworth.render.terminal import term, visible
 
 if TYPE_CHECKING:
@@ -174,8 +175,9 @@ def _rule_json(r: Rule) -> dict[str, Any]:
 
 
 def _limit(text: str) -> int:
+    """``--limit``: 1 to 10,000, written as the other counts are (``+5``, ``1_0`` refused)."""
     try:
-        value = int(text)
+        value = plain_int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text[:24]!r}") from None
     if not 1 <= value <= 10_000:
