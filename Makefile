@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-dev
 DEMO_STAMP := $(VENV)/.installed-demo
 DEMO_DB := out/demo.duckdb
 
-.PHONY: demo test lint typecheck unit bench faults clean
+.PHONY: demo test lint typecheck unit bench faults screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,15 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	-(apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "chromium not installed: browser tests will skip"
 
-unit: $(STAMP) | $(CHROMIUM)
+# axe-core (the accessibility check of tests/test_web_pages.py) from the npm registry, as pinned by
+# tests/a11y/package-lock.json: installed again when the lock changes; without npm the check skips.
+AXE := tests/a11y/node_modules/.package-lock.json
+$(AXE): tests/a11y/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; \
+	else echo "npm not installed: the accessibility checks will skip"; fi
+
+unit: $(STAMP) $(AXE) | $(CHROMIUM)
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit
@@ -56,6 +64,10 @@ bench: $(STAMP)
 # through tests/test_faults_short.py.
 faults: $(STAMP) | $(CHROMIUM)
 	$(PY) faults/run.py
+
+# The README's screenshots (docs/img/) from the browser suite's pages of the real dumps.
+screenshots: $(STAMP) $(AXE) | $(CHROMIUM)
+	LIVEWORTH_SCREENSHOTS=docs $(VENV)/bin/pytest tests/test_web_pages.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
