@@ -44,7 +44,17 @@ from liveworth.web.db import (
     Opener,
     ReadOnlyStore,
 )
-from liveworth.web.routes import agency, alerts, brief, creators, crm, estimate, live, sessions
+from liveworth.web.routes import (
+    agency,
+    alerts,
+    brief,
+    creators,
+    crm,
+    estimate,
+    home,
+    live,
+    sessions,
+)
 from liveworth.web.security import LOOPBACK_HOSTS, Guard, check_token
 from liveworth.web.templating import templates
 
@@ -218,7 +228,7 @@ def create_app(
                   "estimates. Every page has a JSON twin under /api.",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.web = web
-    for module in (sessions, estimate, live, creators, agency, crm, brief, alerts):
+    for module in (home, sessions, estimate, live, creators, agency, crm, brief, alerts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("liveworth.web", "static")]), name="static")
     described = _described(app, web.card)

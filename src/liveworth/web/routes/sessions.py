@@ -30,11 +30,6 @@ from liveworth.web.params import (
 router = APIRouter()
 
 
-@router.get("/", include_in_schema=False)
-def home() -> RedirectResponse:
-    return RedirectResponse("/sessions", status_code=303)
-
-
 @router.get("/favicon.ico", include_in_schema=False)
 def favicon() -> RedirectResponse:
     return RedirectResponse("/static/favicon.svg", status_code=301)
