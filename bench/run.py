@@ -492,6 +492,9 @@ def main() -> None:
     rows_import(small, 1, small_extra)
     rows.append(row_analyze(1_000 if args.quick else ANALYZE_SESSIONS, runs))
     rows.append(row_estimate(runs))
+    from web import row_home
+
+    rows.append(row_home(analytics_db, 1_000, ANALYZE_EVENTS_PER_SESSION // 5, runs))
     rows.append(row_live(5 if args.quick else 20))
     rows.append(row_rooms(20 if args.quick else 200, 5 if args.quick else 20))
     rows += rows_startup(5 if args.quick else 20)
