@@ -79,6 +79,11 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     db = resolve_db_path(args.db)
     token, generated = resolve_token(args.host, args.token or os.environ.get(TOKEN_ENV))
     app = create_app(db, token=token, card=card, rules=rules)
+    import threading
+
+    from liveworth.web.app import warm_charts
+
+    threading.Thread(target=warm_charts, name="liveworth-charts", daemon=True).start()
     sockets = listen(args.host, args.port)  # before anything is printed: a busy port is one line
     server = make_server(app, log_level=args.log_level)
     base = _url(args.host, args.port)

@@ -58,6 +58,16 @@ from liveworth.web.routes import (
 from liveworth.web.security import LOOPBACK_HOSTS, Guard, check_token
 from liveworth.web.templating import templates
 
+
+def warm_charts() -> None:
+    """Start the chart renderer (vl-convert's JavaScript runtime: about 0.4 s, once a process)
+    before the first page needs it; ``serve`` calls it in a thread as it starts."""
+    from liveworth.render.charts import svg
+
+    svg({"mark": "point", "data": {"values": [{"x": 1}]},
+         "encoding": {"x": {"field": "x", "type": "quantitative"}}})
+
+
 # ---------------------------------------------------------------------------- errors
 
 
