@@ -90,6 +90,9 @@ class SessionReport:
     weekly_creator_usd: Decimal = Decimal(0)
     #: The LIVE's subscriptions, apart from its gifts (:mod:`liveworth.analysis.subscriptions`).
     subscriptions: SubscriptionMoney | None = None
+    #: The peak viewer count of each minute from the start, (minute, viewers): its maximum is
+    #: ``peak_viewers`` (the session charts draw it; ``viewers_per_minute`` is each minute's mean).
+    viewers_peak_per_minute: tuple[tuple[int, int], ...] = ()
 
     @property
     def adjusted_coins(self) -> int:
@@ -244,7 +247,7 @@ def session_report(store: Store, room_id: str, card: RateCard,
 
     inferred_host_id = host_ids(store.con, [room_id]).get(room_id) if host_id is None else None
 
-    vpm, gaps = _minutes_and_gaps(store, room_id, start_ts)
+    vpm, peaks, gaps = _minutes_and_gaps(store, room_id, start_ts)
     money = _credits_summary(store, room_id, start_ts)
     coins, confirmed = money.coins, money.confirmed
     top, gifters, top10_coins = _ranked_gifters(store, room_id)
@@ -276,6 +279,7 @@ def session_report(store: Store, room_id: str, card: RateCard,
         rewards=rewards, weekly_creator_usd=Decimal(0) if rewards is None else _weekly_usd(
             coins + sum(a.coins for a in adj if a.active), card, rewards),
         subscriptions=session_subscriptions(store, room_id, start_ts),
+        viewers_peak_per_minute=peaks,
     )
 
 
@@ -335,24 +339,26 @@ def _events_summary(store: Store, room_id: str) -> _Events | None:
 Gap = tuple[int, int, float]
 
 
-def _minutes_and_gaps(store: Store, room_id: str,
-                      start_ts: int) -> tuple[tuple[tuple[int, float], ...], list[Gap]]:
-    """Average viewers per minute from the start, and every stretch of more than
+def _minutes_and_gaps(store: Store, room_id: str, start_ts: int) -> tuple[
+        tuple[tuple[int, float], ...], tuple[tuple[int, int], ...], list[Gap]]:
+    """Average and peak viewers per minute from the start, and every stretch of more than
     :data:`GAP_MS` without an event, in time order.
 
     A stretch longer than a minute always runs from the last event of one minute of the clock
     to the first event of the next minute that has one, so the gaps come from one row per
     minute instead of from sorting every event.
     """
-    vpm = tuple((int(m), float(v)) for m, v in store.query("""
-        SELECT (ts - $2) // 60000 AS m, avg("current") FROM events
-        WHERE room_id = $1 AND type = 'viewers' GROUP BY m ORDER BY m""", [room_id, start_ts]))
+    rows = store.query("""
+        SELECT (ts - $2) // 60000 AS m, avg("current"), max("current") FROM events
+        WHERE room_id = $1 AND type = 'viewers' GROUP BY m ORDER BY m""", [room_id, start_ts])
+    vpm = tuple((int(m), float(v)) for m, v, _ in rows if v is not None)
+    peaks = tuple((int(m), int(p)) for m, _, p in rows if p is not None)
     clock = store.query("""
         SELECT ts // 60000 AS clock, min(ts), max(ts) FROM events WHERE room_id = $1
         GROUP BY clock ORDER BY clock""", [room_id])
     gaps = [(int(before[2]), int(after[1]), (after[1] - before[2]) / 1000.0)
             for before, after in pairwise(clock) if after[1] - before[2] > GAP_MS]
-    return vpm, gaps
+    return vpm, peaks, gaps
 
 
 @dataclass(frozen=True, slots=True)

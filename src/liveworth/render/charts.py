@@ -170,7 +170,7 @@ def time_axis(title: str, *, clock: bool = False) -> Spec:
     """An x encoding on a UTC scale of wall-clock ms (:func:`wall_ms`): dates, or clock times."""
     axis: Spec = {"labelOverlap": True, "tickCount": 8}
     if clock:
-        axis |= {"format": "%H:%M", "formatType": "utc"}
+        axis["format"] = "%H:%M"  # on a UTC scale a format is UTC's (a formatType drops it)
     return {"field": "t", "type": "temporal", "title": title, "scale": {"type": "utc"},
             "axis": axis}
 
@@ -181,24 +181,24 @@ def money_axis(title: str) -> Spec:
             "axis": {"format": "$,.2~f", "tickCount": 5}}
 
 
-def _layer_series(field: str, title: str, mark: Spec, axis: Spec) -> Spec:
+def _layer_series(field: str, title: str, mark: Spec, axis: Spec, tz: str) -> Spec:
     return {"title": title, "width": WIDTH, "height": HEIGHT // 2 + 30, "mark": mark,
             "transform": [{"filter": f"isValid(datum.{field})"}],
-            "encoding": {"x": time_axis("session start (UTC)"),
+            "encoding": {"x": time_axis(f"session start ({tz})"),
                          "y": {**axis, "field": field},
                          "description": {"field": f"{field}_label"}}}
 
 
 def trend_spec(points: Sequence[tuple[int, Decimal | float, Decimal | float | None]],
-               title: str) -> Spec | None:
+               title: str, tz: str = "UTC") -> Spec | None:
     """The spec of :func:`trend_chart` (None without points)."""
     if not points:
         return None
     values = []
     for ts, per_session, per_hour in sorted(points, key=lambda p: p[0]):
-        day = day_label(ts)
+        day = day_label(ts, tz)
         values.append({
-            "t": ts, "usd": float(per_session),
+            "t": wall_ms(ts, tz), "usd": float(per_session),
             "usd_label": f"{day}: creator {usd(Decimal(str(per_session)))} this session",
             "per_hour": None if per_hour is None else float(per_hour),
             "per_hour_label": "" if per_hour is None else
@@ -208,29 +208,30 @@ def trend_spec(points: Sequence[tuple[int, Decimal | float, Decimal | float | No
     return {"description": title, "data": {"values": values},
             "resolve": {"scale": {"x": "shared"}}, "vconcat": [
         _layer_series("usd", "creator USD per session", bars,
-                      money_axis("creator USD per session")),
+                      money_axis("creator USD per session"), tz),
         _layer_series("per_hour", "creator USD per hour live", line,
-                      money_axis("creator USD per hour")),
+                      money_axis("creator USD per hour"), tz),
     ]}
 
 
 def trend_chart(points: Sequence[tuple[int, Decimal | float, Decimal | float | None]],
-                title: str) -> str:
+                title: str, *, tz: str = "UTC") -> str:
     """A creator's trend over time, as an HTML ``<figure>`` (for the creator home page).
 
     ``points``: one per session, ``(start_ts, creator_usd, creator_usd_per_hour)`` with the
     session's start in ms since the epoch (UTC), what the creator receives for the session, and
     per hour live (None when the session has no duration). Gives two charts one above the other
-    on one date axis (the session's start date, UTC): bars of creator USD per session and a line
-    of creator USD per hour live (sessions without a rate are left out of the line, not drawn at
-    0). The ``<figure>`` carries the SVG (native tooltips on every bar and point), ``title`` as
-    its caption and the points as a table; without points it is a one-line text. Every string
-    is escaped; the result is safe to insert as it is (``Markup(trend_chart(...))``).
+    on one date axis (the session's start date, in ``tz``: UTC unless given): bars of creator
+    USD per session and a line of creator USD per hour live (sessions without a rate are left
+    out of the line, not drawn at 0). The ``<figure>`` carries the SVG (native tooltips on
+    every bar and point), ``title`` as its caption and the points as a table; without points it
+    is a one-line text. Every string is escaped; the result is safe to insert as it is
+    (``Markup(trend_chart(...))``).
     """
-    spec = trend_spec(points, title)
-    rows = [(day_label(ts), usd(Decimal(str(s))),
+    spec = trend_spec(points, title, tz)
+    rows = [(day_label(ts, tz), usd(Decimal(str(s))),
              "–" if h is None else usd(Decimal(str(h))))
             for ts, s, h in sorted(points, key=lambda p: p[0])]
-    return figure(spec, title, rows, ("session start (UTC)", "creator USD",
+    return figure(spec, title, rows, (f"session start ({tz})", "creator USD",
                                       "creator USD per hour"),
                   empty=f"No sessions yet for {title}.")
