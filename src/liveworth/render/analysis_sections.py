@@ -109,7 +109,8 @@ def heatmap_html(h: Heatmap) -> str:
         f"<tr><th scope='row'>{WEEKDAYS[d]}</th>"
         + "".join(_cell_html(d, hr, c, top) for hr, c in enumerate(row)) + "</tr>"
         for d, row in enumerate(h.rows))
-    return (f"<div class='heat-wrap'><table class='heat' data-testid='heatmap'>"
+    return (f"<div class='heat-wrap' tabindex='0' role='region' aria-label='when to go live'>"
+            f"<table class='heat' data-testid='heatmap'>"
             f"<caption>Coins per hour LIVE (coins given to the host ÷ hours live) by weekday, "
             f"Monday first, and hour of day in {_e(h.tz)}</caption>"
             f"<thead><tr><th scope='col'>day</th>{head}</tr></thead><tbody>{body}</tbody>"
@@ -158,16 +159,18 @@ def battles_html(b: Battles) -> str:
     return f"""<p data-testid='battles'>{b.count:,} battles in {b.sessions_with_battles:,} of
 {b.sessions:,} sessions: {r['wins']:,} won, {r['losses']:,} lost, {r['draws']:,} drawn,
 {r['unknown_result']:,} with no result from TikTok.{ratio}</p>
+<div class='table-scroll' tabindex='0' role='region' aria-label='battles'>
 <table class='battle-split'><caption>Coins given to the host during battles and outside them
 (together: every coin and minute live)</caption>
 <thead><tr><th scope='col'></th><th scope='col' class='n'>minutes</th>
 <th scope='col' class='n'>coins</th><th scope='col' class='n'>coins per minute</th></tr></thead>
 <tbody>{_span_row("during battles", b.during)}{_span_row("outside battles", b.outside)}</tbody>
-</table>
+</table></div>
 <h3>Per opponent</h3>
+<div class='table-scroll' tabindex='0' role='region' aria-label='per opponent'>
 <table class='opponents'><thead><tr><th scope='col'>opponent</th>{_heads(_OPPONENT_HEADS)}
 </tr></thead>
-<tbody>{_opponent_rows(b)}</tbody></table>
+<tbody>{_opponent_rows(b)}</tbody></table></div>
 <p class='note'>From TikTok's battle messages: when a battle starts and finishes, the hosts in
 it and each host's result and score. Inferred here: a battle without a finishing message ends at its
 planned length; the opponent is the other host (in a team battle, the hosts with the other

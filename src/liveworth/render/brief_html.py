@@ -82,13 +82,17 @@ def _movers(b: Brief) -> str:
     return "".join(parts)
 
 
+#: A wide table scrolls inside its own box on a phone; the box takes the keyboard's focus.
+_SCROLL = "<div class='table-scroll' tabindex='0' role='region' aria-label='%s'>"
+
+
 def _dark(b: Brief) -> str:
     if not b.dark:
         return "<p class='sub'>Every creator was LIVE in the last days.</p>"
     rows = "".join(f"<tr><td class='host'>{_who(c.host)}</td><td>{_e(c.last_live or '?')}</td>"
                    f"<td class='n'>{c.days_dark:,}</td></tr>" for c in b.dark)
-    return ("<table id='went-dark'><tr><th>creator</th><th>last LIVE</th>"
-            f"<th class='n'>days dark</th></tr>{rows}</table>")
+    return (f"{_SCROLL % 'went dark'}<table id='went-dark'><tr><th>creator</th>"
+            f"<th>last LIVE</th><th class='n'>days dark</th></tr>{rows}</table></div>")
 
 
 def _alerts(b: Brief) -> str:
@@ -97,8 +101,8 @@ def _alerts(b: Brief) -> str:
     rows = "".join(f"<tr><td>{_e(a.time[11:19])}</td><td>{_who(a.host)}</td><td>{_e(a.rule)}</td>"
                    f"<td>{_e(a.kind)}</td><td class='alert'>{_e(a.text)}</td></tr>"
                    for a in b.alerts)
-    return ("<table id='alerts'><tr><th>time</th><th>creator</th><th>rule</th><th>kind</th>"
-            f"<th>alert</th></tr>{rows}</table>")
+    return (f"{_SCROLL % 'alerts'}<table id='alerts'><tr><th>time</th>"
+            f"<th>creator</th><th>rule</th><th>kind</th><th>alert</th></tr>{rows}</table></div>")
 
 
 def brief_body(b: Brief) -> str:
@@ -107,10 +111,11 @@ def brief_body(b: Brief) -> str:
 <div class="sub">made for {_e(b.as_of)} · times in {_e(b.tz)} · rate card {_e(b.rate_card)} ·
 creator USD is what the creator receives (counted + adjusted)</div>
 <h2>Per creator</h2>
+{_SCROLL % 'per creator'}
 <table id="creators"><tr><th>creator</th><th class='n'>sessions</th><th class='n'>hours</th>
 <th class='n'>coins</th><th class='n'>creator USD</th><th class='n'>7-day avg</th>
 <th class='n'>28-day avg</th><th class='n'>vs 7 days</th><th>tier pace</th></tr>
-{_creator_rows(b)}</table>
+{_creator_rows(b)}</table></div>
 <h2>Movers</h2>{_movers(b)}
 <h2>Went dark (no LIVE for {count(DARK_DAYS, "day")} or more)</h2>{_dark(b)}
 <h2>Alerts</h2>{_alerts(b)}

@@ -1,0 +1,198 @@
+"""Every page of the dashboard in Debian's Chromium, at a desktop's and a phone's width, in the
+light and the dark colour scheme: no console error, no page-level horizontal scrolling, no
+serious or critical axe-core violation, and a screenshot under out/screenshots/.
+
+The pages are found from the app's own routes (those tagged ``pages``), their path parameters
+filled from the test database (a real session, a real host, one of its real gifters): a page
+added to the app is checked without touching this file. A path parameter this file cannot fill
+fails the test, unless the route is in :data:`EXCLUDED` with its reason.
+
+axe-core comes from the npm registry, pinned by tests/a11y/package-lock.json (``make unit`` runs
+``npm ci`` there); without it the accessibility check skips, the other checks still run first.
+``LIVEWORTH_SCREENSHOTS=docs`` also writes the README's small screenshots (``make screenshots``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from typing import Any
+from urllib.parse import quote
+from urllib.request import urlopen
+
+import pytest
+
+import test_web_browser
+from liveworth.web import create_app
+from test_web_browser import SCREENSHOTS, Server
+from websupport import REAL_HOST, REAL_ROOM, STEADY_HOST
+
+from conftest import REPO
+
+AXE = REPO / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+#: The widths every page is loaded at (px), and the colour schemes; dark is checked at one
+#: width (its layout is the light one's; what changes is the colours, hence the contrast).
+WIDTHS = (1280, 390)
+VIEWS = (("1280", 1280, "light"), ("390", 390, "light"), ("1280-dark", 1280, "dark"))
+#: The impacts that fail a page.
+FAILING = ("serious", "critical")
+#: Routes tagged "pages" that are not loaded here, each with its reason (none today).
+EXCLUDED: dict[str, str] = {}
+#: Transparent OBS browser sources: their text stands over the stream's video, not over the page,
+#: so axe cannot judge its contrast (white text with a shadow on an unknown picture).
+OBS_SOURCES = ("/overlay/",)
+#: More than the bare route for a few pages: (name suffix, query string).
+VARIANTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "/estimate": (("", ""), ("result", "followers=5000&minutes=60&per_week=3")),
+    "/creators/{host}/analysis": (("", ""), ("steady", "")),
+    "/gifters": (("", ""), ("host", f"host={quote(REAL_HOST)}")),
+    "/roster": (("", "as_of=2024-06-20"),),
+    "/overlay/{host}": (("", "goal=1000&top=5"),),
+}
+#: The README's screenshots (docs/img/), written when LIVEWORTH_SCREENSHOTS=docs: the page's
+#: name and view (as in out/screenshots/), and the height shown.
+README_SHOTS = (("sessions-room_id", "1280", 900), ("sessions", "390", 1100),
+                ("creators-host", "1280-dark", 900), ("creators-host", "1280", 900))
+DOCS_IMG = REPO / "docs" / "img"
+#: The browser suite's fixtures: one Chromium, one server over the test database of the real dumps.
+browser, db, server = test_web_browser.browser, test_web_browser.db, test_web_browser.server
+
+
+def page_routes() -> list[str]:
+    """The paths of the app's HTML pages (its GET routes tagged ``pages``), in the app's order."""
+    paths = create_app(None).openapi()["paths"]
+    return [p for p, ops in paths.items() if "pages" in ops.get("get", {}).get("tags", ())]
+
+
+def fill(path: str, values: dict[str, str]) -> str:
+    """``path`` with its ``{param}``s filled from ``values``; a parameter without a value fails."""
+    missing = [p for p in re.findall(r"{(\w+)(?::\w+)?}", path) if p not in values]
+    assert not missing, (f"{path}: no value for {missing} in the test database — add one to "
+                         f"path_values() or list the route in EXCLUDED with the reason")
+    return re.sub(r"{(\w+)(?::\w+)?}", lambda m: quote(values[m.group(1)], safe=""), path)
+
+
+def page_name(path: str) -> str:
+    """A file name for a route: ``/creators/{host}/analysis`` → ``creators-host-analysis``."""
+    return re.sub(r"[^a-z0-9_]+", "-", path.lower()).strip("-") or "home"
+
+
+def cases() -> list[Any]:
+    """(name, route) for every page and variant, in the app's order."""
+    out = []
+    for route in page_routes():
+        if route in EXCLUDED:
+            continue
+        for suffix, _ in VARIANTS.get(route, (("", ""),)):
+            name = page_name(route) + (f"-{suffix}" if suffix else "")
+            out.append(pytest.param(name, route, id=name))
+    return out
+
+
+@pytest.fixture(scope="module")
+def values(server: Server) -> dict[str, str]:
+    """The path parameters' values, from the test database: the real dumps' longest session,
+    its host and that host's biggest gifter."""
+    with urlopen(f"{server.url}/api/gifters?host={quote(REAL_HOST)}&top=1") as r:
+        top = json.load(r)
+    assert top and top[0]["user_id"], "the real host has no gifter with a user id"
+    return {"room_id": REAL_ROOM, "host": REAL_HOST, "user_id": str(top[0]["user_id"])}
+
+
+def url_of(server: Server, values: dict[str, str], name: str, route: str) -> str:
+    suffix = name.removeprefix(page_name(route)).lstrip("-")
+    query = dict(VARIANTS.get(route, (("", ""),)))[suffix]
+    if suffix == "steady":
+        values = {**values, "host": STEADY_HOST}
+    return server.url + fill(route, values) + (f"?{query}" if query else "")
+
+
+def axe_violations(page: Any, source: str, *, contrast: bool) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it stands."""
+    page.evaluate(source)  # through the DevTools protocol: the page's CSP does not apply
+    rules = {} if contrast else {"color-contrast": {"enabled": False}}
+    result = page.evaluate("opts => axe.run(document, opts)",
+                           {"resultTypes": ["violations"], "rules": rules})
+    return [v for v in result["violations"] if v["impact"] in FAILING]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        targets = [" ".join(map(str, n["target"])) for n in v["nodes"][:5]]
+        lines.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])}): {v['help']} — {targets}")
+    return "\n".join(lines)
+
+
+TIMES: dict[str, float] = {}
+
+
+@pytest.mark.parametrize("view", [v[0] for v in VIEWS])
+@pytest.mark.parametrize(("name", "route"), cases())
+def test_page(server: Server, browser: Any, values: dict[str, str], name: str, route: str,
+              view: str) -> None:
+    t0 = time.monotonic()
+    _, width, scheme = next(v for v in VIEWS if v[0] == view)
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error"
+            else None)
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    try:
+        response = page.goto(url_of(server, values, name, route))
+        page.wait_for_load_state("load")
+        assert response is not None and response.status == 200, (name, response and
+                                                                   response.status)
+        if page.locator("[data-live]").count():
+            page.wait_for_selector("[data-live][data-updated]", state="attached", timeout=5000)
+        overflow = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{view}.png"), full_page=True,
+                        animations="disabled")
+        problems = [f"console errors: {errors}"] if errors else []
+        if overflow[0] > overflow[1]:
+            problems.append(f"the page scrolls sideways at {width} px: {overflow[0]} px wide")
+        if AXE.exists():
+            bad = axe_violations(page, AXE.read_text(encoding="utf-8"),
+                                 contrast=not any(s in route for s in OBS_SOURCES))
+            if bad:
+                problems.append(f"axe-core found\n{describe(bad)}")
+        assert not problems, f"{name} at {view}: " + "\n".join(problems)
+        if not AXE.exists():
+            pytest.skip(f"{AXE} is missing (make unit runs npm ci in tests/a11y)")
+    finally:
+        context.close()
+        TIMES[f"{name}-{view}"] = time.monotonic() - t0
+
+
+def test_readme_screenshots(server: Server) -> None:
+    """With LIVEWORTH_SCREENSHOTS=docs: the README's screenshots, cut from those taken above
+    and made small (a 64-colour palette, at most 150 KB each)."""
+    if os.environ.get("LIVEWORTH_SCREENSHOTS") != "docs":
+        pytest.skip("LIVEWORTH_SCREENSHOTS=docs writes docs/img/ (make screenshots)")
+    from PIL import Image
+
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    for name, view, height in README_SHOTS:
+        source = SCREENSHOTS / f"{name}-{view}.png"
+        assert source.exists(), f"{source} was not taken (run the whole file)"
+        with Image.open(source) as im:
+            cut = im.convert("RGB").crop((0, 0, im.width, min(height, im.height)))
+            small = cut.quantize(colors=64, method=Image.Quantize.MEDIANCUT,
+                                 dither=Image.Dither.NONE)
+            target = DOCS_IMG / f"{name}-{view}.png"
+            small.save(target, optimize=True)
+        assert target.stat().st_size <= 150_000, f"{target} is over 150 KB"
+
+
+def test_zz_timing_report() -> None:
+    """Prints how long each page took (the file's budget: a few seconds a page)."""
+    if not TIMES:
+        pytest.skip("no page ran")
+    slowest = sorted(TIMES.items(), key=lambda kv: -kv[1])[:5]
+    print(f"\n{len(TIMES)} page loads, {sum(TIMES.values()):.1f} s; slowest: "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in slowest))
+    assert max(TIMES.values()) < 20, slowest
