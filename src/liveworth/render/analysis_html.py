@@ -1,6 +1,7 @@
 """The HTML page of ``liveworth analyze``: one self-contained file that opens offline.
 
-Like the session report (:mod:`liveworth.render.report_html`, whose chart helpers it reuses) the
+Like the session report (:mod:`liveworth.render.report_html`; the charts are
+:mod:`liveworth.render.pagecharts`', the same as the web analysis page's) the
 page has no script at all and nothing to fetch, a Content-Security-Policy forbids scripts outright,
 and every string that comes from the stream or the user (host, nicknames, user names) goes through
 :func:`html.escape`.
@@ -16,7 +17,9 @@ from liveworth.analysis.drivers import LEVEL, Driver
 from liveworth.economy.money import usd
 from liveworth.economy.numbers import count
 from liveworth.render.analysis_sections import HEAT_CSS, battles_html, heatmap_html
-from liveworth.render.report_html import CSP, bar_chart, card_row, line_chart
+from liveworth.render.charts import CSS as CHART_CSS
+from liveworth.render.pagecharts import ci_svg, sessions_figure, top5_figure, weekly_figure
+from liveworth.render.report_html import CSP, card_row
 
 _STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -30,9 +33,7 @@ text-align:left;vertical-align:top}td.n,th.n{text-align:right;font-variant-numer
 .rec{border-left:4px solid #25f4ee;padding:.4rem .8rem;margin:.6rem 0;background:#f6feff}
 .rec.few{border-color:#ccc;background:#fafafa}.note{color:#666;font-size:.9rem}
 .rec.risk{border-color:#fe2c55;background:#fff6f8}
-svg{width:100%;height:auto;background:#fafafa;border-radius:8px}
-svg.ci{width:160px;height:18px;background:none}
-.bar{fill:#fe2c55}.line{fill:none;stroke:#25f4ee;stroke-width:2}.axis{font-size:11px;fill:#666}
+svg.ci{width:160px;height:auto;max-width:100%}
 """
 
 
@@ -45,21 +46,8 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 def _ci_bar(d: Driver) -> str:
-    """The interval as a small horizontal bar against zero (same scale within the row)."""
-    if d.effect is None or d.ci_low is None or d.ci_high is None:
-        return ""
-    lo, hi = min(d.ci_low, 0.0), max(d.ci_high, 0.0)
-    span = (hi - lo) or 1.0
-
-    def x(v: float) -> float:
-        return 5 + 150 * (v - lo) / span
-
-    colour = "#fe2c55" if d.significant else "#999"
-    return (f"<svg class='ci' viewBox='0 0 160 18' role='img' aria-label='interval'>"
-            f"<line x1='{x(0):.1f}' y1='1' x2='{x(0):.1f}' y2='17' stroke='#bbb'/>"
-            f"<line x1='{x(d.ci_low):.1f}' y1='9' x2='{x(d.ci_high):.1f}' y2='9' "
-            f"stroke='{colour}' stroke-width='3'/>"
-            f"<circle cx='{x(d.effect):.1f}' cy='9' r='4' fill='{colour}'/></svg>")
+    """The interval as a small chart against zero (same scale within the row)."""
+    return ci_svg(d)
 
 
 def _cards(a: Analysis) -> str:
@@ -160,7 +148,8 @@ def _head(who: str) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>liveworth — {_e(who)} across sessions</title><style>{_STYLE}{HEAT_CSS}</style></head>
+<title>liveworth — {_e(who)} across sessions</title><style>{_STYLE}{HEAT_CSS}{CHART_CSS}</style>
+</head>
 <body>
 """
 
@@ -168,15 +157,13 @@ def _head(who: str) -> str:
 def _summary(a: Analysis, who: str) -> str:
     """Title, scope line, cards and the two money charts."""
     since = f" since {a.since.isoformat()}" if a.since else ""
-    per_session = [(i, float(s.creator_usd)) for i, s in enumerate(a.sessions, 1)]
-    weekly = [(i, float(w.usd_per_hour or 0)) for i, w in enumerate(a.trend, 1)]
     return f"""<h1>{_e(who)}: what drives the money</h1>
 <div class="sub">{count(len(a.sessions), "session")}{_e(since)} · times in {_e(a.tz)} · rate card
 {_e(a.rate_card)} · effects with {LEVEL:.0%} intervals</div>
 <div class="cards">{_cards(a)}</div>
-<h2>Creator USD per session</h2>{line_chart(per_session, "creator USD per session", "USD")}
+<h2>Creator USD per session</h2>{sessions_figure(a)}
 <h2>Creator USD per hour live, week by week</h2>
-{bar_chart(weekly, "USD per hour live, by week", "USD")}
+{weekly_figure(a)}
 """
 
 
@@ -195,11 +182,10 @@ the number of sessions behind it. Elasticity: % coins per 1 % more of the lever.
 def _gifters_section(a: Analysis) -> str:
     """Whale dependence, the top gifters and loyalty."""
     w = a.whales
-    top5 = [(i, 100 * t.top5_share) for i, t in enumerate(a.trend, 1)]
     return f"""<h2>Whale dependence</h2>
 <p>The top gifter gave {w.top1_share:.1%} of all coins, the top 5 gave {w.top5_share:.1%}
 ({count(w.gifters, "gifter")}). {_e(w.note)}{_e(_whale_trend(a))}</p>
-{line_chart(top5, "top-5 share of the week's coins", "%")}
+{top5_figure(a)}
 <h2>Top gifters</h2>
 <table><tr><th class='n'>#</th><th>gifter</th><th>nickname</th><th class='n'>coins</th>
 <th class='n'>share</th><th class='n'>sessions</th></tr>{_gifter_rows(a)}</table>

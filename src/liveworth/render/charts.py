@@ -64,10 +64,11 @@ THEME: Spec = {
 
 #: The CSS the charts need, in the reports' ``<style>`` and in ``static/liveworth.css``
 #: (under ``/* charts */``): the SVG scales to its box, its text takes the page's colour.
-CSS = ("figure.chart{margin:1rem 0}figure.chart svg{display:block;max-width:100%;height:auto}"
-       "figure.chart svg text{fill:currentColor}figure.chart figcaption{font-size:.85rem;"
-       "color:#666}figure.chart details{font-size:.85rem}figure.chart table{width:auto}"
-       "p.nochart{color:#666;font-style:italic}")
+CSS = ("figure.chart{margin:1rem 0}figure.chart svg{display:block;width:auto;max-width:100%;"
+       "height:auto}figure.chart svg text{fill:currentColor}figure.chart figcaption,"
+       "figure.chart details,p.nochart{font-size:.85rem;color:var(--muted,#595959)}"
+       "figure.chart table{width:auto}p.nochart{font-style:italic}"
+       "svg.ci{width:160px;max-width:100%;height:auto}")
 
 _lock = threading.Lock()
 _MARK = re.compile(r'<(path|rect|circle|line|symbol|text|g|image)\b([^>]*?role="graphics-symbol"'

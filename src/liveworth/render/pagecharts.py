@@ -10,11 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from liveworth.analysis.analytics import Analysis
-from liveworth.analysis.drivers import LEVEL, Driver
-from liveworth.analysis.report import SessionReport
 from liveworth.economy.money import usd
 from liveworth.render.charts import (
     HEIGHT,
@@ -30,6 +27,11 @@ from liveworth.render.charts import (
     trend_chart,
     wall_ms,
 )
+
+if TYPE_CHECKING:  # the analysis's modules load numpy: only the analysis page needs them
+    from liveworth.analysis.analytics import Analysis
+    from liveworth.analysis.drivers import Driver
+    from liveworth.analysis.report import SessionReport
 
 MINUTE, WEEK = 60_000, 7 * 86_400_000
 
@@ -219,6 +221,8 @@ def top5_figure(a: Analysis) -> str:
 def ci_svg(d: Driver) -> str:
     """A driver's interval against zero as a small chart (a rule from low to high, a dot at the
     effect, a grey line at 0); '' when the driver has no number. About 5–10 ms a row."""
+    from liveworth.analysis.drivers import LEVEL
+
     if d.effect is None or d.ci_low is None or d.ci_high is None:
         return ""
     colour = PINK if d.significant else "#888888"

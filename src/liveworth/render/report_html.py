@@ -1,6 +1,7 @@
 """The HTML session report: one self-contained file that opens offline.
 
-Charts are inline SVG drawn here, so there is no script at all, no CDN and nothing to fetch; a
+Charts are inline SVG made on the server (:mod:`liveworth.render.pagecharts`, the same as the web
+session page's), so there is no script at all, no CDN and nothing to fetch; a
 Content-Security-Policy forbids scripts outright. Every string that comes from the stream
 (nicknames, user names, gift names, host) is hostile input and goes through :func:`html.escape`.
 """
@@ -8,13 +9,13 @@ Content-Security-Policy forbids scripts outright. Every string that comes from t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
 
 from liveworth.analysis.report import SessionReport
 from liveworth.economy.money import fmt, split_cents, usd
 from liveworth.economy.numbers import count
+from liveworth.render.charts import CSS as CHART_CSS
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -28,8 +29,6 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.1rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%}td,th{padding:.3rem .5rem;border-bottom:1px solid #eee;
 text-align:left}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .flag{background:#fff6db;border-left:4px solid #e0a800;padding:.4rem .7rem;margin:.4rem 0}
-svg{width:100%;height:auto;background:#fafafa;border-radius:8px}
-.bar{fill:#fe2c55}.line{fill:none;stroke:#25f4ee;stroke-width:2}.axis{font-size:11px;fill:#666}
 """
 
 
@@ -39,54 +38,6 @@ def _e(value: object) -> str:
 
 def _when(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def bar_chart(points: Sequence[tuple[int, float]], title: str, unit: str,
-              width: int = 900, height: int = 220) -> str:
-    """Vertical bars of (x, y) points as inline SVG; empty data gives a note instead."""
-    if not points:
-        return f"<p class='sub'>No data for {_e(title)}.</p>"
-    xs = [x for x, _ in points]
-    top = max(y for _, y in points) or 1
-    x0, x1 = min(xs), max(xs)
-    n = x1 - x0 + 1
-    pad, w = 40, (width - 50) / max(n, 1)
-    bars = []
-    for x, y in points:
-        h = (height - 40) * (y / top)
-        bars.append(
-            f"<rect class='bar' x='{pad + (x - x0) * w:.1f}' y='{height - 20 - h:.1f}' "
-            f"width='{max(w - 1, 1):.1f}' height='{h:.1f}'><title>{_e(x)}: {_e(y)} {_e(unit)}"
-            "</title></rect>"
-        )
-    return (
-        f"<svg viewBox='0 0 {width} {height}' role='img' aria-label='{_e(title)}'>"
-        f"<text class='axis' x='4' y='14'>{_e(title)} (max {top:,.0f} {_e(unit)})</text>"
-        + "".join(bars)
-        + f"<text class='axis' x='{pad}' y='{height - 4}'>{_e(x0)}</text>"
-        f"<text class='axis' x='{width - 40}' y='{height - 4}'>{_e(x1)}</text></svg>"
-    )
-
-
-def line_chart(points: Sequence[tuple[int, float]], title: str, unit: str,
-               width: int = 900, height: int = 200) -> str:
-    if not points:
-        return f"<p class='sub'>No data for {_e(title)}.</p>"
-    xs = [x for x, _ in points]
-    top = max(y for _, y in points) or 1
-    x0, x1 = min(xs), max(xs)
-    span = max(x1 - x0, 1)
-    coords = " ".join(
-        f"{40 + (x - x0) / span * (width - 50):.1f},{height - 20 - (height - 40) * y / top:.1f}"
-        for x, y in points
-    )
-    return (
-        f"<svg viewBox='0 0 {width} {height}' role='img' aria-label='{_e(title)}'>"
-        f"<text class='axis' x='4' y='14'>{_e(title)} (max {top:,.0f} {_e(unit)})</text>"
-        f"<polyline class='line' points='{coords}'/>"
-        f"<text class='axis' x='40' y='{height - 4}'>{_e(x0)}</text>"
-        f"<text class='axis' x='{width - 40}' y='{height - 4}'>{_e(x1)}</text></svg>"
-    )
 
 
 def card_row(cards: list[tuple[str, str]]) -> str:
@@ -156,7 +107,7 @@ def _head(rep: SessionReport) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>liveworth — session {_e(rep.room_id)}</title><style>{_STYLE}</style></head>
+<title>liveworth — session {_e(rep.room_id)}</title><style>{_STYLE}{CHART_CSS}</style></head>
 <body>
 """
 
@@ -250,16 +201,17 @@ above is at it). The week of {_e(r.week.isoformat())} ({_e(r.tz)}) adds {_e(pct(
 
 def _details(rep: SessionReport) -> str:
     """Charts and tables from coins over time to the data-quality flags, and the footer."""
-    coins = bar_chart(rep.coins_per_minute, "coins per minute", "coins")
-    tier_points = [(i, float(c)) for i, (_, _, c) in enumerate(rep.tiers)]
+    from liveworth.render.pagecharts import session_figures
+
+    figs = session_figures(rep)
     per_1000 = rep.coins_per_1000_viewer_minutes
     engagement = _engagement_rows(rep)
-    return f"""<h2>Coins over time</h2>{coins}
-<h2>Viewers over time</h2>{line_chart(rep.viewers_per_minute, "concurrent viewers", "viewers")}
+    return f"""<h2>Coins over time</h2>{figs["coins"]}
+<h2>Viewers over time</h2>{figs["viewers"]}
 <h2>Top gifters</h2>
 <table><tr><th class='n'>#</th><th>gifter</th><th>nickname</th><th class='n'>coins</th>
 <th class='n'>gifts</th></tr>{_gifter_rows(rep)}</table>{_credits(rep)}
-<h2>Gift price tiers</h2>{bar_chart(tier_points, "coins by tier (1-9 … 10000+)", "coins")}
+<h2>Gift price tiers</h2>{figs["tiers"]}
 <table><tr><th>tier (coins)</th><th class='n'>gifts</th><th class='n'>coins</th>
 <th class='n'>share</th></tr>{_tier_rows(rep)}</table>
 <h2>Engagement</h2>
