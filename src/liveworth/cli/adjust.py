@@ -8,12 +8,12 @@ coins (the ledger's credits) never change; every report shows counted and adjust
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
 import os
 from typing import TYPE_CHECKING
 
 from liveworth.cli.options import CommandFactory, add_db, add_json, print_json, writable_file
+from liveworth.economy.csvsafe import write_rows
 from liveworth.economy.numbers import count, plain_int
 from liveworth.errors import UsageError
 from liveworth.render.terminal import term
@@ -22,10 +22,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from liveworth.store.adjustments import Adjustment
-
-#: A CSV cell a spreadsheet would run as a formula starts with one of these (as in export).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def coins_change(text: str) -> int:
     """A whole number of coins, negative for a correction (``-300``, ``1,000``)."""
@@ -59,23 +55,13 @@ def signed(n: int) -> str:
     return f"+{n:,}" if n > 0 else f"{n:,}"
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def write_csv(path: str, rows: list[Adjustment]) -> None:
     """The adjustments as CSV; a text cell a spreadsheet would read as a formula gets a
-    leading ``'``."""
+    leading ``'`` (:mod:`liveworth.economy.csvsafe`, the rule of every CSV liveworth writes)."""
     names = ("id", "room_id", "coins", "reason", "user_id", "made_by", "made_at", "undone_at",
              "undone_by")
     with open(path, "w", encoding="utf-8", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(names)
-        for a in rows:
-            d = a.as_dict()
-            out.writerow([d["id"], _cell(d["room_id"]), d["coins"]]
-                         + [_cell(d[k]) for k in names[3:]])
+        write_rows(f, names, ([a.as_dict()[k] for k in names] for a in rows))
 
 
 def _table(rows: list[Adjustment], console: Console) -> None:

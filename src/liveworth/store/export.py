@@ -8,6 +8,7 @@ from typing import Any
 
 from liveworth.decode.events import FORMAT_VERSION, field_specs
 from liveworth.decode.formats import EXPORT_FORMATS as EXPORT_FORMATS
+from liveworth.economy.csvsafe import FORMULA_START_RE
 from liveworth.errors import NotFoundError, UsageError
 from liveworth.store.database import EVENT_COLUMNS, Store
 
@@ -37,10 +38,6 @@ def row_to_event_dict(row: tuple[Any, ...], room_host: str | None = None) -> dic
     return out
 
 
-#: A CSV cell a spreadsheet would run as a formula starts with one of these.
-_FORMULA_START = "^[=+@\\t\\r-]"
-
-
 def _csv_columns() -> str:
     """The events' columns for CSV: a text cell that a spreadsheet would read as a formula
     (``=HYPERLINK(...)`` as a nickname) gets a leading ``'``, which spreadsheets show as text."""
@@ -48,7 +45,7 @@ def _csv_columns() -> str:
     for name, _, sql in EVENT_COLUMNS:
         col = f'"{name}"'
         if sql.split()[0].upper() == "VARCHAR":
-            col = (f"CASE WHEN regexp_matches({col}, '{_FORMULA_START}') "
+            col = (f"CASE WHEN regexp_matches({col}, '{FORMULA_START_RE}') "
                    f"THEN chr(39) || {col} ELSE {col} END AS {col}")
         out.append(col)
     return ", ".join(out)
