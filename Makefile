@@ -65,9 +65,13 @@ bench: $(STAMP)
 faults: $(STAMP) | $(CHROMIUM)
 	$(PY) faults/run.py
 
-# The README's screenshots (docs/img/) from the browser suite's pages of the real dumps.
-screenshots: $(STAMP) $(AXE) | $(CHROMIUM)
-	LIVEWORTH_SCREENSHOTS=docs $(VENV)/bin/pytest tests/test_web_pages.py
+# The README's screenshots (docs/img/): pages of the real dumps in Chromium, made small by pngquant.
+PNGQUANT := /usr/bin/pngquant
+$(PNGQUANT):
+	-(apt-get update -qq && apt-get install -y -qq pngquant) >/dev/null 2>&1 || echo "pngquant not installed"
+
+screenshots: $(STAMP) | $(CHROMIUM) $(PNGQUANT)
+	LIVEWORTH_SCREENSHOTS=docs $(VENV)/bin/pytest tests/test_web_pages.py -k readme_screenshots
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
