@@ -78,7 +78,9 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     rules = read_rules(args)
     db = resolve_db_path(args.db)
     token, generated = resolve_token(args.host, args.token or os.environ.get(TOKEN_ENV))
-    app = create_app(db, token=token, card=card, rules=rules)
+    app = create_app(db, token=token, card=card, rules=rules,
+                     preset_loader=lambda preset: card_from_args(  # a page's ?preset=
+                         argparse.Namespace(**{**vars(args), "preset": preset})))
     import threading
 
     from liveworth.web.app import warm_charts

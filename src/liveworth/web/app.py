@@ -1,6 +1,7 @@
 """The FastAPI app: server-rendered pages, each with a JSON twin under ``/api``.
 
-- ``/sessions`` and ``/api/sessions``: every recorded session;
+- ``/sessions`` and ``/api/sessions`` (and ``.csv``): the recorded sessions, filtered, sorted
+  and in pages;
 - ``/sessions/{room_id}`` and ``/api/sessions/{room_id}``: one session's earnings report;
 - ``/estimate`` and ``/api/estimate``: the estimator (when it is installed);
 - ``/live/{host}`` and ``/api/live/{host}``: a host's current or latest LIVE, kept up to date
@@ -8,8 +9,8 @@
 - ``/overlay/{host}``: the OBS / TikTok LIVE Studio overlay (its twin: ``/api/live/{host}``);
 - ``/creators/{host}/analysis`` and ``/api/creators/{host}/analysis``: one creator's analysis
   across sessions (``liveworth analyze``);
-- ``/gifters`` and ``/api/gifters``: the gifter leaderboard (``liveworth gifters``);
-- ``/roster`` and ``/api/roster``: the agency roll-up per creator and month or week
+- ``/gifters`` and ``/api/gifters`` (and ``.csv``): the gifter leaderboard (``liveworth gifters``);
+- ``/roster`` and ``/api/roster`` (and ``.csv``): the agency roll-up per creator and month or week
   (``liveworth roster``).
 
 Routes are thin: they open the store read-only for the request (:mod:`liveworth.web.db`), call
@@ -34,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from liveworth import __version__
 from liveworth.alerts.rules import Rule
 from liveworth.alerts.watch import AlertWatch
-from liveworth.economy.ratecard import RateCard, load_rate_card
+from liveworth.economy.ratecard import RateCard, load_rate_card, preset_help
 from liveworth.errors import LiveworthError, NotFoundError, UsageError
 from liveworth.store.database import resolve_db_path
 from liveworth.web.context import POLL_S, STREAM_LIFETIME_S, Web, web_of
@@ -50,9 +51,12 @@ from liveworth.web.routes import (
     brief,
     creators,
     crm,
+    downloads,
     estimate,
     home,
     live,
+    plan,
+    session_list,
     sessions,
 )
 from liveworth.web.security import LOOPBACK_HOSTS, Guard, check_token
@@ -155,6 +159,9 @@ def _described(app: FastAPI, card: RateCard) -> dict[str, Any]:
                     param["schema"] = {"$ref": "#/components/schemas/TimeZone", "default": "UTC"}
                 elif name in ("since", "as_of"):
                     param["schema"] = {"$ref": "#/components/schemas/Day"}
+                elif name == "preset":
+                    param["schema"] = {"type": "string", "enum": ["", *preset_help()],
+                                       "description": schema.get("description", "")}
                 elif name == "channel":
                     param["schema"] = {"type": "string", "enum": channels,
                                        "description": schema.get("description", "")}
@@ -211,6 +218,7 @@ def create_app(
     stream_lifetime_s: float = STREAM_LIFETIME_S,
     clock: Callable[[], int | None] | None = None,
     rules: Sequence[Rule] = (),
+    preset_loader: Callable[[str], RateCard] | None = None,
 ) -> FastAPI:
     """The web app over the database at ``db_path`` (``--db`` rules: else ``$LIVEWORTH_DB``,
     else ``./liveworth.duckdb``).
@@ -223,14 +231,15 @@ def create_app(
     ``clock`` (ms, event time) tells a live session from an idle one: the recording's own when
     served by ``record --serve`` (a replay's is its recording's), else the wall clock.
     ``rules`` (``serve --alerts``): alert rules the live pages evaluate over the stored events,
-    read-only (shown, never stored nor sent: the recorder does that).
+    read-only (shown, never stored nor sent: the recorder does that). ``preset_loader``: the
+    card of another preset, for a page's ``?preset=`` (default: that preset's bundled card).
     """
     if token is not None:
         check_token(token)
     path = resolve_db_path(db_path)
     web = Web(open_store=opener or ReadOnlyStore(path, busy_timeout_s), db_label=path,
               card=card or load_rate_card(), templates=templates(), poll_s=poll_s,
-              stream_lifetime_s=stream_lifetime_s, clock=clock)
+              stream_lifetime_s=stream_lifetime_s, clock=clock, preset_loader=preset_loader)
     if rules:
         web.alert_watch = AlertWatch(rules, web.card, persist=False)
     app = FastAPI(title="liveworth", version=__version__,
@@ -238,7 +247,8 @@ def create_app(
                   "estimates. Every page has a JSON twin under /api.",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.web = web
-    for module in (home, sessions, estimate, live, creators, agency, crm, brief, alerts):
+    for module in (home, session_list, sessions, estimate, plan, live, creators, agency,
+                   downloads, crm, brief, alerts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("liveworth.web", "static")]), name="static")
     described = _described(app, web.card)

@@ -46,7 +46,7 @@ from liveworth.analysis.sessionstats import (
     zone,
 )
 from liveworth.analysis.subscriptions import session_subscriptions
-from liveworth.economy.ratecard import RateCard
+from liveworth.economy.ratecard import RateCard, load_rate_card
 from liveworth.economy.subscriptions import region_of
 from liveworth.errors import LiveworthError, NotFoundError, UsageError
 from liveworth.store.database import Store
@@ -105,6 +105,31 @@ class Web:
     #: ``serve --alerts``: the rules evaluated (read-only) over the stored events of each LIVE
     #: shown, next to the alerts the recorder stored.
     alert_watch: AlertWatch | None = None
+    #: The card of another preset, for a page's ``?preset=`` (serve's other options kept;
+    #: default: the bundled card of that preset).
+    preset_loader: Callable[[str], RateCard] | None = None
+    _cards: dict[tuple[str | None, str | None], RateCard] = field(default_factory=dict)
+
+    def card_for(self, preset: str | None = None, channel: str | None = None) -> RateCard:
+        """The rate card of a page's ``preset`` and ``channel`` options, as ``--preset`` and
+        ``--channel`` make it (None or empty: the server's); an unknown one is a UsageError."""
+        key = (preset or None, channel or None)
+        if key == (None, None):
+            return self.card
+        with self._lock:
+            hit = self._cards.get(key)
+        if hit is not None:
+            return hit
+        card = self.card
+        if key[0] is not None and key[0] != card.preset:
+            card = (self.preset_loader or load_rate_card)(key[0])
+        if key[1] is not None:
+            card = card.with_overrides({"channel": key[1]}, "command line")
+        with self._lock:
+            if len(self._cards) >= _CACHE_SIZE:
+                self._cards.clear()
+            self._cards[key] = card
+        return card
 
     def page(self, request: Request, template: str, *, status: int = 200,
              **context: Any) -> HTMLResponse:
@@ -185,24 +210,28 @@ class Web:
             return build()
         return HTMLResponse(body, status_code=status)
 
-    def sessions(self) -> list[SessionRow]:
+    def sessions(self, preset: str | None = None,
+                 channel: str | None = None) -> list[SessionRow]:
+        card = self.card_for(preset, channel)
         try:
-            return list(self.read(("sessions",), lambda s: tuple(list_sessions(s, self.card))))
+            return list(self.read(("sessions", preset, channel),
+                                  lambda s: tuple(list_sessions(s, card))))
         except NoDatabase:
             return []
 
     def report(self, room_id: str, channel: str | None, redact: bool, region: str | None = None,
-               sub_bonus: bool = False) -> SessionReport:
+               sub_bonus: bool = False, preset: str | None = None) -> SessionReport:
         """One session's report; its subscriptions under ``region`` and ``sub_bonus``."""
         cc = region_of(region)
+        card = self.card_for(preset, channel)
 
         def build(s: Store) -> SessionReport:
-            rep = session_report(s, room_id, self.card, channel)
+            rep = session_report(s, room_id, card, channel)
             return replace(rep, subscriptions=session_subscriptions(s, room_id, rep.start_ts, cc,
                                                                     sub_bonus))
 
         try:
-            rep = self.read(("report", room_id, channel, cc, sub_bonus), build)
+            rep = self.read(("report", room_id, channel, cc, sub_bonus, preset), build)
         except NoDatabase:
             raise NotFoundError(f"no session {room_id!r}: the database is empty") from None
         return redacted(rep) if redact else rep
@@ -222,11 +251,13 @@ class Web:
             state = replace(state, status="idle")
         return state
 
-    def analysis(self, host: str, since: str | None, tz: str, seed: int) -> Analysis:
+    def analysis(self, host: str, since: str | None, tz: str, seed: int,
+                 preset: str | None = None, channel: str | None = None) -> Analysis:
         """``liveworth analyze --host HOST --seed SEED``: the same seeded bootstrap."""
+        card = self.card_for(preset, channel)
         try:
-            return self.read(("analysis", host, since, tz, seed),
-                             lambda s: analyze(s, self.card, host=host, since=since, tz=tz,
+            return self.read(("analysis", host, since, tz, seed, preset, channel),
+                             lambda s: analyze(s, card, host=host, since=since, tz=tz,
                                                rng=np.random.default_rng(seed)))
         except NoDatabase:
             raise NotFoundError(f"no session of {host!r}: the database is empty") from None
@@ -251,12 +282,14 @@ class Web:
         return list(board), loyalty(board, chosen)
 
     def roster(self, period: str, as_of: str | None, tz: str, since: str | None,
-               tiers: tuple[Tier, ...]) -> Roster:
+               tiers: tuple[Tier, ...], preset: str | None = None,
+               channel: str | None = None) -> Roster:
         """``liveworth roster``: per creator and period, with the pace towards the tiers."""
         when = as_of or int(time.time() // 60)  # no date: today, remembered for a minute
+        card = self.card_for(preset, channel)
         try:
-            return self.read(("roster", period, when, tz, since, tiers),
-                             lambda s: build_roster(s, self.card, period=period, tiers=tiers,
+            return self.read(("roster", period, when, tz, since, tiers, preset, channel),
+                             lambda s: build_roster(s, card, period=period, tiers=tiers,
                                                     as_of=as_of, tz=tz, since=since))
         except NoDatabase:  # nothing recorded yet: an empty roll-up, checked like a full one
             if period not in PERIODS:
@@ -266,7 +299,7 @@ class Web:
             checked = check_tiers(tiers)
             note = TIERS_NOTE if checked == check_tiers(DEFAULT_TIERS) else \
                 "tier thresholds as given"
-            return Roster(period, day, tz, self.card.name, checked, (), (), note)
+            return Roster(period, day, tz, card.name, checked, (), (), note)
 
     def polled_live(self, host: str, top: int, recent: int) -> dict[str, Any] | None:
         """The live state for a stream, shared by the watchers of one host for a poll period;

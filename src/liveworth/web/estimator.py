@@ -1,9 +1,9 @@
 """The estimator behind the web form: :mod:`liveworth.model.estimate`, when it is installed.
 
 The module is imported lazily; :func:`estimator` gives None when it is missing, and the page says
-the estimator is not available. The result is the estimate's own JSON (``Estimate.as_dict()``)
-plus the seed and a histogram of the simulated sessions' earnings, drawn from the very samples
-the estimate's quantiles come from (same seed, same draw).
+the estimator is not available. The answer is ``liveworth estimate --json``'s
+(:mod:`liveworth.model.answers`) plus a histogram of the simulated sessions' earnings, drawn from
+the very samples the estimate's quantiles come from (same seed, same draw).
 """
 
 from __future__ import annotations
@@ -35,19 +35,6 @@ def estimator() -> ModuleType | None:
 
 
 @dataclass(frozen=True, slots=True)
-class EstimateQuery:
-    """The form's fields."""
-
-    followers: int
-    viewers: float | None = None
-    minutes: float = 60.0
-    per_week: float = 3.0
-    engagement: float = 1.0
-    seed: int = 0
-    sessions: int = WEB_SESSIONS
-
-
-@dataclass(frozen=True, slots=True)
 class Bin:
     coins_from: int
     coins_to: int
@@ -76,15 +63,12 @@ def histogram(coins: np.ndarray[Any, np.dtype[np.int64]]) -> list[Bin]:
             for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)]
 
 
-def run_estimate(mod: ModuleType, q: EstimateQuery, card: RateCard) -> dict[str, Any]:
-    """The estimate of ``q`` under ``card`` as JSON, with ``seed`` and ``histogram``."""
-    inputs = mod.Inputs(followers=q.followers, viewers=q.viewers, minutes=q.minutes,
-                        per_week=q.per_week, engagement=q.engagement)
-    est = mod.estimate(inputs, rng=np.random.default_rng(q.seed), card=card, sessions=q.sessions)
-    out: dict[str, Any] = {**est.as_dict(), "seed": q.seed, "histogram": []}
+def histogram_of(mod: ModuleType, params: Any, inputs: Any, seed: int, sessions: int,
+                 card: RateCard) -> list[dict[str, Any]]:
+    """The histogram of the simulated sessions an estimate from followers draws (the same
+    seed, the same draw as its quantiles); empty when the model has no sampler."""
     sample = getattr(mod, "sample_coins", None)
-    params = getattr(mod, "ModelParams", None)
-    if sample is not None and params is not None:
-        draws = sample(params.from_prior(), inputs, np.random.default_rng(q.seed), q.sessions)
-        out["histogram"] = [b.as_dict(card) for b in histogram(draws.session)]
-    return out
+    if sample is None:
+        return []
+    draws = sample(params, inputs, np.random.default_rng(seed), sessions)
+    return [b.as_dict(card) for b in histogram(draws.session)]

@@ -17,6 +17,7 @@ from liveworth.analysis.roster import (
 )
 from liveworth.decode.formats import MAX_HOST
 from liveworth.errors import UsageError
+from liveworth.web.cardoptions import CardChannel, Preset, card_options
 from liveworth.web.context import Ctx
 from liveworth.web.crm_models import GifterRowOut
 from liveworth.web.models import (
@@ -60,19 +61,23 @@ def gifters_page(request: Request, web: Ctx, host: GifterHost = None, since: Sin
                                                   "listed (default "
                                                   f"{PAGE_GIFTERS})")] = None,
                  window: Window = "lifetime", as_of: GifterAsOf = None,
-                 overdue: Overdue = False) -> HTMLResponse:
+                 overdue: Overdue = False, preset: Preset = None,
+                 channel: CardChannel = None) -> HTMLResponse:
     host, since, tz, as_of = or_none(host), or_none(since), tz_or_utc(tz), or_none(as_of)
+    preset, channel = or_none(preset), or_none(channel)
 
     def build() -> HTMLResponse:
         b = board_of(web, host=host, since=since, tz=tz, window=window, as_of=as_of,
-                     overdue=overdue)
+                     overdue=overdue, preset=preset, channel=channel)
         rows = list(b.rows)
         loyal = loyalty([r.stats for r in rows], b.sessions)
-        rest = {"host": host, "since": since, "tz": None if tz == "UTC" else tz, "as_of": as_of}
+        rest = {"host": host, "since": since, "tz": None if tz == "UTC" else tz, "as_of": as_of,
+                "preset": preset, "channel": channel}
         return web.page(request, "gifters.html", title="Gifters", board=rows, b=b,
                         shown=rows[:top or PAGE_GIFTERS], loyal=loyal, host=host or "",
                         since=since or "", tz=tz, window=window, as_of=as_of or "",
                         overdue=overdue, hosts={s.room_id: s.host for s in b.sessions},
+                        **card_options(request, web, preset, channel),
                         windows=[(w, "/gifters" + query_string(**rest, window=w))
                                  for w in ("live", "7d", "30d", "lifetime")],
                         overdue_url="/gifters" + query_string(**rest, overdue="true"),
@@ -90,9 +95,11 @@ def gifters_api(web: Ctx, host: GifterHost = None, since: Since = None, tz: Tz =
                 top: Annotated[int | None, Query(ge=1, le=100_000, description="only the top "
                                                  "N (default: everyone)")] = None,
                 window: Window = "lifetime", as_of: GifterAsOf = None,
-                overdue: Overdue = False) -> list[dict[str, Any]]:
+                overdue: Overdue = False, preset: Preset = None,
+                channel: CardChannel = None) -> list[dict[str, Any]]:
     b = board_of(web, host=or_none(host), since=or_none(since), tz=tz_or_utc(tz),
-                 window=window, as_of=or_none(as_of), overdue=overdue)
+                 window=window, as_of=or_none(as_of), overdue=overdue, preset=or_none(preset),
+                 channel=or_none(channel))
     return [r.as_dict() for r in (b.rows if top is None else b.rows[:top])]
 
 
@@ -115,13 +122,17 @@ def _roster_tiers(tier: list[str] | None) -> tuple[Tier, ...]:
 @router.get("/roster", response_class=HTMLResponse, tags=["pages"], responses=PAGE_ERRORS,
             summary="Page: the agency roll-up per creator and month (or week), with tier pace")
 def roster_page(request: Request, web: Ctx, period: Period = "month", as_of: AsOf = None,
-                tz: Tz = "UTC", since: Since = None, tier: TierSpec = None) -> HTMLResponse:
+                tz: Tz = "UTC", since: Since = None, tier: TierSpec = None,
+                preset: Preset = None, channel: CardChannel = None) -> HTMLResponse:
     as_of, since, tz = or_none(as_of), or_none(since), tz_or_utc(tz)
+    preset, channel = or_none(preset), or_none(channel)
 
     def build() -> HTMLResponse:
-        r = web.roster(period, as_of, tz, since, _roster_tiers(tier))
-        rest = {"as_of": as_of, "tz": None if tz == "UTC" else tz, "since": since, "tier": tier}
+        r = web.roster(period, as_of, tz, since, _roster_tiers(tier), preset, channel)
+        rest = {"as_of": as_of, "tz": None if tz == "UTC" else tz, "since": since, "tier": tier,
+                "preset": preset, "channel": channel}
         return web.page(request, "roster.html", title="Roster", r=r,
+                        **card_options(request, web, preset, channel),
                         json_url="/api/roster" + query_string(period=period, **rest),
                         other=[(p, "/roster" + query_string(period=p, **rest)) for p in PERIODS])
 
@@ -131,6 +142,7 @@ def roster_page(request: Request, web: Ctx, period: Period = "month", as_of: AsO
 @router.get("/api/roster", response_model=RosterOut, tags=["api"],
             summary="The agency roll-up (liveworth roster --json)", responses=BAD_SCOPE)
 def roster_api(web: Ctx, period: Period = "month", as_of: AsOf = None, tz: Tz = "UTC",
-               since: Since = None, tier: TierSpec = None) -> dict[str, Any]:
+               since: Since = None, tier: TierSpec = None, preset: Preset = None,
+               channel: CardChannel = None) -> dict[str, Any]:
     return web.roster(period, or_none(as_of), tz_or_utc(tz), or_none(since),
-                      _roster_tiers(tier)).as_dict()
+                      _roster_tiers(tier), or_none(preset), or_none(channel)).as_dict()

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from liveworth.analysis.drivers import DEFAULT_SEED, LEVEL, MIN_SESSIONS
 from liveworth.web import charts
+from liveworth.web.cardoptions import CardChannel, Preset, card_options
 from liveworth.web.context import Ctx
 from liveworth.web.models import (
     AnalysisOut,
@@ -33,25 +34,23 @@ router = APIRouter()
             responses=PAGE_ERRORS,
             summary="Page: what drives a creator's earnings across sessions")
 def analysis_page(request: Request, web: Ctx, host: Host, since: Since = None, tz: Tz = "UTC",
-                  seed: Seed = DEFAULT_SEED) -> HTMLResponse:
-    since, tz = or_none(since), tz_or_utc(tz)
+                  seed: Seed = DEFAULT_SEED, preset: Preset = None,
+                  channel: CardChannel = None) -> HTMLResponse:
+    since, tz, preset, channel = or_none(since), tz_or_utc(tz), or_none(preset), or_none(channel)
 
     def build() -> HTMLResponse:
-        a = web.analysis(host, since, tz, seed)
+        a = web.analysis(host, since, tz, seed, preset, channel)
         q = query_string(since=since, tz=None if tz == "UTC" else tz,
-                   seed=None if seed == DEFAULT_SEED else seed)
+                         seed=None if seed == DEFAULT_SEED else seed, preset=preset,
+                         channel=channel)
         h = quote(a.host or host, safe="")
-        per_session = [(i, float(s.creator_usd)) for i, s in enumerate(a.sessions, 1)]
-        weekly = [(i, float(w.usd_per_hour or 0)) for i, w in enumerate(a.trend, 1)]
-        top5 = [(i, 100 * w.top5_share) for i, w in enumerate(a.trend, 1)]
         return web.page(
             request, "analysis.html", title=f"Analysis: {a.host or host}", a=a, host=a.host or host,
             json_url=f"/api/creators/{h}/analysis{q}", level=LEVEL, min_sessions=MIN_SESSIONS,
             too_few=len(a.sessions) < MIN_SESSIONS, e=a.elasticity_viewers, w=a.whales,
-            sessions_chart=charts.line_chart(per_session, "creator USD per session", "USD"),
-            weekly_chart=charts.bar_chart(weekly, "USD per hour live, by week", "USD"),
-            top5_chart=charts.line_chart(top5, "top-5 share of the week's coins", "%"),
-            heat=charts.heatmap(a.heatmap), battles=charts.battles(a.battles))
+            heat=charts.heatmap(a.heatmap), battles=charts.battles(a.battles),
+            **card_options(request, web, preset, channel),
+            **charts.analysis_charts(a))
 
     return web.cached_page(request, build)
 
@@ -60,5 +59,7 @@ def analysis_page(request: Request, web: Ctx, host: Host, since: Since = None, t
             summary="A creator's analysis across sessions (liveworth analyze --json)",
             responses=NO_CREATOR)
 def analysis_api(web: Ctx, host: Host, since: Since = None, tz: Tz = "UTC",
-                 seed: Seed = DEFAULT_SEED) -> dict[str, Any]:
-    return web.analysis(host, or_none(since), tz_or_utc(tz), seed).as_dict()
+                 seed: Seed = DEFAULT_SEED, preset: Preset = None,
+                 channel: CardChannel = None) -> dict[str, Any]:
+    return web.analysis(host, or_none(since), tz_or_utc(tz), seed, or_none(preset),
+                        or_none(channel)).as_dict()

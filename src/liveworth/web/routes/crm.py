@@ -31,11 +31,13 @@ CREDITS_REFRESH_S = 10
 
 
 def board_of(web: Web, *, host: str | None, since: str | None, tz: str, window: str,
-             as_of: str | None, overdue: bool = False) -> Board:
+             as_of: str | None, overdue: bool = False, preset: str | None = None,
+             channel: str | None = None) -> Board:
     """``liveworth gifters --window …``: remembered while the data stay the same."""
+    card = web.card_for(preset, channel)
     try:
-        return web.read(("board", host, since, tz, window, as_of, overdue),
-                        lambda s: board(s, web.card, host=host, since=since, tz=tz,
+        return web.read(("board", host, since, tz, window, as_of, overdue, preset, channel),
+                        lambda s: board(s, card, host=host, since=since, tz=tz,
                                         window=window, as_of=as_of, overdue=overdue))
     except NoDatabase:
         parse_since(since)

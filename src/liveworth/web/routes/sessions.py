@@ -1,4 +1,4 @@
-"""Every recorded session (``/sessions``) and one session's report (``/sessions/{room_id}``)."""
+"""One session's report (``/sessions/{room_id}``; the list is in :mod:`.session_list`)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ from markupsafe import Markup
 
 from liveworth.render.report_html import missions_html
 from liveworth.web import charts
+from liveworth.web.cardoptions import Preset, card_options, or_blank
 from liveworth.web.context import Ctx
 from liveworth.web.models import (
     SessionReportOut,
-    SessionRowOut,
 )
 from liveworth.web.params import (
-    BUSY,
     NOT_FOUND,
     PAGE_ERRORS,
     Channel,
@@ -35,43 +34,26 @@ def favicon() -> RedirectResponse:
     return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
-@router.get("/sessions", response_class=HTMLResponse, tags=["pages"], responses=PAGE_ERRORS,
-            summary="Page: every recorded session")
-def sessions_page(request: Request, web: Ctx) -> HTMLResponse:
-    def build() -> HTMLResponse:
-        rows = web.sessions()
-        return web.page(request, "sessions.html", title="Sessions", json_url="/api/sessions",
-                        rows=rows, db=web.db_label)
-
-    return web.cached_page(request, build)
-
-
-@router.get("/api/sessions", response_model=list[SessionRowOut], tags=["api"],
-            summary="Every recorded session, newest first", responses=BUSY)
-def sessions_api(web: Ctx) -> list[dict[str, object]]:
-    return [r.as_dict() for r in web.sessions()]
-
-
 @router.get("/sessions/{room_id}", response_class=HTMLResponse, tags=["pages"],
             responses=PAGE_ERRORS, summary="Page: one session's earnings report")
 def session_page(request: Request, web: Ctx, room_id: RoomId, channel: Channel = None,
                  redact: Redact = False, region: Region = None,
-                 sub_bonus: SubBonus = False) -> HTMLResponse:
+                 sub_bonus: SubBonus = False, preset: Preset = None) -> HTMLResponse:
+    channel, preset = or_blank(channel), or_blank(preset)
+
     def build() -> HTMLResponse:
-        rep = web.report(room_id, channel, redact, region, sub_bonus)
+        rep = web.report(room_id, channel, redact, region, sub_bonus, preset)
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in
-                         (("channel", channel), ("redact", "true" if redact else None),
+                         (("preset", preset), ("channel", channel),
+                          ("redact", "true" if redact else None),
                           ("region", region), ("sub_bonus", "true" if sub_bonus else None))
                          if v)
-        tier_points = [(i, float(c)) for i, (_, _, c) in enumerate(rep.tiers)]
         return web.page(
             request, "session.html", title=f"Session {rep.room_id}", rep=rep, m=rep.money,
             missions=Markup(missions_html(rep)),  # its own escaping, as report --html
             json_url=f"/api/sessions/{quote(room_id, safe='')}" + (f"?{query}" if query else ""),
-            coins_chart=charts.bar_chart(rep.coins_per_minute, "coins per minute", "coins"),
-            viewers_chart=charts.line_chart(rep.viewers_per_minute, "concurrent viewers",
-                                            "viewers"),
-            tiers_chart=charts.bar_chart(tier_points, "coins by tier (1-9 … 10000+)", "coins"))
+            **card_options(request, web, preset, channel),
+            **charts.session_charts(rep))
 
     return web.cached_page(request, build)
 
@@ -80,5 +62,6 @@ def session_page(request: Request, web: Ctx, room_id: RoomId, channel: Channel =
             summary="One session's earnings report", responses=NOT_FOUND)
 def session_api(web: Ctx, room_id: RoomId, channel: Channel = None,
                 redact: Redact = False, region: Region = None,
-                sub_bonus: SubBonus = False) -> dict[str, Any]:
-    return web.report(room_id, channel, redact, region, sub_bonus).as_dict()
+                sub_bonus: SubBonus = False, preset: Preset = None) -> dict[str, Any]:
+    return web.report(room_id, or_blank(channel), redact, region, sub_bonus,
+                      or_blank(preset)).as_dict()
