@@ -43,7 +43,7 @@ WhatIfs = Annotated[list[str] | None, Query(max_length=MAX_WHAT_IFS, description
 FromHistory = Annotated[bool, Query(description="calibrate to the host's recorded sessions")]
 HistoryHost = Annotated[str | None, Query(max_length=MAX_HOST + 1, description="whose "
                                           "sessions (default: the only host in the store)")]
-CalibrationName = Annotated[str | None, Query(max_length=20, description="article (default) "
+CalibrationName = Annotated[str | None, Query(max_length=40, description="article (default) "
                                               "or population (estimates from followers)")]
 
 
