@@ -205,7 +205,7 @@ def trend_spec(points: Sequence[tuple[int, Decimal | float, Decimal | float | No
             "per_hour_label": "" if per_hour is None else
             f"{day}: creator {usd(Decimal(str(per_hour)))} per hour live"})
     bars = {"type": "bar", "width": {"band": 0.9} if len(values) < 3 else 4}
-    line = {"type": "line", "point": True, "interpolate": "monotone"}
+    line = {"type": "line", "point": True, "aria": False}  # the points carry the tooltips
     return {"description": title, "data": {"values": values},
             "resolve": {"scale": {"x": "shared"}}, "vconcat": [
         _layer_series("usd", "creator USD per session", bars,

@@ -98,16 +98,20 @@ def viewers_spec(rep: SessionReport) -> Spec | None:
                        + ("" if mean is None else f" (mean {mean:,.0f})")})
     at, most = max(((v["t"], v["viewers"]) for v in values), key=lambda v: v[1])
     peak = [{"t": at, "viewers": most, "text": f"peak {most:,} at {_clock(at)}"}]
+    first, last = values[0]["t"], values[-1]["t"]
+    side = "right" if at > (first + last) / 2 else "left"  # the label stays inside the plot
     y = {"field": "viewers", "type": "quantitative", "title": "viewers (peak of each minute)",
          "axis": {"format": ",d", "tickMinStep": 1}}
     return {"title": "concurrent viewers", "width": WIDTH, "height": HEIGHT,
             "encoding": {"x": _minute_axis(rep), "y": y}, "layer": [
-                {"data": {"values": values}, "mark": {"type": "line", "color": TEAL},
+                {"data": {"values": values}, "mark": {"type": "line", "color": TEAL,
+                                                      "aria": False,  # its points: tooltips
+                                                      "point": {"size": 12, "color": TEAL}},
                  "encoding": {"description": {"field": "label"}}},
                 {"data": {"values": peak}, "mark": {"type": "point", "filled": True,
                                                     "color": PINK, "size": 60},
                  "encoding": {"description": {"field": "text"}}},
-                {"data": {"values": peak}, "mark": {"type": "text", "dy": -10, "align": "center",
+                {"data": {"values": peak}, "mark": {"type": "text", "dy": -10, "align": side,
                                                     "fontWeight": "bold"},
                  "encoding": {"text": {"field": "text"}}}]}
 
@@ -183,6 +187,13 @@ def _weeks(a: Analysis) -> list[dict[str, Any]]:
     return out
 
 
+def _week_axis(a: Analysis, weeks: Sequence[dict[str, Any]]) -> Spec:
+    """A date axis with a tick at each week's start (Mondays, in ``a.tz``)."""
+    axis = time_axis(f"week starting ({a.tz})")
+    axis["axis"] = {"values": [w["t"] for w in weeks], "format": "%b %d", "labelOverlap": True}
+    return axis
+
+
 def weekly_figure(a: Analysis) -> str:
     """Creator USD per hour live, one bar per week (Monday to Sunday in ``a.tz``)."""
     weeks = [w for w in _weeks(a) if w["per_hour"] is not None]
@@ -192,7 +203,7 @@ def weekly_figure(a: Analysis) -> str:
         "data": {"values": [{**w, "label": f"week of {w['week']}: creator {w['per_hour_text']}"
                              f" per hour live ({w['sessions']} sessions)"} for w in weeks]},
         "mark": {"type": "bar", "color": PINK, "stroke": "transparent", "strokeWidth": 2},
-        "encoding": {"x": time_axis(f"week starting ({a.tz})"), "x2": {"field": "t2"},
+        "encoding": {"x": _week_axis(a, weeks), "x2": {"field": "t2"},
                      "y": {**money_axis("creator USD per hour live"), "field": "per_hour"},
                      "y2": {"datum": 0},
                      "description": {"field": "label"}}}
@@ -209,8 +220,8 @@ def top5_figure(a: Analysis) -> str:
         "title": "top-5 gifters' share of the week's coins", "width": WIDTH, "height": HEIGHT,
         "data": {"values": [{**w, "label": f"week of {w['week']}: top 5 gave {w['top5']:.1%}"}
                             for w in weeks]},
-        "mark": {"type": "line", "point": True, "color": TEAL},
-        "encoding": {"x": {**time_axis(f"week starting ({a.tz})"), "field": "t"},
+        "mark": {"type": "line", "point": True, "color": TEAL, "aria": False},
+        "encoding": {"x": _week_axis(a, weeks),
                      "y": {"field": "top5", "type": "quantitative", "title": "share of coins",
                            "scale": {"domain": [0, 1]}, "axis": {"format": ".0%"}},
                      "description": {"field": "label"}}}

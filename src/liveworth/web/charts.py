@@ -15,7 +15,6 @@ from markupsafe import Markup
 
 from liveworth.render import analysis_sections as sections
 from liveworth.render import pagecharts
-from liveworth.render.charts import no_chart
 
 if TYPE_CHECKING:
     from liveworth.analysis.analytics import Analysis
@@ -57,16 +56,3 @@ def ci_bar(driver: Driver) -> Markup:
     """A driver's interval as a small chart against zero; empty when the driver has no number."""
     return Markup(pagecharts.ci_svg(driver))
 
-
-# The old hand-drawn charts' names, until every route calls the functions above (the routes are
-# mid-edit in the shared tree): they say where the chart went instead of drawing an index axis.
-def bar_chart(points: Sequence[tuple[int, float]], title: str, unit: str) -> Markup:
-    return Markup(no_chart(f"{title}: see the report's charts."))
-
-
-line_chart = bar_chart
-
-
-def histogram_svg(bins: Sequence[dict[str, Any]], marks: Sequence[tuple[str, int]],
-                  title: str) -> Markup:
-    return Markup(no_chart(f"{title}: see /api/estimate."))
