@@ -32,7 +32,7 @@ from liveworth.ingest.importer import import_paths
 from liveworth.store.database import Store
 from liveworth.web import create_app
 from test_web_browser import SCREENSHOTS, Server
-from websupport import REAL_DUMPS, REAL_HOST, REAL_ROOM, STEADY_HOST
+from websupport import EVIL_HOST, REAL_DUMPS, REAL_HOST, REAL_ROOM, STEADY_HOST, XSS_ROOM
 
 from conftest import REPO
 
@@ -48,14 +48,20 @@ EXCLUDED: dict[str, str] = {}
 #: Transparent OBS browser sources: their text stands over the stream's video, not over the page,
 #: so axe cannot judge its contrast (white text with a shadow on an unknown picture).
 OBS_SOURCES = ("/overlay/",)
-#: More than the bare route for a few pages: (name suffix, query string).
-VARIANTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "/estimate": (("", ""), ("result", "followers=5000&minutes=60&per_week=3")),
-    "/creators/{host}/analysis": (("", ""), ("steady", "")),
-    "/gifters": (("", ""), ("host", f"host={quote(REAL_HOST)}")),
-    "/roster": (("", "as_of=2024-06-20"),),
-    "/overlay/{host}": (("", "goal=1000&top=5"),),
+#: More than the bare route for a few pages: (name suffix, query string, path parameters that
+#: differ from :func:`values`'). The hostile session and host: long strange strings on a phone.
+VARIANTS: dict[str, tuple[tuple[str, str, dict[str, str]], ...]] = {
+    "/estimate": (("", "", {}), ("result", "followers=5000&minutes=60&per_week=3", {})),
+    "/creators/{host}": (("", "", {}), ("month", "as_of=2023-12-31", {}),
+                         ("steady", "as_of=2024-06-30", {"host": STEADY_HOST})),
+    "/creators/{host}/analysis": (("", "", {}), ("steady", "", {"host": STEADY_HOST}),
+                                  ("hostile", "", {"host": EVIL_HOST})),
+    "/sessions/{room_id}": (("", "", {}), ("hostile", "", {"room_id": XSS_ROOM})),
+    "/gifters": (("", "", {}), ("host", f"host={quote(REAL_HOST)}", {})),
+    "/roster": (("", "as_of=2024-06-20", {}),),
+    "/overlay/{host}": (("", "goal=1000&top=5", {}),),
 }
+BARE: tuple[tuple[str, str, dict[str, str]], ...] = (("", "", {}),)
 #: The README's screenshots (docs/img/, written when LIVEWORTH_SCREENSHOTS=docs): name, path,
 #: width, colour scheme, height. The real dumps are of December 2023: the home page as of then;
 #: the session report with its gifters' names redacted.
@@ -95,7 +101,7 @@ def cases() -> list[Any]:
     for route in page_routes():
         if route in EXCLUDED:
             continue
-        for suffix, _ in VARIANTS.get(route, (("", ""),)):
+        for suffix, _, _ in VARIANTS.get(route, BARE):
             name = page_name(route) + (f"-{suffix}" if suffix else "")
             out.append(pytest.param(name, route, id=name))
     return out
@@ -113,10 +119,8 @@ def values(server: Server) -> dict[str, str]:
 
 def url_of(server: Server, values: dict[str, str], name: str, route: str) -> str:
     suffix = name.removeprefix(page_name(route)).lstrip("-")
-    query = dict(VARIANTS.get(route, (("", ""),)))[suffix]
-    if suffix == "steady":
-        values = {**values, "host": STEADY_HOST}
-    return server.url + fill(route, values) + (f"?{query}" if query else "")
+    query, given = next((q, g) for x, q, g in VARIANTS.get(route, BARE) if x == suffix)
+    return server.url + fill(route, {**values, **given}) + (f"?{query}" if query else "")
 
 
 def axe_violations(page: Any, source: str, *, contrast: bool) -> list[dict[str, Any]]:
