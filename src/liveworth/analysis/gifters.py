@@ -93,9 +93,11 @@ def leaderboard(store: Store, card: RateCard, rooms: Sequence[str],
                    WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))
                      AND ts BETWEEN ? AND ?),
         u AS MATERIALIZED (SELECT user_id, sum(coins) AS c FROM c GROUP BY user_id)
-        SELECT user_id, arg_max("user", ts), arg_max(nickname, ts), sum(coins) AS c,
+        SELECT user_id, arg_max("user", (ts, room_id, msg_id)),
+               arg_max(nickname, (ts, room_id, msg_id)), sum(coins) AS c,
                count(DISTINCT room_id), sum(repeat_count), count(*), min(ts), max(ts),
-               arg_min(room_id, ts), arg_max(room_id, ts), (SELECT sum(c) FROM u)
+               arg_min(room_id, (ts, room_id)), arg_max(room_id, (ts, room_id)),
+               (SELECT sum(c) FROM u)
         FROM c {chosen}
         GROUP BY user_id ORDER BY c DESC, user_id NULLS LAST""",
         [list(rooms), -(2**62) if from_ms is None else from_ms,

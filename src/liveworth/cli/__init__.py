@@ -37,6 +37,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "liveworth.cli.estimate",
     "liveworth.cli.plan",
     "liveworth.cli.record",
+    "liveworth.cli.lake",
     "liveworth.cli.forecast",
     "liveworth.cli.analysis",
     "liveworth.cli.crm",

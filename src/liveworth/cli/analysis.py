@@ -15,6 +15,7 @@ from liveworth.cli.options import (
     add_json,
     card_from_args,
     duration,
+    open_read,
     print_json,
     when,
 )
@@ -39,7 +40,7 @@ WEEKS_SHOWN = 12
 
 
 def _add_scope(p: argparse.ArgumentParser, host_help: str) -> None:
-    add_db(p)
+    add_db(p, lake=True)
     p.add_argument("--host", metavar="@USER", help=host_help)
     p.add_argument("--since", metavar="DATE", help="only sessions starting on or after this "
                    "date (YYYY-MM-DD, local to --tz)")
@@ -243,10 +244,9 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     import numpy as np
 
     from liveworth.analysis.analytics import analyze
-    from liveworth.store.database import Store
 
     card = card_from_args(args)
-    with Store.open(args.db, read_only=True) as store:
+    with open_read(args) as store:
         a = analyze(store, card, host=args.host, since=args.since, tz=args.tz,
                     rng=np.random.default_rng(args.seed))
     if args.html:
@@ -271,10 +271,9 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
 def cmd_gifters(args: argparse.Namespace, console: Console) -> int:
     from liveworth.analysis.boards import board
     from liveworth.analysis.gifters import loyalty
-    from liveworth.store.database import Store
 
     card = card_from_args(args)
-    with Store.open(args.db, read_only=True) as store:
+    with open_read(args) as store:
         b = board(store, card, host=args.host, since=args.since, tz=args.tz, window=args.window,
                   as_of=args.as_of, overdue=args.overdue)
     rows = list(b.rows)
@@ -393,11 +392,10 @@ def violation_cuts(specs: list[str]) -> dict[str, Decimal]:
 def cmd_roster(args: argparse.Namespace, console: Console) -> int:
     from liveworth.analysis.roster import roster as build_roster
     from liveworth.cli.tiers import tier_settings
-    from liveworth.store.database import Store
 
     card = card_from_args(args)
     tiers = tier_settings(args)
-    with Store.open(args.db, read_only=True) as store:
+    with open_read(args) as store:
         r = build_roster(store, card, period=args.period, tiers=tiers.tiers,
                          as_of=args.as_of, tz=args.tz, since=args.since,
                          active_day_minutes=tiers.active_day_minutes,
@@ -457,7 +455,7 @@ def register(command: CommandFactory) -> None:
                 "diamonds, creator USD, active days, and each creator's pace towards monthly "
                 "tier thresholds. The default thresholds are liveworth's placeholders (an "
                 "assumption): set your agency's with --tiers FILE or --tier.")
-    add_db(p)
+    add_db(p, lake=True)
     p.add_argument("--period", choices=PERIODS, default="month", help="roll-up period")
     p.add_argument("--since", metavar="DATE", help="only sessions on or after this date")
     p.add_argument("--as-of", metavar="DATE", help="as of the end of this day (in --tz): "

@@ -14,6 +14,7 @@ from liveworth.cli.options import (
     add_db,
     add_json,
     card_from_args,
+    open_read,
     print_json,
     writable_file,
 )
@@ -109,7 +110,6 @@ def cmd_brief(args: argparse.Namespace, console: Console) -> int:
     from liveworth.analysis.sessionstats import zone
     from liveworth.cli.sessions import not_the_database
     from liveworth.cli.tiers import tier_settings
-    from liveworth.store.database import Store
 
     if args.json and args.html:
         raise UsageError("give --json or --html FILE, not both")
@@ -118,7 +118,7 @@ def cmd_brief(args: argparse.Namespace, console: Console) -> int:
     not_the_database(args.html, args.db, "--html")
     card = card_from_args(args)
     tiers = tier_settings(args)
-    with Store.open(args.db, read_only=True) as store:
+    with open_read(args) as store:
         b = brief(store, card, date=args.date, tz=args.tz, tiers=tiers.tiers,
                   active_day_minutes=tiers.active_day_minutes)
     if args.json:
@@ -148,7 +148,7 @@ def register(command: CommandFactory) -> None:
     p.add_argument("--tz", default="UTC", help="time zone of days (default UTC)")
     p.add_argument("--html", type=writable_file, metavar="FILE",
                    help="write the brief as one self-contained HTML page (to mail)")
-    add_db(p)
+    add_db(p, lake=True)
     add_tier_options(p)
     add_card_options(p, channel=False)
     add_json(p)

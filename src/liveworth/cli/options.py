@@ -30,6 +30,8 @@ from liveworth.errors import UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from liveworth.store.database import Store
+
 Handler = Callable[[argparse.Namespace, "Console"], int]
 #: Adds one subcommand: ``command(name, handler, one-line help, description) -> its parser``.
 CommandFactory = Callable[[str, Handler, str, str], argparse.ArgumentParser]
@@ -200,8 +202,27 @@ def print_json(console: Console, obj: Any) -> None:
     console.file.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
-def add_db(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help="database file (default: $LIVEWORTH_DB or ./liveworth.duckdb)")
+def add_db(p: argparse.ArgumentParser, *, lake: bool = False) -> None:
+    """``--db``; with ``lake``, or ``--lake DIR`` instead (a read command: :func:`open_read`)."""
+    if not lake:
+        p.add_argument("--db", help="database file (default: $LIVEWORTH_DB or ./liveworth.duckdb)")
+        return
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--db", help="database file (default: $LIVEWORTH_DB or ./liveworth.duckdb)")
+    g.add_argument("--lake", metavar="DIR", help="answer from a Parquet lake instead of a "
+                   "database (`liveworth lake export`, docs/SCALE.md): the same answers")
+
+
+def open_read(args: argparse.Namespace) -> Store:
+    """The store a read command answers from: the ``--lake`` read into memory, else the
+    ``--db`` opened read-only."""
+    if getattr(args, "lake", None):
+        from liveworth.store.lake import open_lake
+
+        return open_lake(args.lake)
+    from liveworth.store.database import Store
+
+    return Store.open(args.db, read_only=True)
 
 
 def when(ts: int) -> str:

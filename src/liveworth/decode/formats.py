@@ -20,8 +20,9 @@ MAX_ROOM_ID = 200
 MAX_HOST = 100
 
 #: What ``liveworth import --format`` reads: ``auto`` sniffs each file; the others name one
-#: (event format v1 JSONL, collector dumps, the raw journal, WebcastResponse frames).
-FORMATS = ("auto", "events", "webcast-dump", "journal", "webcast-response")
+#: (event format v1 JSONL, collector dumps, the raw journal, WebcastResponse frames, and the
+#: project's own Parquet and CSV exports and lake parts).
+FORMATS = ("auto", "events", "webcast-dump", "journal", "webcast-response", "parquet", "csv")
 
 #: What ``liveworth export --format`` writes (JSONL is event format v1 and round-trips).
 EXPORT_FORMATS = ("jsonl", "parquet", "csv")

@@ -37,6 +37,7 @@ from liveworth.errors import InputFormatError, StoreError, UsageError
 from liveworth.ingest.rejects import MAX_KEPT_RAW, RejectSpool
 from liveworth.ingest.rejects import Reject as Reject
 from liveworth.ingest.rejects import rejects_path_for as rejects_path_for
+from liveworth.ingest.tables import TABLE_FORMATS, import_table_file, sniff_table
 from liveworth.store import eventsql, ledger
 from liveworth.store.database import EVENT_COLUMNS, Store, events_table, registered, run
 
@@ -296,7 +297,9 @@ class _Importing:
         store = self.store
         self._file = (path, fr)
         store.stage_begin()
-        if fr.format == "events":
+        if fr.format in TABLE_FORMATS:
+            import_table_file(store, path, fr.format, self.hosts, self.report, self.flush)
+        elif fr.format == "events":
             _import_events_file(store, path, self.hosts, self.report, self.progress,
                                 self.flush)
         else:
@@ -343,7 +346,8 @@ def import_paths(
     """
     files = _input_files(paths, fmt)
     result = ImportResult(rejects_path=rejects_path_for(store.path))
-    kinds = [sniff_format(p) if fmt == "auto" else fmt for p in files]  # refuse before writing
+    kinds = [sniff_table(p) or sniff_format(p) if fmt == "auto" else fmt
+             for p in files]  # refuse before writing
     spool = RejectSpool(None if strict or result.rejects_path is None
                         else os.path.dirname(os.path.abspath(result.rejects_path)))
     state = _Importing(store, strict, on_reject, progress, spool)
