@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from liveworth.model.calibrate import Calibration
+    from liveworth.model.answers import EstimateAnswer, Stated
+    from liveworth.model.calibrate import Calibration, History
     from liveworth.model.estimate import Estimate, Span, WhatIf
 
 # ---------------------------------------------------------------------------- option values
@@ -256,25 +257,8 @@ def _print_what_ifs(console: Console, cases: Sequence[WhatIf]) -> None:
                                  if w not in base.warnings])
 
 
-def calibration_option(args: argparse.Namespace, card: Any) -> tuple[str, Any]:
-    """The calibration's name and parameters (article by default)."""
-
-
-    from liveworth.model.population import calibration_params
-
-    name = args.calibration or "article"
-    return name, calibration_params(name, card.channel(None).usd_per_coin)
-
-
 def cmd_estimate(args: argparse.Namespace, console: Console) -> int:
-
-
-    import dataclasses
-
-    import numpy as np
-
-    from liveworth.model.estimate import estimate, what_if
-    from liveworth.model.population import calibration_params, population_check
+    from liveworth.model.answers import estimate_answer
 
     if args.from_history:
         return cmd_estimate_from_history(args, console)
@@ -284,31 +268,24 @@ def cmd_estimate(args: argparse.Namespace, console: Console) -> int:
     card = card_from_args(args)
     inputs = _inputs(args)
     sessions = simulations_option(args)
-    rng, seed = seeded_rng(args.seed)
-    changes = _changes(args.what_if)
-    name, params = calibration_option(args, card)
-    kw: dict[str, Any] = {"params": params, "card": card, "channel": args.channel,
-                          "sessions": sessions, "calibration": name}
-    if len(changes) > 1:
-        changes.append({k: v for c in changes for k, v in c.items()})
-    cases = [what_if(inputs, c, rng=np.random.default_rng(seed), **kw) for c in changes]
-    base = cases[0].base if cases else estimate(inputs, rng=rng, **kw)
-    if name == "article" and card.channel(None).usd_per_coin > 0:
-        population = estimate(inputs, rng=np.random.default_rng(seed), **{
-            **kw, "params": calibration_params("population", card.channel(None).usd_per_coin),
-            "calibration": "population"})
-        base = dataclasses.replace(base, population_check=population_check(base, population))
-    if args.json:
-        out = {**base.as_dict(), "seed": seed}
-        if cases:
-            out["what_if"] = [c.as_dict() for c in cases]
-        print_json(console, out)
-        return 0
-    _print_estimate(console, base)
-    if cases:
-        _print_what_ifs(console, cases)
-    console.print(f"seed {seed} (repeat with --seed {seed})")
+    _, seed = seeded_rng(args.seed)
+    answer = estimate_answer(inputs, _changes(args.what_if), card=card, channel=args.channel,
+                             sessions=sessions, seed=seed, calibration=args.calibration)
+    _show_estimate(args, console, answer)
     return 0
+
+
+def _show_estimate(args: argparse.Namespace, console: Console, answer: EstimateAnswer) -> None:
+    """The estimate as JSON, or the tables (the calibration first, from history)."""
+    if args.json:
+        print_json(console, answer.as_dict())
+        return
+    if answer.calibration is not None:
+        print_calibration(console, answer.calibration)
+    _print_estimate(console, answer.base)
+    if answer.cases:
+        _print_what_ifs(console, answer.cases)
+    console.print(f"seed {answer.seed} (repeat with --seed {answer.seed})")
 
 
 # ------------------------------------------------------------------- estimate --from-history
@@ -361,41 +338,29 @@ def followers_option(args: argparse.Namespace) -> int | None:
     return followers
 
 
-def _history_inputs(args: argparse.Namespace, cal: Calibration) -> tuple[Inputs, dict[str, str]]:
-    """The inputs: those given on the command line, the rest from the history, then the model;
-    and where each came from."""
-
-
+def stated_option(args: argparse.Namespace) -> Stated:
+    """What the command line states beside the history (the rest comes from it)."""
+    from liveworth.model.answers import Stated
     from liveworth.model.generative import engagement_value
-    from liveworth.model.history_inputs import sourced_inputs
 
-    return sourced_inputs(
-        cal,
-        followers=followers_option(args),
-        viewers=optional_number(args.viewers, "--viewers"),
-        minutes=optional_number(args.minutes, "--minutes"),
-        per_week=_per_week_option(args),
-        engagement=None if args.engagement is None else engagement_value(args.engagement),
-    )
+    return Stated(followers=followers_option(args),
+                  viewers=optional_number(args.viewers, "--viewers"),
+                  minutes=optional_number(args.minutes, "--minutes"),
+                  per_week=_per_week_option(args),
+                  engagement=None if args.engagement is None
+                  else engagement_value(args.engagement))
 
 
-def _calibrated(args: argparse.Namespace, card: Any, seed: int) -> Calibration:
-    """The calibration of ``--from-history`` (its own random stream of the seed)."""
-
-
-    import numpy as np
-
-    from liveworth.model.calibrate import calibrate, load_history
+def history_of(args: argparse.Namespace, card: Any) -> History:
+    """The recorded sessions of ``--from-history`` (``--db``, ``--host``)."""
+    from liveworth.model.calibrate import load_history
     from liveworth.store.database import Store
 
     if args.calibration is not None:
         raise UsageError("--calibration is for estimates from followers; --from-history "
                          "calibrates to your own sessions")
     with Store.open(args.db, read_only=True) as store:
-        history = load_history(store, args.host, card)
-    return calibrate(history, rng=np.random.default_rng([seed, 0]),
-                     viewers=optional_number(args.viewers, "--viewers"),
-                     followers=followers_option(args))
+        return load_history(store, args.host, card)
 
 
 def _per_week_option(args: argparse.Namespace) -> float | None:
@@ -409,50 +374,19 @@ def _per_week_option(args: argparse.Namespace) -> float | None:
 
 
 def cmd_estimate_from_history(args: argparse.Namespace, console: Console) -> int:
-    """``liveworth estimate --from-history``: the estimate calibrated to recorded sessions."""
-
-
-    import dataclasses
-
-    import numpy as np
-
-    from liveworth.model.calibrate import estimate_from_history
-    from liveworth.model.coverage import input_warnings
-    from liveworth.model.estimate import WhatIf, apply_changes, parse_change
+    """``liveworth estimate --from-history``: the estimate calibrated to recorded sessions (two
+    streams of the one seed: the calibration's, and the estimate's, the same for the base case
+    and every what-if, so that differences are the changes', not noise's)."""
+    from liveworth.model.answers import history_estimate_answer
 
     card = card_from_args(args)
     sessions = simulations_option(args)
     _, seed = seeded_rng(args.seed)
     changes = _changes(args.what_if)
-    # Two streams of the one seed: the calibration's, and the estimate's (the same for the base
-    # case and every what-if, so that differences are the changes', not noise's).
-    cal = _calibrated(args, card, seed)
-    inputs, sources = _history_inputs(args, cal)
-    kw: dict[str, Any] = {"card": card, "channel": args.channel, "sessions": sessions}
-
-    def run(i: Inputs) -> Estimate:
-        e = estimate_from_history(cal, i, rng=np.random.default_rng([seed, 1]), **kw,
-                                  sources=sources if i is inputs else None)
-        return dataclasses.replace(e, calibration_set="history",
-                                   warnings=input_warnings(cal.params, i))
-
-    base = run(inputs)
-    if len(changes) > 1:
-        changes.append({k: v for c in changes for k, v in c.items()})
-    cases = [WhatIf(dict(parse_change(k, v) for k, v in change.items()), base,
-                    run(apply_changes(cal.params, inputs, change)))
-             for change in changes]
-    if args.json:
-        out = {**base.as_dict(), "calibration": cal.as_dict(), "seed": seed}
-        if cases:
-            out["what_if"] = [c.as_dict() for c in cases]
-        print_json(console, out)
-        return 0
-    print_calibration(console, cal)
-    _print_estimate(console, base)
-    if cases:
-        _print_what_ifs(console, cases)
-    console.print(f"seed {seed} (repeat with --seed {seed})")
+    history = history_of(args, card)
+    answer = history_estimate_answer(history, stated_option(args), changes, card=card,
+                                     channel=args.channel, sessions=sessions, seed=seed)
+    _show_estimate(args, console, answer)
     return 0
 
 

@@ -7,17 +7,16 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from liveworth.cli.estimate import (
-    _calibrated,
     _creator_options,
     _describe,
-    _history_inputs,
     _inputs,
     _mc_options,
     add_history_options,
-    calibration_option,
+    history_of,
     print_warnings,
     seeded_rng,
     simulations_option,
+    stated_option,
 )
 from liveworth.cli.options import (
     CommandFactory,
@@ -38,45 +37,26 @@ if TYPE_CHECKING:
 
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
-
-
-    from liveworth.model.plan import plan
+    from liveworth.model.answers import history_plan_answer, plan_answer
 
     card = card_from_args(args)
-    if args.from_history:
-        return _plan_from_history(args, console, card)
+    if args.from_history:  # the levers priced with the creator's calibrated sessions
+        target = _target(args)
+        _, seed = seeded_rng(args.seed)
+        result, _ = history_plan_answer(target, history_of(args, card), stated_option(args),
+                                        card=card, sessions=simulations_option(args),
+                                        seed=seed)
+        _show_plan(args, console, result, seed)
+        return 0
     if args.followers is None:
         raise UsageError("--followers is required (or plan from your sessions with "
                          "--from-history)")
     inputs = _inputs(args)
     target = _target(args)
-    rng, seed = seeded_rng(args.seed)
-    name, params = calibration_option(args, card)
-    result = plan(target, inputs, rng=rng, params=params, card=card,
-                  sessions=simulations_option(args), calibration=name)
-    _show_plan(args, console, result, seed)
-    return 0
-
-
-def _plan_from_history(args: argparse.Namespace, console: Console, card: Any) -> int:
-    """``plan --from-history``: the levers priced with the creator's calibrated sessions."""
-
-
-    import dataclasses
-
-    import numpy as np
-
-    from liveworth.model.history_inputs import history_months
-    from liveworth.model.plan import plan
-
-    target = _target(args)
     _, seed = seeded_rng(args.seed)
-    cal = _calibrated(args, card, seed)
-    inputs, sources = _history_inputs(args, cal)
-    result = plan(target, inputs, rng=np.random.default_rng([seed, 1]), params=cal.params,
-                  card=card, sessions=simulations_option(args), calibration="history",
-                  months=history_months(cal), viewers_now=cal.typical_viewers(inputs))
-    _show_plan(args, console, dataclasses.replace(result, input_sources=sources), seed)
+    result = plan_answer(target, inputs, card=card, sessions=simulations_option(args),
+                         seed=seed, calibration=args.calibration)
+    _show_plan(args, console, result, seed)
     return 0
 
 

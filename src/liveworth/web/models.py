@@ -10,7 +10,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from liveworth.web.estimator import MAX_WEB_SESSIONS, WEB_SESSIONS
 from liveworth.web.subscription_models import SubscriptionsOut
 
 Usd = str  # a decimal string of US dollars, e.g. "0.385"
@@ -562,20 +561,3 @@ class RosterOut(_Open):
 
 class ErrorOut(BaseModel):
     detail: str
-
-
-class EstimateParams(BaseModel):
-    """The estimator's inputs: the query of ``/api/estimate`` and the fields of ``/estimate``."""
-
-    # Bounds half the estimator's own (or one session a week less): its drivers double
-    # viewers, followers' reach and engagement, and add a session a week.
-    followers: int = Field(ge=0, le=10**9, description="followers of the creator")
-    viewers: float | None = Field(None, ge=0, le=5 * 10**7,
-                                  description="typical concurrent viewers, if known")
-    minutes: float = Field(60.0, ge=1, le=1440, description="session length in minutes")
-    per_week: float = Field(3.0, ge=0, le=49, description="sessions a week")
-    engagement: float = Field(1.0, gt=0, le=50,
-                              description="chat and likes per viewer; 1 = a typical LIVE")
-    seed: int = Field(0, ge=0, le=2**63 - 1, description="random seed (same seed, same answer)")
-    sessions: int = Field(WEB_SESSIONS, ge=100, le=MAX_WEB_SESSIONS,
-                          description="simulated sessions")
