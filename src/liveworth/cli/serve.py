@@ -150,7 +150,9 @@ def register(command: CommandFactory) -> None:
                 "Serve the sessions, their reports, the estimator, a live page and an OBS / "
                 "TikTok LIVE Studio overlay, each page with a JSON twin under /api "
                 "(described at /openapi.json). Binds to 127.0.0.1; bound to any other address "
-                "it requires a token on every request (generated and printed if not given).")
+                "it requires a token on every request (generated and printed if not given). "
+                "The rate card options are the pages' default; a money page's ?preset= and "
+                "?channel= choose another, as --preset and --channel do (docs/WEB.md).")
     p.add_argument("--db", help="database file (default: $LIVEWORTH_DB or ./liveworth.duckdb)")
     p.add_argument("--host", default=DEFAULT_HOST,
                    help=f"address to bind (default {DEFAULT_HOST}; anything else needs a token)")
