@@ -242,7 +242,7 @@ def test_web_pages_render_the_same_charts(api: TestClient, reps: dict[str, Sessi
     for html in pagecharts.session_figures(reps[REAL_ROOM]).values():
         assert html in text  # one definition: the report's very figure
     analysis = api.get(f"/creators/{STEADY_HOST}/analysis").text
-    assert analysis.count("<figure class='chart'>") == 3 and "svg class='ci'" in analysis
+    assert analysis.count("<figure class='chart'>") == 3 and 'class="marks ci"' in analysis
     assert "week starting (UTC)" in analysis
     css = api.get("/static/liveworth.css").text
     assert charts.CSS in css
@@ -253,6 +253,8 @@ def test_the_drivers_interval_chart() -> None:
 
     d = Driver("avg_viewers", "viewers <b>", 0.5, -0.2, 1.1, "elasticity", 12, (), "")
     html = pagecharts.ci_svg(d)
-    assert html.startswith("<svg class='ci' role=\"img\"")
+    root = ET.fromstring(html)  # well-formed: one class attribute
+    assert root.get("class") == "marks ci" and root.get("role") == "img"
+    assert all(e.get("aria-label") for e in root.iter() if e.get("role") == "graphics-symbol")
     assert "viewers &lt;b&gt;: +0.50 (95% interval -0.20 to +1.10), elasticity" in html
     assert pagecharts.ci_svg(Driver("x", "x", None, None, None, "elasticity", 3, (), "few")) == ""

@@ -342,7 +342,7 @@ def test_analysis_page(api: TestClient) -> None:
     a = api.get(f"/api/creators/{STEADY_HOST}/analysis").json()
     page = api.get(f"/creators/{STEADY_HOST}/analysis").text
     for text in (f"@{STEADY_HOST}: what drives the money", "Recommendations", "Drivers of coins",
-                 "Whale dependence", "<svg", "svg class='ci'", "steady-00",
+                 "Whale dependence", "<svg", 'class="marks ci"', "steady-00",
                  f'href="/api/creators/{STEADY_HOST}/analysis"', 'href="/sessions/steady-00"',
                  str(escape(a["recommendations"][0]["strategy"]))):
         assert text in page, text

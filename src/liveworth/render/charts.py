@@ -92,12 +92,15 @@ def _convert(text: str) -> str:
 
 def _titled(svg_text: str) -> str:
     """Give each mark with an ``aria-label`` a ``<title>`` of the same text: the native tooltip.
-    The label is unescaped once and escaped again as element text (it never becomes markup)."""
+    The label is unescaped once and escaped again as element text (it never becomes markup). A
+    mark without a label (a rule at 0) is hidden from assistive technology instead: a
+    ``graphics-symbol`` without a name is an accessibility error."""
     def one(m: re.Match[str]) -> str:
         tag, attrs, closed = m.group(1), m.group(2), m.group(3)
         label = _LABEL.search(attrs)
         if label is None:
-            return m.group(0)
+            attrs = attrs.replace('role="graphics-symbol"', 'aria-hidden="true"')
+            return f"<{tag}{attrs}{closed}>"
         title = f"<title>{escape(unescape(label.group(1)), quote=False)}</title>"
         if closed:
             return f"<{tag}{attrs}>{title}</{tag}>"
@@ -117,15 +120,18 @@ def _unique_ids(svg_text: str, key: str) -> str:
     return svg_text
 
 
-def svg(spec: Spec, label: str | None = None) -> str:
+def svg(spec: Spec, label: str | None = None, css_class: str = "") -> str:
     """The chart of ``spec`` as inline SVG: the theme applied, one ``<title>`` per mark (its
     tooltip), ``role="img"`` and an ``aria-label`` (``label``, else the spec's title) on the root,
-    ``width``/``height`` kept with a ``viewBox`` so that CSS can scale it to its box."""
+    ``width``/``height`` kept with a ``viewBox`` so that CSS can scale it to its box;
+    ``css_class`` joins vl-convert's ``class="marks"``."""
     full = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
             **spec, "config": {**THEME, **spec.get("config", {})}}
     text = json.dumps(full, sort_keys=True, default=str, ensure_ascii=False)
     out = _unique_ids(_titled(_convert(text)), text)
     name = label if label is not None else _title_text(spec)
+    if css_class:
+        out = out.replace('class="marks"', f'class="marks {_e(css_class)}"', 1)
     return out.replace("<svg ", f'<svg role="img" aria-label="{_e(name)}" ', 1)
 
 

@@ -245,7 +245,7 @@ def ci_svg(d: Driver) -> str:
                                "scale": {"domain": [min(d.ci_low, 0.0), max(d.ci_high, 0.0)],
                                          "nice": False}}},
             "layer": [
-                {"mark": {"type": "rule", "color": "#888888", "opacity": 0.6},
+                {"mark": {"type": "rule", "color": "#888888", "opacity": 0.6, "aria": False},
                  "encoding": {"x": {"datum": 0, "type": "quantitative"}}},
                 {"mark": {"type": "rule", "strokeWidth": 3, "color": colour},
                  "encoding": {"x": {"field": "lo"}, "x2": {"field": "hi"},
@@ -253,7 +253,7 @@ def ci_svg(d: Driver) -> str:
                 {"mark": {"type": "point", "filled": True, "size": 50, "color": colour,
                           "opacity": 1}, "encoding": {"x": {"field": "e"},
                                                       "description": {"field": "label"}}}]}
-    return svg(spec, text).replace("<svg ", "<svg class='ci' ", 1)
+    return svg(spec, text, "ci")
 
 
 # --- the estimator ----------------------------------------------------------------------------
