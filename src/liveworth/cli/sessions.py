@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from liveworth.cli.lake import add_lake_target
 from liveworth.cli.options import (
     CommandFactory,
     add_card_options,
@@ -15,6 +16,7 @@ from liveworth.cli.options import (
     add_json,
     card_from_args,
     duration,
+    open_read,
     print_json,
     when,
     writable_file,
@@ -29,7 +31,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from liveworth.analysis.report import SessionReport
+    from liveworth.analysis.sessionlist import SessionFilter, SessionPage
+    from liveworth.economy.ratecard import RateCard
     from liveworth.economy.subscriptions import SubscriptionMoney
+    from liveworth.store.database import Store
 
 MAX_REJECT_LINES = 50
 PROGRESS_MIN_BYTES = 8 << 20
@@ -69,8 +74,8 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
     from rich.table import Table
 
+    from liveworth.cli.lake import import_store, import_to_lake, say_lake
     from liveworth.ingest.importer import Reject, import_paths
-    from liveworth.store.database import Store
 
     err = Console(stderr=True, highlight=False)
     shown = 0
@@ -85,7 +90,7 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
     for p in paths:
         check_input_file(p)
     total = sum(p.stat().st_size for p in paths)
-    with Store.open(args.db) as store:
+    with import_store(args) as store:
         if total >= PROGRESS_MIN_BYTES and not args.json:
             columns = ("[progress.description]{task.description}", BarColumn(),
                        DownloadColumn(), TimeRemainingColumn())
@@ -97,6 +102,7 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
         else:
             result = import_paths(store, paths, args.format, strict=args.strict,
                                   on_reject=on_reject)
+        lake = import_to_lake(args, store, result)
     all_kept = result.rejects_kept == result.rejected and result.rejects_path
     if shown > MAX_REJECT_LINES:
         sys.stderr.write(f"... and {count(shown - MAX_REJECT_LINES, 'more rejected line')}"
@@ -107,7 +113,7 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
                          f"in {result.rejects_path} ({result.rejects_error}); every valid event "
                          "was imported\n")
     if args.json:
-        print_json(console, result.as_dict())
+        print_json(console, {**result.as_dict(), **({"lake": lake.as_dict()} if lake else {})})
     else:
         t = Table("file", "format", "accepted", "duplicates", "rejected")
         for f in result.files:
@@ -120,6 +126,7 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
                       f"{count(len(result.rooms), 'session')} touched.")
         if result.rejected and all_kept:
             console.print(f"Rejected lines are kept in {term(result.rejects_path or '')}")
+        say_lake(console, args.lake, lake)
     return 0 if result.committed else 1
 
 
@@ -130,18 +137,22 @@ def cmd_sessions(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
     from liveworth.analysis.report import list_sessions
+    from liveworth.analysis.sessionlist import select
     from liveworth.analysis.subscriptions import sessions_subscriptions
-    from liveworth.store.database import Store
 
     card = card_from_args(args)
     region = subscription_region(args)
-    with Store.open(args.db, read_only=True) as store:
-        rows = list_sessions(store, card)
+    chosen = list_filter(args)
+    with open_read(args) as store:
+        page = select(list_sessions(store, card), chosen)
+        rows = list(page.rows)
         subs = sessions_subscriptions(store, {r.room_id: r.start_ts for r in rows}, region,
                                       args.sub_bonus)
     if args.json:
         print_json(console, [{**r.as_dict(), "subscriptions": subscriptions_row(
             r.total_creator_usd, subs.get(r.room_id))} for r in rows])
+        if page.hidden_empty or len(rows) < page.total:
+            sys.stderr.write(visible(page_line(page)) + "\n")
         return 0
     adjusted = any(r.adjusted_coins for r in rows)
     coins = ("coins counted", "adjusted", "coins in all") if adjusted else ("coins",)
@@ -163,7 +174,63 @@ def cmd_sessions(args: argparse.Namespace, console: Console) -> int:
     if adjusted:
         console.print("in all = counted + manual adjustments (`liveworth adjust --list`); "
                       "creator USD is of the coins in all")
+    if page.hidden_empty or len(rows) < page.total:
+        console.print(term(page_line(page)))
     return 0
+
+
+def list_filter(args: argparse.Namespace) -> SessionFilter:
+    """``--host --since --until --min-coins --sort --limit --offset --all``, checked as the web
+    checks its query (one line and exit 2)."""
+    from liveworth.analysis.sessionlist import session_filter
+
+    try:
+        return session_filter(host=args.host, since=args.since, until=args.until,
+                              min_coins=args.min_coins, sort=args.sort, limit=args.limit,
+                              offset=args.offset, show_empty=args.all, max_limit=None)
+    except UsageError as exc:  # the web's parameter names as the options they are here
+        name, _, rest = str(exc).partition(" ")
+        option = name.rstrip(":")
+        if option in ("host", "since", "until", "min_coins", "sort", "limit", "offset"):
+            name = "--" + option.replace("_", "-") + name[len(option):]
+        raise UsageError(f"{name} {rest}".strip()) from None
+
+
+def page_line(page: SessionPage) -> str:
+    """The footer: which rows of how many, and the empty sessions hidden."""
+    parts = []
+    if page.rows and len(page.rows) < page.total:
+        parts.append(f"showing {page.first:,}-{page.last:,} of {count(page.total, 'session')}"
+                     + (f" (--offset {page.next_offset} for the next)"
+                        if page.next_offset is not None else ""))
+    elif not page.rows and page.total:
+        parts.append(f"no rows from --offset {page.offset:,}: {count(page.total, 'session')} "
+                     "match")
+    if page.hidden_empty:
+        parts.append(f"{count(page.hidden_empty, 'empty session')} (under a minute with no "
+                     "gift) hidden; --all shows them")
+    return "; ".join(parts)
+
+
+def add_list_options(p: argparse.ArgumentParser) -> None:
+    """The filters of ``sessions`` (the web's /sessions takes the same, see docs/WEB.md)."""
+    from liveworth.analysis.sessionlist import SORT_KEYS
+
+    g = p.add_argument_group("which sessions (the same filters as /sessions and /api/sessions)")
+    g.add_argument("--host", metavar="@USER", help="only this creator's sessions")
+    g.add_argument("--since", metavar="DATE", help="sessions starting on or after DATE "
+                   "(YYYY-MM-DD, UTC, or an ISO date-time such as 2023-11-13T18:00)")
+    g.add_argument("--until", metavar="DATE", help="sessions starting on or before DATE (a "
+                   "date takes in that whole day, UTC; or an ISO date-time)")
+    g.add_argument("--min-coins", metavar="N", help="sessions with at least N coins in all "
+                   "(counted + manual adjustments)")
+    g.add_argument("--sort", metavar="COLUMN", help="sort by " + ", ".join(SORT_KEYS) +
+                   "; --sort=-COLUMN for descending (default -started: newest first; ties by "
+                   "room id)")
+    g.add_argument("--limit", metavar="N", help="list at most N sessions (default: all)")
+    g.add_argument("--offset", metavar="N", help="skip the first N (default 0)")
+    g.add_argument("--all", action="store_true", help="list empty sessions too (under a "
+                   "minute with no gift; hidden by default, their count is printed)")
 
 
 # ---------------------------------------------------------------------------- subscriptions
@@ -342,13 +409,13 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from liveworth.analysis.report import redacted, session_report
     from liveworth.analysis.subscriptions import session_subscriptions
     from liveworth.economy.missions import check_cut
-    from liveworth.store.database import Store
 
     not_the_database(args.html, args.db, "--html")
     card = card_from_args(args)
     region = subscription_region(args)
-    with Store.open(args.db, read_only=True) as store:
-        rep = session_report(store, args.room_id, card, args.channel,
+    with open_read(args) as store:
+        room_id = report_room(args, store, card)
+        rep = session_report(store, room_id, card, args.channel,
                              violation_cut=check_cut(args.violation_cut), tz=args.tz)
         rep = replace(rep, subscriptions=session_subscriptions(
             store, rep.room_id, rep.start_ts, region, args.sub_bonus))
@@ -366,6 +433,22 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         if args.html:
             console.print(f"HTML report written to {term(args.html)}")
     return 0
+
+
+def report_room(args: argparse.Namespace, store: Store, card: RateCard) -> str:
+    """ROOM_ID, or with ``--latest [@HOST]`` the creator's latest non-empty session (the
+    latest empty one when they have no other; without HOST, the store's only creator)."""
+    from liveworth.analysis.report import list_sessions
+    from liveworth.analysis.sessionlist import latest_session
+
+    if args.latest is None:
+        if args.room_id is None:
+            raise UsageError("name the session's ROOM_ID (see `liveworth sessions`) or give "
+                             "--latest [@HOST]")
+        return str(args.room_id)
+    if args.room_id is not None:
+        raise UsageError(f"give ROOM_ID ({args.room_id}) or --latest, not both")
+    return latest_session(list_sessions(store, card), args.latest or None).room_id
 
 
 # ---------------------------------------------------------------------------- export
@@ -404,6 +487,7 @@ def register(command: CommandFactory) -> None:
                 "everything valid is imported. Importing the same data again changes nothing.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files to import")
     add_db(p)
+    add_lake_target(p, "the events imported (without --db, only there)")
     p.add_argument("--format", choices=FORMATS, default="auto", help="input format (default: "
                    "sniffed per file)")
     p.add_argument("--strict", action="store_true",
@@ -411,9 +495,12 @@ def register(command: CommandFactory) -> None:
     add_json(p)
 
     p = command("sessions", cmd_sessions, "list recorded sessions with their earnings",
-                "One row per session (room): host, start, duration, coins, creator USD, "
-                "and LIVE subscriptions apart from gifts.")
-    add_db(p)
+                "One row per session (room), newest first: host, start, duration, coins, "
+                "creator USD, and LIVE subscriptions apart from gifts. Filters, sort and pages "
+                "as on the web's /sessions; empty sessions (under a minute with no gift) are "
+                "hidden unless --all, and their count printed (on stderr with --json).")
+    add_db(p, lake=True)
+    add_list_options(p)
     add_card_options(p)
     add_subscription_options(p)
     add_json(p)
@@ -422,8 +509,12 @@ def register(command: CommandFactory) -> None:
                 "What one LIVE earned and for whom: coins confirmed and unconfirmed, diamonds, "
                 "what viewers paid, what the creator receives, what TikTok kept; gifters, gift "
                 "tiers, coins and viewers over time, engagement, data-quality flags.")
-    p.add_argument("room_id", metavar="ROOM_ID", help="the session's room id (see `sessions`)")
-    add_db(p)
+    p.add_argument("room_id", nargs="?", metavar="ROOM_ID",
+                   help="the session's room id (see `sessions`)")
+    p.add_argument("--latest", nargs="?", const="", metavar="@HOST",
+                   help="instead of ROOM_ID: the creator's latest session (not an empty one, "
+                        "unless they have no other); without @HOST, the store's only creator's")
+    add_db(p, lake=True)
     p.add_argument("--html", type=writable_file, metavar="FILE",
                    help="also write a self-contained HTML report")
     p.add_argument("--redact", action="store_true",
