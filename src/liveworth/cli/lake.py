@@ -55,7 +55,7 @@ def say_lake(console: Console, lake: str | None, written: Written | None) -> Non
 
 def add_lake_target(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--lake", metavar="DIR", help=f"also write {what} to this Parquet lake "
-                   "(made when new; without --db, only there): docs/SCALE.md")
+                   "(made when new): docs/SCALE.md")
 
 
 def cmd_lake_export(args: argparse.Namespace, console: Console) -> int:

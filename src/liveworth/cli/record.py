@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from liveworth.cli.alerts import AlertsRun, add_alerts_option, read_rules
+from liveworth.cli.lake import add_lake_target, export_to_lake
 from liveworth.cli.options import (
     CommandFactory,
     add_card_options,
@@ -191,11 +192,25 @@ class InProcessServer:
 
 
 def _hosts(args: argparse.Namespace) -> list[str]:
-    """The creators named on the command line, then those of the --roster file."""
+    """The creators named on the command line, then those of the --roster file; with
+    ``--shard K/N``, only those rendezvous hashing gives shard K (:mod:`liveworth.ingest.
+    shards`)."""
+    from liveworth.ingest.shards import parse_shard, shard_of
+
+    shard = parse_shard(args.shard) if args.shard else None
     hosts = [unique_id(h) for h in args.creators]
     if args.roster:
         hosts += read_roster(Path(args.roster))
-    return hosts
+    if shard is None:
+        return hosts
+    k, n = shard
+    if not hosts:
+        raise UsageError(f"--shard {k}/{n}: give the creators to share out (--roster FILE)")
+    mine = [h for h in hosts if shard_of(h, n) == k]
+    if not mine:
+        raise UsageError(f"--shard {k}/{n}: none of the {count(len(hosts), 'creator')} falls "
+                         "on this shard (see `liveworth shard --roster FILE --of N`)")
+    return mine
 
 
 def _sources(args: argparse.Namespace,
@@ -357,6 +372,7 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
     import time
 
     from liveworth.store.database import resolve_db_path
+    from liveworth.store.lake import check_lake
 
     term: Termination = getattr(args, "termination", None) or Termination()
     term.install()  # already done by main(), before the imports; here for a caller of its own
@@ -364,6 +380,8 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
     db = resolve_db_path(args.db)
     journal = Path(args.journal)
     rules = read_rules(args)  # a bad rules file is told before anything starts
+    if args.lake:
+        check_lake(args.lake, create=True)
     sources, quota = _sources(args, _hosts(args))
     live_view = sys.stdout.isatty() and not args.json and not args.quiet
     lines = StateLines(console.file) if args.json else None
@@ -454,6 +472,8 @@ def _final_report(args: argparse.Namespace, console: Console, db: str, journal: 
         if not rooms:
             rooms = store.rooms()
         reports = [session_report(store, r, card) for r in rooms if r in store.rooms()]
+        if args.lake:  # the sessions of this run, once recorded (journal, then store, then lake)
+            outcome["lake"] = export_to_lake(store, args.lake, rooms).as_dict()
     creators = outcome["creators"]
     if args.json:
         StateLines(console.file).write({
@@ -462,7 +482,8 @@ def _final_report(args: argparse.Namespace, console: Console, db: str, journal: 
             "creators": [{"host": st.host, "status": st.status, "reason": st.reason}
                          for st in creators],
             **throughput(outcome), **({"alerts": outcome["alerts"]} if "alerts" in outcome
-                                      else {})})
+                                      else {}),
+            **({"lake": outcome["lake"]} if "lake" in outcome else {})})
         return 0
     if outcome["recovered"]:
         console.print(f"recovered after a crash: {term(', '.join(outcome['recovered']))}")
@@ -480,8 +501,9 @@ def _final_report(args: argparse.Namespace, console: Console, db: str, journal: 
                       f"webhook{'s' if a['delivered'] != 1 else ''} delivered, {a['failed']:,} "
                       f"failed{', some still queued' if a['pending'] else ''} "
                       "(liveworth alerts)")
-    console.print(f"journal: {term(journal)}/ · database: {term(db)} · details: liveworth report "
-                  "ROOM_ID")
+    console.print(f"journal: {term(journal)}/ · database: {term(db)} · "
+                  + (f"lake: {term(args.lake)} ({outcome['lake']['rows']:,} new rows) · "
+                     if "lake" in outcome else "") + "details: liveworth report ROOM_ID")
     return 0
 
 
@@ -499,6 +521,11 @@ def register(command: CommandFactory) -> None:
     p.add_argument("--journal", default=DEFAULT_JOURNAL, metavar="DIR",
                    help=f"raw journal directory (default: ./{DEFAULT_JOURNAL})")
     p.add_argument("--roster", metavar="FILE", help="file with one @creator per line")
+    p.add_argument("--shard", metavar="K/N", help="record only shard K of N of the creators "
+                   "(rendezvous hashing; `liveworth shard --roster FILE --of N` lists them): "
+                   "one recorder per machine, each with its own sign-server quota")
+    add_lake_target(p, "each session recorded, when the run ends (the database stays the "
+                    "recorder's working store)")
     p.add_argument("--replay", nargs="+", metavar="FILE",
                    help="replay journals, collector dumps or event JSONL (`liveworth simulate "
                    "--out`) instead of connecting to TikTok; each creator in them is recorded "
