@@ -210,3 +210,15 @@ def test_export_and_adjust_use_the_same_rule(db: str, tmp_path: Path) -> None:
     assert r.code == 0, r.err
     made = list(csv.DictReader(io.StringIO(adj.read_text(encoding="utf-8"), newline="")))
     assert [(m["room_id"], m["coins"]) for m in made] == [("tie-a", "300")]
+
+
+def test_sessions_csv_on_the_command_line_is_the_web_download(api: TestClient, db: str,
+                                                              tmp_path: Path) -> None:
+    out = tmp_path / "sessions.csv"
+    r = run_cli("sessions", "--db", db, "--host", "@sim_beta", "--sort=-coins", "--all",
+                "--csv", str(out), "--json")
+    assert r.code == 0, r.err
+    web = api.get("/api/sessions.csv?host=sim_beta&sort=-coins&all=true")
+    assert out.read_bytes() == web.content
+    r = run_cli("sessions", "--db", db, "--csv", db)
+    assert r.code == 2 and "that is the database" in r.err

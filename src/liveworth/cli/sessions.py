@@ -148,6 +148,11 @@ def cmd_sessions(args: argparse.Namespace, console: Console) -> int:
         rows = list(page.rows)
         subs = sessions_subscriptions(store, {r.room_id: r.start_ts for r in rows}, region,
                                       args.sub_bonus)
+    if args.csv:
+        from liveworth.render.csvtables import sessions_csv
+
+        not_the_database(args.csv, args.db, "--csv")
+        Path(args.csv).write_text(sessions_csv(rows), encoding="utf-8", newline="")
     if args.json:
         print_json(console, [{**r.as_dict(), "subscriptions": subscriptions_row(
             r.total_creator_usd, subs.get(r.room_id))} for r in rows])
@@ -231,6 +236,9 @@ def add_list_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--offset", metavar="N", help="skip the first N (default 0)")
     g.add_argument("--all", action="store_true", help="list empty sessions too (under a "
                    "minute with no gift; hidden by default, their count is printed)")
+    p.add_argument("--csv", type=writable_file, metavar="FILE",
+                   help="also write the listed sessions as CSV (the web's /api/sessions.csv: "
+                        "formula-safe, coins integers, money exact)")
 
 
 # ---------------------------------------------------------------------------- subscriptions
