@@ -42,7 +42,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 TOP = {"liveworth", "liveworth.__main__", "liveworth.errors"}
 DEPRECATED = {"analytics", "calibrate", "estimate", "forecast", "importer", "money", "ratecard",
               "rawsources", "recorder", "roster", "simulate", "sources", "stats"}
-HEAVY = ("duckdb", "pyarrow", "numpy", "fastapi", "uvicorn", "starlette", "pandas")
+HEAVY = ("duckdb", "pyarrow", "numpy", "fastapi", "uvicorn", "starlette", "pandas", "vl_convert")
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 60
 
