@@ -153,3 +153,16 @@ def test_serve_keeps_its_own_options_under_a_page_preset(db: str) -> None:
     with TestClient(app, base_url=LOCAL) as c:
         r = c.get("/api/roster?as_of=2024-06-20&preset=us-scaled").json()
     assert r["rate_card"] == load_rate_card("us-scaled", {"agency_cut": "0.5"}).name
+
+
+def test_the_csv_downloads_carry_the_options(api: TestClient) -> None:
+    q = "as_of=2024-06-20&preset=us-scaled&channel=ios"
+    page = api.get(f"/roster?{q}").text
+    assert f'href="/api/roster.csv?period=month&amp;{q.replace("&", "&amp;")}"' in page
+    scaled = api.get(f"/api/roster?{q}").json()["totals"][0]["creator_usd"]
+    plain = api.get("/api/roster?as_of=2024-06-20").json()["totals"][0]["creator_usd"]
+    assert scaled != plain
+    assert scaled in api.get(f"/api/roster.csv?{q}").text
+    assert scaled not in api.get("/api/roster.csv?as_of=2024-06-20").text
+    board = api.get("/api/gifters?preset=us-scaled&channel=ios").json()
+    assert board[0]["viewer_usd"] in api.get("/api/gifters.csv?preset=us-scaled&channel=ios").text
