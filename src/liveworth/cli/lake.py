@@ -119,7 +119,7 @@ def register(command: CommandFactory) -> None:
                 "host=NAME/part-HASH.parquet, and meta/ for the sessions' metadata) that many "
                 "writers feed, each part written whole and named by its content; `sessions`, "
                 "`report`, `analyze`, `gifters`, `roster` and `brief` answer from it with "
-                "--lake DIR. See docs/SCALE.md.")
+                "--lake DIR. Each ACTION takes --json. See docs/SCALE.md.")
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     e = sub.add_parser("export", help="write a database's events and metadata to a lake",
                        description="Write the database's events (and the sessions' metadata) to "
