@@ -64,5 +64,8 @@ def test_gaps_and_viewers_per_minute_on_random_sessions(tmp_path: Path, seed: in
         per_minute.setdefault((ts - rep.start_ts) // 60_000, []).append(10 + i)
     assert rep.viewers_per_minute == tuple(
         (m, sum(v) / len(v)) for m, v in sorted(per_minute.items()))
+    assert rep.viewers_peak_per_minute == tuple(  # what the viewers chart draws
+        (m, max(v)) for m, v in sorted(per_minute.items()))
+    assert max(p for _, p in rep.viewers_peak_per_minute) == rep.peak_viewers
     assert rep.engagement["comments"] == len(times) and rep.events == len(times) + len(
         times[::3])

@@ -161,6 +161,8 @@ class SessionReport:
             "coins_per_minute": [{"minute": mi, "coins": c} for mi, c in self.coins_per_minute],
             "viewers_per_minute": [{"minute": mi, "viewers": round(v, 1)}
                                    for mi, v in self.viewers_per_minute],
+            "viewers_peak_per_minute": [{"minute": mi, "viewers": p}
+                                        for mi, p in self.viewers_peak_per_minute],
             "peak_viewers": self.peak_viewers,
             "avg_viewers": None if self.avg_viewers is None else round(self.avg_viewers, 1),
             "engagement": dict(self.engagement),

@@ -77,6 +77,11 @@ class MinuteViewersOut(BaseModel):
     viewers: float
 
 
+class MinutePeakOut(BaseModel):
+    minute: int
+    viewers: int
+
+
 class MissionOut(BaseModel):
     """One Scaled LIVE rewards mission of a LIVE (liveworth.economy.missions)."""
 
@@ -126,7 +131,9 @@ class SessionReportOut(BaseModel):
     top_10pct_share: float
     tiers: list[TierOut]
     coins_per_minute: list[MinuteCoinsOut]
-    viewers_per_minute: list[MinuteViewersOut]
+    viewers_per_minute: list[MinuteViewersOut] = Field(description="each minute's mean count")
+    viewers_peak_per_minute: list[MinutePeakOut] = Field(
+        description="each minute's peak count (the charts'; its maximum is peak_viewers)")
     peak_viewers: int | None
     avg_viewers: float | None
     engagement: dict[str, int]
