@@ -52,7 +52,11 @@ OBS_SOURCES = ("/overlay/",)
 #: More than the bare route for a few pages: (name suffix, query string, path parameters that
 #: differ from :func:`values`'). The hostile session and host: long strange strings on a phone.
 VARIANTS: dict[str, tuple[tuple[str, str, dict[str, str]], ...]] = {
-    "/estimate": (("", "", {}), ("result", "followers=5000&minutes=60&per_week=3", {})),
+    "/estimate": (("", "", {}), ("result", "followers=5000&minutes=60&per_week=3", {}),
+                  ("what-if", "followers=5000&sessions=2000&what_if=minutes%3D120"
+                   "&what_if=per-week%3D5&preset=us-scaled&channel=ios", {}),
+                  ("history", f"from_history=true&host={STEADY_HOST}&sessions=2000", {})),
+    "/plan": (("", "", {}), ("result", "target_usd_month=2000&followers=5000&sessions=2000", {})),
     "/creators/{host}": (("", "", {}), ("month", "as_of=2023-12-31", {}),
                          ("steady", "as_of=2024-06-30", {"host": STEADY_HOST})),
     "/creators/{host}/analysis": (("", "", {}), ("steady", "", {"host": STEADY_HOST}),
