@@ -258,3 +258,38 @@ def test_the_drivers_interval_chart() -> None:
     assert all(e.get("aria-label") for e in root.iter() if e.get("role") == "graphics-symbol")
     assert "viewers &lt;b&gt;: +0.50 (95% interval -0.20 to +1.10), elasticity" in html
     assert pagecharts.ci_svg(Driver("x", "x", None, None, None, "elasticity", 3, (), "few")) == ""
+
+
+def test_report_charts_in_chromium(db: str, tmp_path: Path) -> None:
+    """The static report in a real browser under its own CSP: no console error (a blocked
+    script or style is one), the charts fit a phone's width, each bar has its tooltip."""
+    from test_web_browser import CHROMIUM, CHROMIUM_ARGS
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing")
+    out = tmp_path / "r.html"
+    assert run_cli("report", REAL_ROOM, "--db", db, "--html", str(out)).code == 0
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for width in (1280, 390):
+                page = browser.new_page(viewport={"width": width, "height": 800})
+                errors: list[str] = []
+
+                def console(m: Any, errors: list[str] = errors) -> None:
+                    if m.type == "error":
+                        errors.append(m.text)
+
+                page.on("console", console)
+                page.goto(out.as_uri())
+                widths = page.evaluate("[...document.querySelectorAll('figure.chart svg')]"
+                                       ".map(s => s.getBoundingClientRect().right)")
+                assert len(widths) == 3 and max(widths) <= width, widths
+                tips = page.evaluate("[...document.querySelectorAll('figure.chart "
+                                     "[role=graphics-symbol] > title')].map(t => t.textContent)")
+                assert "16:05 UTC: 37 coins" in tips
+                assert errors == []
+                page.close()
+        finally:
+            browser.close()
