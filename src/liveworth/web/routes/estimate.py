@@ -29,7 +29,7 @@ from liveworth.web.context import Ctx, Web
 from liveworth.web.estimator import estimator, histogram_of
 from liveworth.web.models import ErrorOut, EstimateOut
 from liveworth.web.params import PAGE_ERRORS, query_string
-from liveworth.web.routes.plan import SeedText, creator_hosts, with_history
+from liveworth.web.routes.plan import SeedText, creator_hosts, remembered, with_history
 
 router = APIRouter()
 
@@ -67,11 +67,16 @@ def _answer(web: Web, form: dict[str, Any]) -> tuple[dict[str, Any], Any]:
                                               channel=form["channel"], sessions=n, seed=seed))
         return {**answer.as_dict(), "histogram": []}, answer
     inputs = asked.inputs()
-    answer = estimate_answer(inputs, what, card=card, channel=form["channel"], sessions=n,
-                             seed=seed, calibration=name)
-    params = calibration_params(name or "article", card.channel(None).usd_per_coin)
-    hist = histogram_of(estimator(), params, inputs, seed, n, card)  # type: ignore[arg-type]
-    return {**answer.as_dict(), "histogram": hist}, answer
+
+    def compute() -> tuple[dict[str, Any], Any]:
+        answer = estimate_answer(inputs, what, card=card, channel=form["channel"], sessions=n,
+                                 seed=seed, calibration=name)
+        params = calibration_params(name or "article", card.channel(None).usd_per_coin)
+        hist = histogram_of(estimator(), params, inputs, seed, n, card)  # type: ignore[arg-type]
+        return {**answer.as_dict(), "histogram": hist}, answer
+
+    return remembered(web, ("estimate", inputs, tuple(tuple(c.items()) for c in what), n, seed,
+                            name, form["preset"], form["channel"]), compute)
 
 
 @router.get("/estimate", response_class=HTMLResponse, tags=["pages"], responses=PAGE_ERRORS,

@@ -67,6 +67,14 @@ def with_history(web: Web, key: tuple[Any, ...], host: str | None, card: RateCar
                          "first)") from None
 
 
+def remembered(web: Web, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()`` (an answer of the model alone), remembered like the store's answers."""
+    try:
+        return web.read(key, lambda _: compute())
+    except NoDatabase:
+        return compute()
+
+
 def _answer(web: Web, form: dict[str, Any]) -> tuple[Any, Any, int]:
     """The plan of the form's fields, its calibration (from history) and the seed."""
     from liveworth.model.answers import history_plan_answer, plan_answer
@@ -78,8 +86,11 @@ def _answer(web: Web, form: dict[str, Any]) -> tuple[Any, Any, int]:
     asked = Asked(form["followers"], form["viewers"], form["minutes"], form["per_week"],
                   form["engagement"])
     if not form["from_history"]:
-        return plan_answer(target, asked.inputs(), card=card, sessions=n, seed=seed,
-                           calibration=name), None, seed
+        inputs = asked.inputs()
+        return remembered(web, ("plan", target, inputs, n, seed, name, form["preset"],
+                                form["channel"]),
+                          lambda: plan_answer(target, inputs, card=card, sessions=n, seed=seed,
+                                              calibration=name)), None, seed
     if name is not None:
         raise UsageError("calibration is for plans from followers; from_history calibrates to "
                          "the host's own sessions")
