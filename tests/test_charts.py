@@ -222,6 +222,7 @@ def test_report_html_has_charts_and_no_script(db: str, tmp_path: Path) -> None:
     assert f'content="{CSP}"' in html and "script-src" not in CSP and "default-src 'none'" in CSP
     assert "<script" not in html.lower() and "javascript:" not in html
     assert html.count("<figure class='chart'>") == 3 and charts.CSS in html
+    assert "<tr><td>1–9</td>" in html and "<tr><td>10,000+</td>" in html  # the chart's names
     assert not re.search(r"""(?:src|href)=["']https?:""", html)  # nothing to fetch
     for one in svgs(html):
         ET.fromstring(one)  # well-formed
@@ -238,6 +239,7 @@ def test_web_pages_render_the_same_charts(api: TestClient, reps: dict[str, Sessi
     assert page.status_code == 200
     text = page.text
     assert text.count("<figure class='chart'>") == 3 and "peak 1,736 at" in text
+    assert "<tr><td>1,000–9,999</td>" in text
     assert ' style="' not in text.split("<main", 1)[-1]  # the CSP forbids inline style attributes
     for html in pagecharts.session_figures(reps[REAL_ROOM]).values():
         assert html in text  # one definition: the report's very figure

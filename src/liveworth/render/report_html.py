@@ -78,9 +78,11 @@ def _credits(rep: SessionReport) -> str:
 
 
 def _tier_rows(rep: SessionReport) -> str:
-    """One table row per gift price tier."""
+    """One table row per gift price tier, named as on the chart (``1–9``, ``10,000+``)."""
+    from liveworth.render.pagecharts import tier_label
+
     return "".join(
-        f"<tr><td>{_e(label)}</td><td class='n'>{n:,}</td><td class='n'>{c:,}</td>"
+        f"<tr><td>{_e(tier_label(label))}</td><td class='n'>{n:,}</td><td class='n'>{c:,}</td>"
         f"<td class='n'>{(c / rep.coins if rep.coins else 0):.1%}</td></tr>"
         for label, n, c in rep.tiers
     )

@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from liveworth.analysis.advice import signed_usd
 from liveworth.economy.money import fmt, usd
 from liveworth.economy.numbers import count
+from liveworth.render.pagecharts import tier_label
 from liveworth.web import charts
 
 
@@ -62,5 +63,5 @@ def templates() -> Environment:
     env.filters.update({"num": _number, "usd": _usd, "fmt": fmt, "when": _when,
                         "duration": _duration, "pct": _pct, "pathq": _path_segment,
                         "signed": _signed, "signed_usd": _signed_usd, "day": _day,
-                        "ci_bar": charts.ci_bar, "count": count})
+                        "ci_bar": charts.ci_bar, "count": count, "tier": tier_label})
     return env
