@@ -219,3 +219,30 @@ def test_bad_lakes_one_line_exit_2_nothing_written(real: tuple[str, Path],
     _one_line_exit_2(["sessions", "--lake", str(bad)], "not a Parquet file")
     _one_line_exit_2(["lake", "compact", "--lake", str(bad)], "not a Parquet file")
     assert sorted(str(p) for p in bad.rglob("*")) == before
+
+
+def test_hostile_hosts_written_and_read_back(tmp_path: Path) -> None:
+    """Rooms whose hosts try to escape the lake or break hive parsing: every part lands inside
+    events/date=/host=, one level each, and the answers are the store's."""
+    hosts = ["../../x", "a=b/c", "..", "%2F", *HOSTILE]
+    events = []
+    for i, host in enumerate(hosts):
+        events.append({"v": 1, "type": "live_start", "room_id": f"h{i}", "msg_id": "s",
+                       "ts": 1_700_000_000_000, "host": host, "host_id": str(i)})
+        events.append(gift(f"h{i}", "g", 1_700_000_001_000, "u", host, 3 + i))
+    db = str(tmp_path / "h.duckdb")
+    assert run_cli("import", str(write_jsonl(tmp_path / "h.jsonl", events)), "--db", db).code == 0
+    lake = tmp_path / "deep" / "lake"
+    lake.parent.mkdir()
+    assert run_cli("lake", "export", "--db", db, "--lake", str(lake)).code == 0
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix == ".parquet"]
+    events_dir = lake / "events"
+    parts = [p for p in files if p.is_relative_to(events_dir)]
+    assert len(parts) == len(hosts)
+    for p in parts:
+        rel = p.relative_to(events_dir).parts
+        assert len(rel) == 3 and rel[0].startswith("date=") and rel[1].startswith("host=")
+        assert rel[1].count("=") == 1
+    assert sorted(decode_value(p.parent.name[5:]) or "" for p in parts) == sorted(hosts)
+    for argv in (["sessions", "--all"], ["gifters"], ["roster"]):
+        _same(db, lake, argv)
