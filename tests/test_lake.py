@@ -246,3 +246,26 @@ def test_hostile_hosts_written_and_read_back(tmp_path: Path) -> None:
     assert sorted(decode_value(p.parent.name[5:]) or "" for p in parts) == sorted(hosts)
     for argv in (["sessions", "--all"], ["gifters"], ["roster"]):
         _same(db, lake, argv)
+
+
+def test_a_compaction_cut_short_leaves_duplicates_never_a_loss(
+        real: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db, lake = real
+    copy = tmp_path / "lake"
+    shutil.copytree(lake, copy)
+    first = event_parts(copy)[0]
+    shutil.copy(first, first.with_name("part-0" + first.name[5:]))  # a second writer's copy
+    from liveworth.store import lake as lakemod
+
+    def crash(self: Path, missing_ok: bool = False) -> None:
+        raise KeyboardInterrupt  # killed between the merged part and the removals
+
+    monkeypatch.setattr(Path, "unlink", crash)
+    with pytest.raises(KeyboardInterrupt):
+        lakemod.compact(copy)
+    monkeypatch.undo()
+    assert len(list(first.parent.glob("part-*.parquet"))) >= 2
+    _same(db, copy, ["sessions", "--all"])
+    assert lakemod.compact(copy).partitions >= 1
+    assert len(list(first.parent.glob("part-*.parquet"))) == 1
+    _same(db, copy, ["sessions", "--all"])
