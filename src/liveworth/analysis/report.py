@@ -516,6 +516,8 @@ class SessionRow:
     #: What viewers paid for the counted coins, on ``channel`` (the rate card's, or --channel).
     viewer_usd: Decimal = Decimal(0)
     channel: str = ""
+    #: LIVE subscriptions bought in the session (their money is apart: sessions --region).
+    subscriptions: int = 0
 
     @property
     def duration_s(self) -> float:
@@ -546,6 +548,7 @@ def list_sessions(store: Store, card: RateCard) -> list[SessionRow]:
     rows = store.query("""
         WITH ev AS (
             SELECT room_id, count(*) AS n,
+                   count(*) FILTER (WHERE type = 'subscribe') AS subs,
                    coalesce(min(ts) FILTER (WHERE type = 'live_start'), min(ts)) AS start_ts,
                    coalesce(max(ts) FILTER (WHERE type = 'live_end'), max(ts)) AS end_ts,
                    arg_min(host, ts) FILTER (WHERE type = 'live_start') AS host
@@ -557,7 +560,7 @@ def list_sessions(store: Store, card: RateCard) -> list[SessionRow]:
             FROM credits GROUP BY room_id)
         SELECT ev.room_id, coalesce(ev.host, r.host), ev.start_ts, ev.end_ts,
                coalesce(cr.coins, 0), coalesce(cr.unconfirmed, 0), coalesce(cr.gifters, 0),
-               ev.n
+               ev.n, ev.subs
         FROM ev LEFT JOIN cr USING (room_id) LEFT JOIN rooms r USING (room_id)
         ORDER BY ev.start_ts DESC, ev.room_id""")
     adjusted = adjusted_coins(store)
@@ -570,7 +573,7 @@ def list_sessions(store: Store, card: RateCard) -> list[SessionRow]:
             str(r[0]), r[1], int(r[2]), int(max(r[3], r[2])), int(r[4]), int(r[5]),
             money.creator_usd, int(r[6]), int(r[7]), adjusted.get(str(r[0]), 0),
             signed_creator_usd(adjusted.get(str(r[0]), 0), live), money.viewer_usd,
-            money.channel))
+            money.channel, int(r[8])))
     return out
 
 

@@ -13,8 +13,8 @@ option) and are checked here, so every front end refuses the same values with th
 - ``min_coins``: at least this many coins in all (counted + manual adjustments).
 - ``sort``: a column, ``-`` before it for biggest / newest / longest first; ties by room id.
 - ``limit`` / ``offset``: the page.
-- empty sessions (under a minute with no gift: a multi-room collector dump makes dozens) are
-  hidden unless ``show_empty``; :class:`SessionPage` says how many were.
+- empty sessions (under a minute with no gift and no subscription: a multi-room collector
+  dump makes dozens) are hidden unless ``show_empty``; :class:`SessionPage` says how many were.
 """
 
 from __future__ import annotations
@@ -125,9 +125,9 @@ class SessionPage:
 
 
 def is_empty(r: SessionRow) -> bool:
-    """Under a minute and not one gift (counted or adjusted)."""
+    """Under a minute and no money: not one gift (counted or adjusted), no subscription."""
     return (r.end_ts - r.start_ts < EMPTY_S * 1000 and r.coins == 0 and r.gifters == 0
-            and r.adjusted_coins == 0)
+            and r.adjusted_coins == 0 and r.subscriptions == 0)
 
 
 def select(rows: Sequence[SessionRow], f: SessionFilter) -> SessionPage:

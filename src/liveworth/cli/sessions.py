@@ -235,7 +235,8 @@ def add_list_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--limit", metavar="N", help="list at most N sessions (default: all)")
     g.add_argument("--offset", metavar="N", help="skip the first N (default 0)")
     g.add_argument("--all", action="store_true", help="list empty sessions too (under a "
-                   "minute with no gift; hidden by default, their count is printed)")
+                   "minute with no gift or subscription; hidden by default, their count is "
+                   "printed)")
     p.add_argument("--csv", type=writable_file, metavar="FILE",
                    help="also write the listed sessions as CSV (the web's /api/sessions.csv: "
                         "formula-safe, coins integers, money exact)")
@@ -505,8 +506,9 @@ def register(command: CommandFactory) -> None:
     p = command("sessions", cmd_sessions, "list recorded sessions with their earnings",
                 "One row per session (room), newest first: host, start, duration, coins, "
                 "creator USD, and LIVE subscriptions apart from gifts. Filters, sort and pages "
-                "as on the web's /sessions; empty sessions (under a minute with no gift) are "
-                "hidden unless --all, and their count printed (on stderr with --json).")
+                "as on the web's /sessions; empty sessions (under a minute with no gift or "
+                "subscription) are hidden unless --all, and their count printed (on stderr "
+                "with --json).")
     add_db(p, lake=True)
     add_list_options(p)
     add_card_options(p)

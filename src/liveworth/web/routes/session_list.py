@@ -47,7 +47,7 @@ FSort = Annotated[str | None, Query(max_length=40, description="a column: " +
 FLimit = Annotated[str | None, Query(max_length=40, description="rows per page, 1-1000")]
 FOffset = Annotated[str | None, Query(max_length=40, description="rows to skip (default 0)")]
 FAll = Annotated[str | None, Query(alias="all", max_length=10, description="true: list empty "
-                                   "sessions too (under a minute with no gift)")]
+                                   "sessions too (under a minute with no gift or subscription)")]
 LIST_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "a bad filter, sort, limit or offset"},
     503: {"model": ErrorOut, "description": "the database is busy; try again (Retry-After)"},
