@@ -194,6 +194,9 @@ def test_estimate_page_from_history_names_the_sessions_used(api: TestClient) -> 
     ([("followers", "5000"), ("what_if", "followers=0")], "what-if followers must be at least"),
     ([("followers", "5000"), ("from_history", "true"), ("calibration", "population")],
      "calibration is for estimates from followers"),
+    # 200,000 sessions for the base, two what-ifs and their combination: 800,000 in all
+    ([("followers", "5000"), ("sessions", "200000"), ("what_if", "minutes=90"),
+      ("what_if", "per_week=5")], "at most 400,000 a request"),
 ])
 def test_estimate_checks_each_field_in_one_line(api: TestClient, pairs: list[tuple[str, str]],
                                                 says: str) -> None:

@@ -28,6 +28,9 @@ LIMITS: dict[str, float] = {"followers": MAX_FOLLOWERS, "viewers": MAX_VIEWERS,
                             "minutes": 24 * 60, "per_week": 7 * 24,
                             "sessions": MAX_WEB_SESSIONS}
 MAX_WHAT_IFS = 8
+#: Simulated sessions one request may ask for in all (the base case, each what-if and, with
+#: several, their combination): a web request stays within a few seconds.
+MAX_WEB_WORK = 400_000
 MAX_TARGET_USD = Decimal(10) ** 13
 CALIBRATIONS = ("article", "population")
 
@@ -89,6 +92,15 @@ def simulations(text: str | None) -> int:
     if not 1 <= n <= MAX_WEB_SESSIONS:
         raise UsageError(f"sessions must lie between 1 and {MAX_WEB_SESSIONS:,}, got {n}")
     return n
+
+
+def check_work(sessions: int, what_ifs: int) -> None:
+    """Refuse a request whose cases together simulate more than :data:`MAX_WEB_WORK`."""
+    cases = 1 + what_ifs + (1 if what_ifs > 1 else 0)
+    if sessions * cases > MAX_WEB_WORK:
+        raise UsageError(f"sessions × cases is {sessions * cases:,} ({sessions:,} sessions, "
+                         f"{cases} cases): at most {MAX_WEB_WORK:,} a request; ask for fewer "
+                         "sessions or what-ifs (the CLI has no such limit)")
 
 
 def calibration_name(text: str | None) -> str | None:

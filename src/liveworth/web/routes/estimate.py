@@ -21,6 +21,7 @@ from liveworth.web.asking import (
     WhatIfs,
     calibration_name,
     changes,
+    check_work,
     seed_value,
     simulations,
 )
@@ -55,6 +56,7 @@ def _answer(web: Web, form: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     asked = Asked(form["followers"], form["viewers"], form["minutes"], form["per_week"],
                   form["engagement"])
     what = changes(form["what_if"])
+    check_work(n, len(what))
     if form["from_history"]:
         if name is not None:
             raise UsageError("calibration is for estimates from followers; from_history "
