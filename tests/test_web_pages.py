@@ -219,7 +219,7 @@ def test_page(server: Server, contexts: dict[str, Any], values: dict[str, str], 
         TIMES[f"{name}-{view}"] = time.monotonic() - t0
 
 
-def test_readme_screenshots(browser: Any, tmp_path: Path) -> None:
+def test_readme_screenshots(browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With LIVEWORTH_SCREENSHOTS=docs (``make screenshots``): the README's screenshots in
     docs/img/, of a database of the real dumps alone, at the window's height, made small by
     pngquant (each at most 150 KB)."""
@@ -227,11 +227,11 @@ def test_readme_screenshots(browser: Any, tmp_path: Path) -> None:
         pytest.skip("LIVEWORTH_SCREENSHOTS=docs writes docs/img/ (make screenshots)")
     pngquant = shutil.which("pngquant")
     assert pngquant, "pngquant is missing (apt-get install pngquant; make screenshots does)"
-    db = tmp_path / "real.duckdb"
-    with Store.open(db) as store:
+    monkeypatch.chdir(tmp_path)  # the pages name the database: "liveworth.duckdb", as by default
+    with Store.open("liveworth.duckdb") as store:
         assert import_paths(store, REAL_DUMPS).rejected == 0
     DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    with Server(create_app(str(db))) as s:
+    with Server(create_app("liveworth.duckdb")) as s:
         for name, path, width, scheme, height in README_SHOTS:
             context = browser.new_context(viewport={"width": width, "height": height},
                                           color_scheme=scheme)
