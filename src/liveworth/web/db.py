@@ -25,9 +25,11 @@ own to the writer's database) as the ``opener`` of :func:`liveworth.web.create_a
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -113,6 +115,7 @@ class ReadOnlyStore:
         self._free_since = -float("inf")
         self._users = 0
         self._generation = 0
+        self._timer: threading.Timer | None = None
 
     def exists(self) -> bool:
         return Path(self.path).is_file()
@@ -185,6 +188,8 @@ class ReadOnlyStore:
         timer = threading.Timer(self.hold_s, self._expire, (self._generation,))
         timer.daemon = True
         timer.start()
+        self._timer = timer
+        _HELD.add(self)
 
     def _lend_locked(self) -> tuple[duckdb.DuckDBPyConnection, Version | None]:
         """A cursor on the open connection for one more request in flight."""
@@ -217,6 +222,24 @@ class ReadOnlyStore:
                     self._close_locked()
                 self._cond.notify_all()
 
+
+
+#: Every ReadOnlyStore that has opened its file (see :func:`_close_at_exit`).
+_HELD: weakref.WeakSet[ReadOnlyStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close the held connections before the interpreter finalizes. Left to the expiry timer (a
+    daemon thread), a close that is still running then is killed inside DuckDB, which aborts
+    the process ("FATAL: exception not rethrown") after everything else went well."""
+    for held in list(_HELD):
+        timer = held._timer
+        if timer is not None:
+            timer.cancel()
+        with held._cond:
+            if not held._users:
+                held._close_locked()
 
 class SharedConnection:
     """Reads through a connection of its own to a database this process already has open for
