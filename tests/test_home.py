@@ -220,3 +220,36 @@ def test_hostile_host_and_names_stay_text(client: TestClient) -> None:
     index = client.get("/creators").text
     assert "<img src=x" not in index
 
+
+
+def test_preset_and_channel_as_forecast_takes_them(client: TestClient, db: str) -> None:
+    h = _home(client, preset="us-scaled", channel="ios")
+    f = _json("forecast", "--db", db, "--host", HOST, "--as-of", AS_OF, "--seed", str(SEED),
+              "--sessions", str(h["forecast"]["simulations"]), "--preset", "us-scaled",
+              "--channel", "ios")
+    assert h["month_to_date"] == {"month": f["month"], **f["month_to_date"]}
+    assert h["forecast"]["projection"] == f["projection"]
+    assert h["rate_card"] != _home(client)["rate_card"] or \
+        h["month_to_date"]["viewer_usd"] != _home(client)["month_to_date"]["viewer_usd"]
+    page = client.get(f"/creators/{HOST}", params={"as_of": AS_OF, "preset": "us-scaled"})
+    assert page.status_code == 200 and 'value="us-scaled" selected' in page.text
+    bad = client.get(f"/api/creators/{HOST}", params={"preset": "<script>"})
+    assert bad.status_code == 400 and "\n" not in bad.json()["detail"]
+    index = client.get("/api/creators", params={"as_of": AS_OF, "preset": "us-scaled"}).json()
+    mine = next(r for r in index if r["host"] == HOST)
+    assert mine["month_creator_usd"] == h["month_to_date"]["creator_usd"]
+
+
+def test_analyze_prices_each_session_as_sessions_does_under_missions(db: str) -> None:
+    """us-scaled: every session at its own LIVE's reward rate in analyze (and so the home's
+    trend and the creators' list), as in sessions and the report — not at one flat rate."""
+    listed = {r["room_id"]: r["creator_usd"]
+              for r in _json("sessions", "--db", db, "--host", HOST, "--preset", "us-scaled")}
+    analyzed = {s["room_id"]: s["creator_usd"]
+                for s in _json("analyze", "--db", db, "--host", HOST, "--preset",
+                               "us-scaled")["sessions"]}
+    assert analyzed == listed and len(listed) == 40
+    rates = {Decimal(v) / c for v, c in (
+        (analyzed[r["room_id"]], r["coins"]) for r in _json(
+            "sessions", "--db", db, "--host", HOST, "--preset", "us-scaled")) if c}
+    assert len(rates) > 1  # the missions differ between sessions: a flat rate would not

@@ -239,6 +239,23 @@ def _daypart(hour: int) -> str:
     return next(name for name, lo, hi in DAYPARTS if lo <= hour < hi)
 
 
+def _mission_rates(store: Store, card: RateCard,
+                   rows: list[tuple[Any, ...]]) -> dict[str, RateCard] | None:
+    """Under a card with missions (us-scaled): each session's card at its own LIVE's reward
+    rate, as ``liveworth sessions`` and the report price it (UTC weeks; the weekly credit is
+    not in a session's creator USD); else None."""
+    if card.missions is None:
+        return None
+    from liveworth.analysis.rewards import SessionSpan, new_followers, session_rates
+    from liveworth.economy.missions import at_rate
+
+    follows = new_followers(store)
+    spans = (SessionSpan(str(r[0]), r[1], int(r[2]), int(r[3]), follows.get(str(r[0]), 0))
+             for r in rows)
+    missions = session_rates(card, spans) or {}
+    return {room: at_rate(card, m.reward_rate) for room, m in missions.items()}
+
+
 def session_stats(store: Store, card: RateCard, *, tz: str = "UTC") -> list[SessionStats]:
     """Every session in the store, oldest first (times of day and weeks in ``tz``).
 
@@ -247,6 +264,7 @@ def session_stats(store: Store, card: RateCard, *, tz: str = "UTC") -> list[Sess
     """
     zone_ = zone(tz)
     rows = store.query(_SESSIONS_SQL)
+    rates = _mission_rates(store, card, rows)
     out: list[SessionStats] = []
     last_day: dict[str | None, dt.date] = {}
     for r in rows:
@@ -258,7 +276,7 @@ def session_stats(store: Store, card: RateCard, *, tz: str = "UTC") -> list[Sess
         key = host.lower() if host else None
         prev = last_day.get(key)
         last_day[key] = local.date()
-        money = creator_usd(coins, card)
+        money = creator_usd(coins, card if rates is None else rates[str(room_id)])
         out.append(SessionStats(
             room_id=str(room_id), host=host, start_ts=start_ts, end_ts=stop_ts,
             local_start=local.isoformat(timespec="seconds"), start_hour=local.hour,

@@ -29,6 +29,7 @@ from liveworth.model.home import (
 )
 from liveworth.render.charts import trend_chart
 from liveworth.store.database import Store
+from liveworth.web.cardoptions import CardChannel, Preset, card_options, or_blank
 from liveworth.web.context import Ctx, Web
 from liveworth.web.db import NoDatabase
 from liveworth.web.home_models import CreatorHomeOut, CreatorMonthOut
@@ -73,30 +74,34 @@ def _goal(text: str | None) -> Decimal | None:
     return value
 
 
-def home_of(web: Web, host: str, as_of: dt.date, tz: str, seed: int,
-            goal: Decimal | None) -> CreatorHome:
-    """The home of ``host``, remembered as the other answers are (per version of the data)."""
+def home_of(web: Web, host: str, as_of: dt.date, tz: str, seed: int, goal: Decimal | None,
+            preset: str | None = None, channel: str | None = None) -> CreatorHome:
+    """The home of ``host`` under the rate card of ``preset`` and ``channel`` (as ``--preset``
+    and ``--channel``), remembered as the other answers are (per version of the data)."""
+    card = web.card_for(preset, channel)
+
     def compute(store: Store) -> CreatorHome:
         follows = None
-        if web.card.missions is not None:  # us-scaled: the follow missions, as forecast
+        if card.missions is not None:  # us-scaled: the follow missions, as forecast
             from liveworth.analysis.rewards import new_followers
 
             follows = new_followers(store)
-        return creator_home(store, web.card, host, as_of=as_of, tz=tz, seed=seed, goal_usd=goal,
+        return creator_home(store, card, host, as_of=as_of, tz=tz, seed=seed, goal_usd=goal,
                             new_followers=follows)
 
     try:
-        return web.read(("home", host.lower(), as_of, tz, seed, goal), compute)
+        return web.read(("home", host.lower(), as_of, tz, seed, goal, preset, channel), compute)
     except NoDatabase:
         from liveworth.errors import NotFoundError
 
         raise NotFoundError(f"no session of {host!r}: the database is empty") from None
 
 
-def index_of(web: Web, as_of: dt.date) -> list[CreatorMonth]:
+def index_of(web: Web, as_of: dt.date, preset: str | None = None) -> list[CreatorMonth]:
+    card = web.card_for(preset, None)
     try:
-        return list(web.read(("creators", as_of),
-                             lambda s: tuple(creators_index(s, web.card, as_of=as_of))))
+        return list(web.read(("creators", as_of, preset),
+                             lambda s: tuple(creators_index(s, card, as_of=as_of))))
     except NoDatabase:
         return []
 
@@ -120,23 +125,25 @@ def home(request: Request, web: Ctx) -> Response:
             summary="Page: every creator with this month's money")
 def creators_page(request: Request, web: Ctx, as_of: AsOf = None,
                   to: Annotated[Literal["home", "analysis", "live"], Query(
-                      description="which page of each creator the names link to")] = "home"
-                  ) -> HTMLResponse:
-    day = _as_of(as_of, "UTC")
+                      description="which page of each creator the names link to")] = "home",
+                  preset: Preset = None) -> HTMLResponse:
+    day, preset = _as_of(as_of, "UTC"), or_blank(preset)
 
     def build() -> HTMLResponse:
-        rows = index_of(web, day)
+        rows = index_of(web, day, preset)
         return web.page(request, "creators.html", title="Creators", rows=rows, as_of=day,
                         month=f"{day.year:04d}-{day.month:02d}", to=to, db=web.db_label,
-                        json_url="/api/creators" + query_string(as_of=or_none(as_of)))
+                        json_url="/api/creators" + query_string(as_of=or_none(as_of),
+                                                                preset=preset),
+                        **card_options(request, web, preset, None, channels=False))
 
     return web.cached_page(request, build)
 
 
 @router.get("/api/creators", response_model=list[CreatorMonthOut], tags=["api"],
             summary="Every creator with this month's money so far (UTC)", responses=BUSY)
-def creators_api(web: Ctx, as_of: AsOf = None) -> list[dict[str, Any]]:
-    return [c.as_dict() for c in index_of(web, _as_of(as_of, "UTC"))]
+def creators_api(web: Ctx, as_of: AsOf = None, preset: Preset = None) -> list[dict[str, Any]]:
+    return [c.as_dict() for c in index_of(web, _as_of(as_of, "UTC"), or_blank(preset))]
 
 
 def _creator_link(web: Web, page: str) -> Response:
@@ -163,14 +170,16 @@ def live_link(web: Ctx) -> Response:
             responses=PAGE_ERRORS,
             summary="Page: a creator's home — this month, its forecast, the last LIVE, the trend")
 def creator_page(request: Request, web: Ctx, host: Host, as_of: AsOf = None, tz: Tz = "UTC",
-                 seed: Seed = DEFAULT_SEED, goal_usd: GoalUsd = None) -> HTMLResponse:
-    tz = tz_or_utc(tz)
+                 seed: Seed = DEFAULT_SEED, goal_usd: GoalUsd = None, preset: Preset = None,
+                 channel: CardChannel = None) -> HTMLResponse:
+    tz, preset, channel = tz_or_utc(tz), or_blank(preset), or_blank(channel)
     day, goal = _as_of(as_of, tz), _goal(goal_usd)
 
     def build() -> HTMLResponse:
-        h = home_of(web, host, day, tz, seed, goal)
+        h = home_of(web, host, day, tz, seed, goal, preset, channel)
         q = query_string(as_of=or_none(as_of), tz=None if tz == "UTC" else tz,
-                         seed=None if seed == DEFAULT_SEED else seed, goal_usd=or_none(goal_usd))
+                         seed=None if seed == DEFAULT_SEED else seed, goal_usd=or_none(goal_usd),
+                         preset=preset, channel=channel)
         points = [(p.start_ts, p.creator_usd, p.usd_per_hour) for p in h.trend.points]
         return web.page(
             request, "home.html", title=f"@{h.host}", h=h, host=h.host,
@@ -178,7 +187,8 @@ def creator_page(request: Request, web: Ctx, host: Host, as_of: AsOf = None, tz:
             trend_days=TREND_DAYS, gifter_days=GIFTER_DAYS,
             trend_chart=Markup(trend_chart(points, f"creator USD per session and per hour LIVE, "
                                                    f"last {TREND_DAYS} days")),
-            last_day=None if h.last is None else h.last.local_date)
+            last_day=None if h.last is None else h.last.local_date,
+            **card_options(request, web, preset, channel))
 
     return web.cached_page(request, build, clock_s=None if as_of else 60.0)
 
@@ -187,6 +197,8 @@ def creator_page(request: Request, web: Ctx, host: Host, as_of: AsOf = None, tz:
             summary="A creator's home: month to date, forecast, last session, trend, top gifters",
             responses=NO_CREATOR)
 def creator_api(web: Ctx, host: Host, as_of: AsOf = None, tz: Tz = "UTC",
-                seed: Seed = DEFAULT_SEED, goal_usd: GoalUsd = None) -> dict[str, Any]:
+                seed: Seed = DEFAULT_SEED, goal_usd: GoalUsd = None, preset: Preset = None,
+                channel: CardChannel = None) -> dict[str, Any]:
     tz = tz_or_utc(tz)
-    return home_of(web, host, _as_of(as_of, tz), tz, seed, _goal(goal_usd)).as_dict()
+    return home_of(web, host, _as_of(as_of, tz), tz, seed, _goal(goal_usd), or_blank(preset),
+                   or_blank(channel)).as_dict()
