@@ -316,7 +316,7 @@ def test_a_read_only_open_of_an_older_database_upgrades_it_first(
         assert store.schema_version() == len(MIGRATIONS)
         assert store.query("SELECT msg_id FROM events") == [("m",)]
     _older(tmp_path / "old2.duckdb", monkeypatch)
-    r = cli("sessions", "--db", str(tmp_path / "old2.duckdb"), "--json")
+    r = cli("sessions", "--db", str(tmp_path / "old2.duckdb"), "--json", "--all")
     assert r.code == 0, r.err
     assert [s["room_id"] for s in r.json()] == ["r"]
 
