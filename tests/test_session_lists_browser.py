@@ -10,16 +10,20 @@ import io
 import re
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
+import test_web_browser
 from listsupport import add_simulated
 from liveworth.web import create_app
-from test_web_browser import CHROMIUM, CHROMIUM_ARGS, Server, Watched, sync_api
+from test_web_browser import CHROMIUM, Server, Watched
 from websupport import build_db
 
 assert CHROMIUM.exists()
+
+
+#: The browser and its watched page (console errors and dialogs fail the test) are shared.
+browser, page = test_web_browser.browser, test_web_browser.page
 
 
 @pytest.fixture(scope="module")
@@ -29,28 +33,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     add_simulated(db, work)
     with Server(create_app(db)) as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    w = Watched(context.new_page())
-    w.page.on("console", lambda m: w.errors.append(f"{m.type}: {m.text}")
-              if m.type == "error" else None)
-    w.page.on("pageerror", lambda e: w.errors.append(f"uncaught: {e}"))
-    w.page.on("dialog", lambda d: (w.dialogs.append(d.message), d.dismiss()))
-    yield w
-    context.close()
-    assert not w.dialogs, f"a script from the data ran: {w.dialogs}"
-    assert not w.errors, f"console errors: {w.errors}"
 
 
 def hosts(page: Watched) -> list[str]:
