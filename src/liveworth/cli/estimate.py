@@ -26,7 +26,7 @@ from liveworth.cli.options import (
 )
 from liveworth.decode.formats import MAX_TS
 from liveworth.economy.money import usd
-from liveworth.economy.numbers import count, ungrouped
+from liveworth.economy.numbers import checked_number, count
 from liveworth.errors import UsageError
 from liveworth.model.inputs import (
     DEFAULT_SESSIONS,
@@ -68,19 +68,7 @@ def _number(text: str | None, name: str, *, whole: bool = False) -> float:
     grouped in threes; ``0_0_1`` refused), at most ``LIMITS[name]``."""
     if text is None:
         raise UsageError(f"{name} is required")
-    shown = text if len(text) <= 40 else text[:40] + "…"
-    try:
-        value = float(ungrouped(text))
-    except ValueError:
-        raise UsageError(f"{name}: not a number: {shown!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise UsageError(f"{name}: must be a number >= 0, got {shown!r}")
-    limit = LIMITS.get(name)
-    if limit is not None and value > limit:
-        raise UsageError(f"{name}: must be at most {limit:,.0f}, got {shown!r}")
-    if whole and not value.is_integer():
-        raise UsageError(f"{name}: must be a whole number, got {shown!r}")
-    return value
+    return checked_number(text, name, LIMITS.get(name), whole=whole)
 
 
 def optional_number(text: str | None, name: str) -> float | None:

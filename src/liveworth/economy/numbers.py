@@ -14,6 +14,7 @@ what its writer meant is refused instead:
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Context, Decimal
 
@@ -66,3 +67,27 @@ def count(n: int | Decimal, word: str, plural: str | None = None) -> str:
     """``n`` with thousands separators and ``word`` in the right number: ``1 event``,
     ``0 events``, ``11,459,993 diamonds``; ``plural`` for a plural that is not ``word + "s"``."""
     return f"{grouped(n)} {word if n == 1 else plural or word + 's'}"
+
+
+def shown(text: str) -> str:
+    """A value as an error line quotes it: at most 40 characters."""
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def checked_number(text: str, name: str, limit: float | None = None, *,
+                   whole: bool = False) -> float:
+    """``text`` as a number >= 0 (``1,000`` and ``1_000`` accepted), at most ``limit`` and whole
+    when asked: the one check of the command line's and the web forms' numbers."""
+    from liveworth.errors import UsageError
+
+    try:
+        value = float(ungrouped(text))
+    except ValueError:
+        raise UsageError(f"{name}: not a number: {shown(text)!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(f"{name}: must be a number >= 0, got {shown(text)!r}")
+    if limit is not None and value > limit:
+        raise UsageError(f"{name}: must be at most {limit:,.0f}, got {shown(text)!r}")
+    if whole and not value.is_integer():
+        raise UsageError(f"{name}: must be a whole number, got {shown(text)!r}")
+    return value

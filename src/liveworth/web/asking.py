@@ -5,7 +5,6 @@ as text so that ``1,000``, ``high`` or a wrong value all reach these checks, nev
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 from typing import Annotated
@@ -13,7 +12,8 @@ from typing import Annotated
 from fastapi import Query
 
 from liveworth.decode.formats import MAX_HOST
-from liveworth.economy.numbers import plain_int, ungrouped
+from liveworth.economy.numbers import checked_number, plain_int, ungrouped
+from liveworth.economy.numbers import shown as _shown
 from liveworth.economy.ratecard import MAX_PLACES
 from liveworth.errors import UsageError
 from liveworth.model.answers import Stated
@@ -50,28 +50,13 @@ CalibrationName = Annotated[str | None, Query(max_length=40, description="articl
                                               "or population (estimates from followers)")]
 
 
-def _shown(text: str) -> str:
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
 def number(text: str | None, name: str, default: str | None = None, *,
            whole: bool = False) -> float | None:
     """A field's number (None when empty and no default), checked as the CLI's options are."""
     text = text.strip() if text is not None and text.strip() else default
     if text is None:
         return None
-    try:
-        value = float(ungrouped(text))
-    except ValueError:
-        raise UsageError(f"{name}: not a number: {_shown(text)!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise UsageError(f"{name}: must be a number >= 0, got {_shown(text)!r}")
-    limit = LIMITS.get(name)
-    if limit is not None and value > limit:
-        raise UsageError(f"{name}: must be at most {limit:,.0f}, got {_shown(text)!r}")
-    if whole and not value.is_integer():
-        raise UsageError(f"{name}: must be a whole number, got {_shown(text)!r}")
-    return value
+    return checked_number(text, name, LIMITS.get(name), whole=whole)
 
 
 def seed_value(text: str | None) -> int:
