@@ -132,8 +132,9 @@ def test_goal_in_dollars_and_the_tier_goal(client: TestClient) -> None:
     assert g["share"] == round(float(mtd / 1000), 4) and g["reached"] == (mtd >= 1000)
     assert _home(client, goal_usd="0.01")["goal"]["reached"] is True
     tier = _home(client)["goal"]
-    assert tier is None or (tier["kind"] == "tier" and len(tier["parts"]) == 3
-                            and tier["share"] == min(p["share"] for p in tier["parts"]))
+    assert tier["kind"] == "tier" and len(tier["parts"]) == 3 and tier["reached"] is False
+    assert tier["share"] == min(p["share"] for p in tier["parts"])
+    assert [p["what"] for p in tier["parts"]] == ["diamonds", "active_days", "hours"]
 
 
 def test_the_page_shows_the_twins_figures(client: TestClient) -> None:
