@@ -42,7 +42,10 @@ ALLOWED: dict[str, frozenset[str]] = {
 TOP = {"liveworth", "liveworth.__main__", "liveworth.errors"}
 DEPRECATED = {"analytics", "calibrate", "estimate", "forecast", "importer", "money", "ratecard",
               "rawsources", "recorder", "roster", "simulate", "sources", "stats"}
-HEAVY = ("duckdb", "pyarrow", "numpy", "fastapi", "uvicorn", "starlette", "pandas", "vl_convert")
+HEAVY = ("duckdb", "pyarrow", "numpy", "fastapi", "uvicorn", "starlette", "pandas", "vl_convert",
+         "pyspark", "py4j")
+#: The optional engines' libraries, and the one package that may import each (inside functions).
+OPTIONAL = {"pyspark": "liveworth.store.spark"}
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 60
 
@@ -148,6 +151,21 @@ def test_no_import_circle_between_modules() -> None:
                  if t != m and t in _ALL and t not in _PACKAGES}
              for m, tree in _TREES.items()}
     assert _cycle(graph) is None, f"import circle: {' -> '.join(_cycle(graph) or [])}"
+
+
+def test_only_its_engine_imports_an_optional_library() -> None:
+    wrong = []
+    for module, tree in _TREES.items():
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            for name in names:
+                owner = OPTIONAL.get(name.split(".")[0])
+                if owner and not (module == owner or module.startswith(owner + ".")):
+                    wrong.append(f"{module} imports {name}")
+                if owner and node in ast.iter_child_nodes(tree):
+                    wrong.append(f"{module} imports {name} at top level")
+    assert not wrong, "\n".join(wrong)
 
 
 def test_the_checks_above_can_fail() -> None:

@@ -211,11 +211,26 @@ def add_db(p: argparse.ArgumentParser, *, lake: bool = False) -> None:
     g.add_argument("--db", help="database file (default: $LIVEWORTH_DB or ./liveworth.duckdb)")
     g.add_argument("--lake", metavar="DIR", help="answer from a Parquet lake instead of a "
                    "database (`liveworth lake export`, docs/SCALE.md): the same answers")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="what reads the --lake: DuckDB on this machine (default) or Apache "
+                   "Spark (pip install 'liveworth[spark]', Java 17+): the same answers")
+    p.add_argument("--spark-master", metavar="URL", help="with --engine spark: local[N], "
+                   "local[*] (default), spark://HOST:PORT, yarn or k8s://URL")
 
 
 def open_read(args: argparse.Namespace) -> Store:
-    """The store a read command answers from: the ``--lake`` read into memory, else the
-    ``--db`` opened read-only."""
+    """The store a read command answers from: the ``--lake`` read into memory (by DuckDB, or
+    with ``--engine spark`` by Spark), else the ``--db`` opened read-only."""
+    engine = getattr(args, "engine", "duckdb")
+    if getattr(args, "spark_master", None) and engine != "spark":
+        raise UsageError("--spark-master needs --engine spark")
+    if engine == "spark":
+        if not getattr(args, "lake", None):
+            raise UsageError("--engine spark reads a lake: give --lake DIR (write one from a "
+                             "database with `liveworth lake export`)")
+        from liveworth.store.spark import open_spark_lake
+
+        return open_spark_lake(args.lake, master=args.spark_master)
     if getattr(args, "lake", None):
         from liveworth.store.lake import open_lake
 
