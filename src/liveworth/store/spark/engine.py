@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ from liveworth.store.spark.checks import (
     check_master,
     check_pyspark,
 )
-from liveworth.store.spark.ledger import ddl, spark_credits
+from liveworth.store.spark.ledger import PANDAS_WARNING, ddl, spark_credits
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -60,6 +61,9 @@ def spark_session(master: str | None = None, **conf: str) -> SparkSession:
     """The active Spark session, else a new one on ``master`` (default ``local[*]``; under
     spark-submit the submitted one), with the UI and the console progress bar off."""
     check_engine(master)
+    # PySpark 4.3 warns that pandas 3 is new to it; its grouped Arrow UDF (all liveworth uses)
+    # never converts to pandas. Under spark-submit stderr joins stdout, the --json's stream.
+    warnings.filterwarnings("ignore", message=PANDAS_WARNING, category=FutureWarning)
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()

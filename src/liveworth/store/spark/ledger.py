@@ -16,6 +16,7 @@ keeps the fold's ``None`` and exact integers.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -33,6 +34,8 @@ from liveworth.store.ledger import (
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+#: What PySpark 4.3 warns, on pandas 3, where a grouped UDF is made.
+PANDAS_WARNING = "PySpark does not yet fully support pandas"
 _SPARK_TYPES = {pa.string(): "STRING", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN"}
 _FINAL = "coalesce(repeat_end, false)"
 _GUEST = ("coalesce(e.to_user_id NOT IN ('', '0') AND h.host_id IS NOT NULL "
@@ -112,8 +115,10 @@ def spark_credits(spark: SparkSession, events: DataFrame,
              AND e.group_id <=> s.group_id
         LEFT JOIN {{h}} h ON h.room_id = e.room_id
         WHERE e.gift_type = {STREAKABLE}""", g=gifts, s=keys, h=h)
-    hard = (hard_frames.groupBy("room_id", "_uid", "gift_id", "_grp")
-            .applyInArrow(fold_group, ddl(CREDIT_SCHEMA)))
+    with warnings.catch_warnings():  # on pandas 3 (never used here: the UDF is Arrow's)
+        warnings.filterwarnings("ignore", message=PANDAS_WARNING, category=FutureWarning)
+        hard = (hard_frames.groupBy("room_id", "_uid", "gift_id", "_grp")
+                .applyInArrow(fold_group, ddl(CREDIT_SCHEMA)))
     names = CREDIT_SCHEMA.names
     return (one_shots.select(*names).unionByName(simple.select(*names))
             .unionByName(hard.select(*names)).orderBy("room_id", "ts", "msg_id"))
