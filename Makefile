@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-dev
 DEMO_STAMP := $(VENV)/.installed-demo
 DEMO_DB := out/demo.duckdb
 
-.PHONY: demo test lint typecheck unit bench faults screenshots clean
+.PHONY: demo test lint typecheck unit java bench faults screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(PY):
 
 # Reinstall only when the project's metadata or pins change.
 $(STAMP): pyproject.toml constraints.txt | $(PY)
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev,tiktok]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,tiktok,spark]'
 	touch $(STAMP) $(DEMO_STAMP)
 
 $(DEMO_STAMP): pyproject.toml constraints.txt | $(PY)
@@ -51,7 +51,11 @@ $(AXE): tests/a11y/package-lock.json
 		cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.package-lock.json; \
 	else echo "npm not installed: the accessibility checks will skip"; fi
 
-unit: $(STAMP) $(AXE) | $(CHROMIUM)
+# The Spark tests (tests/test_spark.py) need Java 17+ (.ci/run installs Debian's where java is missing).
+java: $(STAMP)
+	@$(PY) -c 'from liveworth.store.spark.checks import main; raise SystemExit(main())'
+
+unit: $(STAMP) $(AXE) java | $(CHROMIUM)
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit

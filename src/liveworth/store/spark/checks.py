@@ -94,3 +94,14 @@ def check_master(master: str) -> None:
             errors.append(exc.strerror or exc.__class__.__name__)
     raise SparkUnavailable(f"--spark-master {master[:80]}: cannot reach the master "
                            f"({'; '.join(errors)})")
+
+
+
+def main() -> int:
+    """``make java``: whether Java 17+ is there for the Spark tests (one line and 1 if not)."""
+    try:
+        check_java()
+    except SparkUnavailable as exc:
+        print(f"make test: {exc} (the Spark tests, tests/test_spark.py, need it)")
+        return 1
+    return 0
