@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -473,6 +475,23 @@ def not_the_database(out: str | None, db: str | None, option: str) -> None:
         raise UsageError(f"{option} {out}: that is the database; choose another file")
 
 
+@contextmanager
+def export_progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr while ``export`` writes, only when stderr is a terminal (never
+    in a pipe or a file); yields what export_events tells, or None."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("exporting", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from liveworth.store.database import Store
     from liveworth.store.export import export_events
@@ -482,8 +501,9 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     if args.all and args.room_id:
         raise UsageError(f"name a ROOM_ID ({args.room_id}) or give --all, not both")
     not_the_database(args.out, args.db, "--out")
-    with Store.open(args.db, read_only=True) as store:
-        n = export_events(store, None if args.all else args.room_id, args.format, Path(args.out))
+    with Store.open(args.db, read_only=True) as store, export_progress() as progress:
+        n = export_events(store, None if args.all else args.room_id, args.format, Path(args.out),
+                          progress)
     console.print(f"{count(n, 'event')} written to {term(args.out)} ({args.format})")
     return 0
 
@@ -540,8 +560,9 @@ def register(command: CommandFactory) -> None:
     add_json(p)
 
     p = command("export", cmd_export, "export events as JSONL (event format v1), Parquet or CSV",
-                "Export one session's (or every session's) events. JSONL export is event format "
-                "v1: importing it into a new database gives the same report.")
+                "Export one session's (or every session's) events. JSONL is event format v1 "
+                "(docs/EVENTS.md): imported into a new database it gives the same report. A "
+                "progress bar shows on stderr when it is a terminal.")
     p.add_argument("room_id", nargs="?", metavar="ROOM_ID", help="the session to export")
     p.add_argument("--all", action="store_true", help="export every session")
     p.add_argument("--format", choices=EXPORT_FORMATS, default="jsonl", help="output format")

@@ -1,18 +1,33 @@
-"""Export stored events: event format v1 JSONL (round-trips through import), Parquet or CSV."""
+"""Export stored events: event format v1 JSONL (round-trips through import), Parquet or CSV.
+
+JSONL lines are built by DuckDB in SQL, byte for byte what :func:`row_to_event_dict` and
+``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` write, and streamed to the file in
+batches; the few rows SQL cannot write the same way (unknown fields kept in ``extra``, a control
+character, which DuckDB escapes in upper case and Python in lower) are written by Python.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from liveworth.decode.events import FORMAT_VERSION, field_specs
+from liveworth.decode.events import EVENT_TYPES, FORMAT_VERSION, field_specs
 from liveworth.decode.formats import EXPORT_FORMATS as EXPORT_FORMATS
 from liveworth.economy.csvsafe import FORMULA_START_RE
 from liveworth.errors import NotFoundError, UsageError
 from liveworth.store.database import EVENT_COLUMNS, Store
 
 _NAMES = [name for name, _, _ in EVENT_COLUMNS]
+_TEXTS = [name for name, _, sql in EVENT_COLUMNS if sql.startswith("VARCHAR")] + ["room_host"]
+#: A row with more text than this (bytes, all its columns) is written by Python: DuckDB would
+#: hold a vector of 2,048 such lines several times over (TikTok's texts are far shorter).
+SQL_TEXT_BYTES = 4096
+#: Rows a JSONL batch holds (one progress step).
+BATCH_ROWS = 100_000
+#: Told the rows written so far and the rows in all (the count :func:`export_events` returns).
+Progress = Callable[[int, int], None]
 
 
 def row_to_event_dict(row: tuple[Any, ...], room_host: str | None = None) -> dict[str, Any]:
@@ -38,6 +53,88 @@ def row_to_event_dict(row: tuple[Any, ...], room_host: str | None = None) -> dic
     return out
 
 
+def event_line(row: tuple[Any, ...], room_host: str | None = None) -> str:
+    """One stored events row as its JSONL line (newline included): the export's definition."""
+    return json.dumps(row_to_event_dict(row, room_host), ensure_ascii=False,
+                      separators=(",", ":")) + "\n"
+
+
+def _line_sql() -> str:
+    """SQL of each row's JSONL line without its newline, or NULL where Python writes it: a row
+    with extra fields, of a type this version does not know or with long texts."""
+    head = (f"""'{{"v":{FORMAT_VERSION},"type":', to_json(e."type"), """
+            """',"room_id":', to_json(e.room_id), ',"ts":', e.ts, """
+            """',"msg_id":', to_json(e.msg_id)""")
+    cases = []
+    for etype in EVENT_TYPES:
+        parts = [head]
+        parts += [f"""',"{name}":' || to_json(e."{name}")""" for name, _, _ in field_specs(etype)
+                  if name in _NAMES]  # a NULL value: the key is left out, as Python does
+        if etype != "live_start":
+            parts.append("""',"host":' || to_json(nullif(e.room_host, ''))""")
+        parts.append("'}'")
+        cases.append(f"WHEN '{etype}' THEN concat({', '.join(parts)})")
+    text = " + ".join(f'coalesce(strlen(e."{name}"), 0)' for name in _TEXTS)
+    return (f"""CASE WHEN coalesce(e.extra, '') = '' AND {text} <= {SQL_TEXT_BYTES} """
+            f"""THEN CASE e."type" {" ".join(cases)} END END""")
+
+
+def _text_bytes(lines: Any) -> bytes:
+    """The concatenated values of an Arrow string array (its data buffer, no copy per row)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if not (pa.types.is_string(lines.type) or pa.types.is_large_string(lines.type)):
+        lines = lines.cast(pa.large_string())
+    if len(lines) == 0:
+        return b""
+    width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
+    offsets = np.frombuffer(lines.buffers()[1], dtype=width)
+    start, end = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
+    return lines.buffers()[2].to_pybytes()[start:end] if end > start else b""
+
+
+def _write_batch(f: IO[bytes], lines: Any, rows: Any) -> None:
+    """Write one batch: SQL's lines as they are, Python's where SQL gave NULL."""
+    import numpy as np
+
+    if lines.null_count == 0:
+        f.write(_text_bytes(lines))
+        return
+    start = 0
+    for i in np.flatnonzero(~lines.is_valid().to_numpy(zero_copy_only=False)).tolist():
+        f.write(_text_bytes(lines.slice(start, i - start)))
+        rec = rows[i].as_py()
+        f.write(event_line(tuple(rec[n] for n in _NAMES), rec["room_host"]).encode("utf-8"))
+        start = i + 1
+    f.write(_text_bytes(lines.slice(start)))
+
+
+def _export_jsonl(store: Store, room_id: str | None, out: Path,
+                  progress: Callable[[int], None]) -> None:
+    where, params = ("WHERE e.room_id = ?", [room_id]) if room_id is not None else ("", [])
+    cols = ", ".join(f'"{c}" := "{c}"' for c in _NAMES)
+    # The rows are sorted first and their lines made after, as they stream out (the sort holds
+    # the columns, not the lines too). A line holding "\u00" (a control character, which DuckDB
+    # escapes in upper case and Python in lower; rarely a false alarm) is written by Python.
+    select = f"""
+        SELECT CASE WHEN NOT contains(line, '\\u00') THEN line || chr(10) END,
+               CASE WHEN line IS NULL OR contains(line, '\\u00')
+                    THEN struct_pack({cols}, room_host := room_host) END
+        FROM (SELECT *, {_line_sql()} AS line
+              FROM (SELECT e.*, r.host AS room_host
+                    FROM events e LEFT JOIN rooms r ON r.room_id = e.room_id
+                                                   AND r.host IS NOT NULL
+                    {where} ORDER BY e.room_id, e.ts, e.msg_id) e)"""
+    reader = store.con.sql(select, params=params).to_arrow_reader(BATCH_ROWS)
+    done = 0
+    with out.open("wb") as f:
+        for batch in reader:
+            _write_batch(f, batch.column(0), batch.column(1))
+            done += batch.num_rows
+            progress(done)
+
+
 def _csv_columns() -> str:
     """The events' columns for CSV: a text cell that a spreadsheet would read as a formula
     (``=HYPERLINK(...)`` as a nickname) gets a leading ``'``, which spreadsheets show as text."""
@@ -51,8 +148,14 @@ def _csv_columns() -> str:
     return ", ".join(out)
 
 
-def export_events(store: Store, room_id: str | None, fmt: str, out: Path) -> int:
-    """Write the events of ``room_id`` (or all, if None) to ``out``; returns the count."""
+def export_events(store: Store, room_id: str | None, fmt: str, out: Path,
+                  progress: Progress | None = None) -> int:
+    """Write the events of ``room_id`` (or all, if None) to ``out``; returns the count.
+
+    ``progress``, if given, is told the rows written so far and their total: at the start,
+    after each JSONL batch of :data:`BATCH_ROWS`, and at the end (CSV and Parquet are one
+    DuckDB ``COPY``: the start and the end only).
+    """
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r} (choose from {', '.join(EXPORT_FORMATS)})")
     if not out.parent.exists():
@@ -62,19 +165,16 @@ def export_events(store: Store, room_id: str | None, fmt: str, out: Path) -> int
     n = int(n_row[0][0]) if n_row else 0
     if room_id is not None and n == 0:
         raise NotFoundError(f"no session {room_id!r} in the database (see `liveworth sessions`)")
+    def told(done: int) -> None:
+        if progress is not None:
+            progress(done, n)
+
+    told(0)
+    if fmt == "jsonl":
+        _export_jsonl(store, room_id, out, told)
+        return n
     cols = ", ".join(f'"{c}"' for c in _NAMES)
     select = f"SELECT {cols} FROM events {where} ORDER BY room_id, ts, msg_id"
-    if fmt == "jsonl":
-        hosts = dict(store.query("SELECT room_id, host FROM rooms WHERE host IS NOT NULL"))
-        cur = store.con.execute(select, params)
-        with out.open("w", encoding="utf-8") as f:
-            while batch := cur.fetchmany(50_000):
-                for row in batch:
-                    f.write(json.dumps(row_to_event_dict(row, hosts.get(row[0])),
-                                       ensure_ascii=False,
-                                       separators=(",", ":")))
-                    f.write("\n")
-        return n
     if fmt == "csv":
         select = f"SELECT {_csv_columns()} FROM events {where} ORDER BY room_id, ts, msg_id"
     target = str(out).replace("'", "''")
@@ -83,4 +183,5 @@ def export_events(store: Store, room_id: str | None, fmt: str, out: Path) -> int
     inlined = select.replace("?", "'" + str(room_id).replace("'", "''") + "'") if params \
         else select
     store.con.execute(f"COPY ({inlined}) TO '{target}' ({options})").fetchall()
+    told(n)
     return n
