@@ -361,7 +361,7 @@ async def _record_into(outcome: dict[str, Any], *, args: argparse.Namespace,
     outcome["rooms"] = result.rooms
     outcome["recovered"] = result.recovered
     outcome["creators"] = list(result.states.values())
-    outcome["latency_s"] = result.latency_s
+    outcome["latency"] = result.latency
     if result.hook_error is not None:
         sys.stderr.write(f"liveworth record: warning: the alerts failed and were left off "
                          f"({visible(result.hook_error)}); the recording went on\n")
@@ -417,16 +417,14 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
 
 def throughput(outcome: dict[str, Any]) -> dict[str, Any]:
     """What anyone can measure a recording or a replay by (the summary line of ``--json``):
-    messages taken, the recording's wall time, and the event-to-store latency — per batch, how
-    long its oldest message waited from reaching the writer until stored — at p50 and p99."""
-    lat = sorted(outcome.get("latency_s") or [])
-
-    def ms(q: float) -> float | None:
-        return round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 1) if lat else None
-
+    messages taken, the recording's wall time, and the event-to-store latency — per message, how
+    long it waited from reaching the writer until stored, in whole ms — at p50 and p99."""
+    lat = outcome.get("latency")
+    p50, p99 = (lat.quantile_ms(0.50), lat.quantile_ms(0.99)) if lat else (None, None)
     return {"messages": sum(st.messages for st in outcome["creators"]),
             "wall_s": round(float(outcome.get("wall_s") or 0.0), 3),
-            "latency_ms": {"p50": ms(0.50), "p99": ms(0.99), "batches": len(lat)}}
+            "latency_ms": {"p50": p50, "p99": p99, "per": "message",
+                           "batches": lat.batches if lat else 0}}
 
 
 def _not_found(outcome: dict[str, Any], creators: int) -> int:

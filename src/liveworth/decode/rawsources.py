@@ -205,12 +205,17 @@ def iter_dump(path: StrPath) -> Iterator[RawItem]:
 # --------------------------------------------------------------------------------------------
 
 
-def _journal_line(msg: RawMessage) -> bytes:
-    """One journal line (with its newline) for ``msg``.
+def journal_line(msg: RawMessage) -> bytes:
+    """One journal line (with its newline) for ``msg``; raises ValueError for a message without
+    a method or with a negative arrival time.
 
     Built by hand on the hot path: the base64 payload needs no JSON escaping, so only the short
     strings go through :func:`json.dumps` (the same bytes as dumping the whole record).
     """
+    if not msg.method:
+        raise ValueError("a raw message needs a method")
+    if msg.arrival_ms < 0:
+        raise ValueError("arrival_ms must not be negative")
     head = f'{{"v":{JOURNAL_VERSION},"arrival_ms":{int(msg.arrival_ms)},'.encode()
     if msg.msg_id is not None:
         head += f'"msg_id":{json.dumps(msg.msg_id)},'.encode()
@@ -327,17 +332,22 @@ class JournalWriter:
 
     def append(self, msg: RawMessage) -> None:
         """Write one raw message as one line (buffered until :meth:`flush`)."""
-        if not msg.method:
-            raise ValueError("a raw message needs a method")
-        if msg.arrival_ms < 0:
-            raise ValueError("arrival_ms must not be negative")
-        self._file.write(_journal_line(msg))
+        self._file.write(journal_line(msg))
+
+    def append_lines(self, lines: list[bytes]) -> None:
+        """Write lines made by :func:`journal_line`, in one write (buffered until
+        :meth:`flush`)."""
+        self._file.write(b"".join(lines))
 
     def flush(self, durable: bool = True) -> None:
         """Hand buffered lines to the OS; with ``durable``, also wait until they are on disk."""
         self._file.flush()
         if durable:
             os.fsync(self._file.fileno())
+
+    def size(self) -> int:
+        """The file's size: after :meth:`flush`, everything written so far."""
+        return os.fstat(self._file.fileno()).st_size
 
     @property
     def closed(self) -> bool:

@@ -7,11 +7,13 @@ Shape (datasette's single writer, asyncio for the connections):
   live, pulls raw messages from its :class:`~liveworth.ingest.sources.LiveSource` and puts them on
   the writer's queue; it owns reconnects (jittered exponential backoff), polling while the
   creator is offline, and the sign-server :class:`Quota`;
-- one :class:`Writer` thread owns the database: every ~100 ms it
+- one :class:`Writer` thread owns the journal: every ~100 ms it
   appends the queued messages to the per-creator journal and ``fsync`` s it — only then are they
-  *recorded* — decodes them with the same code as ``import``, stores the events (deduplicated by
-  room and message id, so TikTok's backlog replays after a reconnect count once) and recomputes the
-  ledger of the rooms touched at most once a second;
+  *recorded* — and decodes them with the same code as ``import``; its store thread stores the
+  events (deduplicated by room and message id, so TikTok's backlog replays after a reconnect
+  count once) with the journal's checkpoint while the writer journals and decodes the next
+  batch, one batch at a time and in order; the writer recomputes the ledger of the rooms
+  touched at most once a second, with no batch in the store thread;
 - after a crash (``kill -9`` at any moment), :func:`recover` re-imports every journal that grew
   past its checkpoint: each message that reached the journal ends up in the store exactly once.
 """
@@ -20,24 +22,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import random
 import threading
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from liveworth.decode.events import Event
-from liveworth.decode.rawsources import JournalWriter, RawMessage, decode_raw
-from liveworth.decode.rawsources import _journal_line as journal_line
+from liveworth.decode.rawsources import JournalWriter, RawMessage, journal_line
 from liveworth.economy.numbers import count
 from liveworth.errors import InputFormatError, LiveworthError, StoreError
+from liveworth.ingest.batches import Latency, decode_chunk, journal_fingerprints, line_fingerprint
 from liveworth.ingest.connection import Backoff as Backoff
 from liveworth.ingest.connection import CreatorState as CreatorState
 from liveworth.ingest.connection import Gap, Quota, record_creator
@@ -47,7 +48,7 @@ from liveworth.ingest.recovery import checkpoint, journal_path
 from liveworth.ingest.recovery import recover as recover
 from liveworth.ingest.sources import LiveSource
 from liveworth.store import ledger
-from liveworth.store.database import Store, events_table, run
+from liveworth.store.database import Store, run
 
 #: Called by the writer with the open store and the recording's clock (:meth:`Writer.clock_ms`).
 OnOpen = Callable[[Store, Callable[[], int | None]], None]
@@ -71,7 +72,7 @@ class Writer(threading.Thread):
 
     For the creators in ``journal_once`` (replays) a message is journaled once: the first time
     the writer opens such a creator's journal it reads a fingerprint of every line already there
-    (:func:`line_fingerprint`, 8 bytes of BLAKE2b kept as an int in a set: about 90 bytes of
+    (:func:`line_fingerprint`, a 64-bit hash kept as an int in a set: about 90 bytes of
     memory a line, 90 MB for a million) and appends no message whose line is among them (or
     was appended since); such a message is still decoded and stored, which the store's dedupe
     makes harmless. Every message the journal holds is then stored exactly once, as crash
@@ -103,9 +104,12 @@ class Writer(threading.Thread):
         self._dirty: set[str] = set()
         self._ledger = ledger.LiveLedger()
         self._last_recompute = 0.0
-        # Per batch: from the moment its oldest message was handed to the writer until the
-        # batch was stored (the event-to-store latency, the ledger's waits included).
-        self.latency_s: list[float] = []
+        # Per message: from the moment it was handed to the writer until its batch was stored
+        # (the event-to-store latency, the ledger's waits included).
+        self.latency = Latency()
+        # Seconds of this thread's wall time per step: journal, decode, store, after (the
+        # batch's hooks and figures), ledger (with the live view and the alerts).
+        self.spent: defaultdict[str, float] = defaultdict(float)
         self.on_open = on_open  # called in this thread with the open store (e.g. to serve it)
         self.on_ledger = on_ledger
         self.on_stored = on_stored
@@ -113,7 +117,10 @@ class Writer(threading.Thread):
         # The recording's own clock: the latest event time stored, and when (monotonic).
         self._clock_mark: tuple[int, float] | None = None
         self.stop_seen = False  # stop() was taken from the inbox (by the batch in hand)
-        self._unstored = 0  # messages of the batch in hand in the journal, not yet stored
+        self._unstored = 0  # messages in the journal, not yet stored (at most two batches)
+        # The store thread: one batch at a time, while this thread journals the next.
+        self._storing = ThreadPoolExecutor(1, thread_name_prefix="liveworth-store")
+        self._pending: tuple[Future[_Stored], Sequence[_Item], pa.Table] | None = None
 
     def clock_ms(self) -> int | None:
         """The recording's own clock, in event time: the latest event time stored plus the wall
@@ -149,27 +156,48 @@ class Writer(threading.Thread):
         return out, False
 
     def run(self) -> None:
+        failure = None
         try:
             with Store.open(self.db) as store:
                 if self.on_open:
                     self.on_open(store, self.clock_ms)
-                self._loop(store)
-        except BaseException as exc:  # surfaced by the recorder
-            self.failed.set()  # the recorder stops the sources; we keep journaling until then
-            self.error = self._journal_rest(exc)
+                try:
+                    self._loop(store)
+                except BaseException as exc:  # nothing left in the store thread at the close
+                    self.failed.set()
+                    failure = self._settle_failed(exc)
+        except BaseException as exc:
+            failure = failure or (exc, None, 0)
+        try:
+            if failure is not None:  # surfaced by the recorder
+                self.failed.set()  # the recorder stops the sources; we journal until then
+                self.error = self._journal_rest(*failure)
         finally:
+            self._storing.shutdown(wait=True)
             for j in self._journals.values():
                 with contextlib.suppress(OSError):
                     j.close()
 
-    def _journal_rest(self, exc: BaseException) -> BaseException:
+    def _settle_failed(self, exc: BaseException) -> tuple[BaseException, Exception | None, int]:
+        """After a failure: wait for the batch being stored. Returns the failure to tell (the
+        store's, when it failed while the journal failed on the next batch), the journal's
+        error if it failed, and how many messages its failure lost."""
+        lost = exc.messages if isinstance(exc, _JournalFailed) else 0
+        journal_error = exc.error if isinstance(exc, _JournalFailed) else None
+        try:
+            self._settle()
+        except BaseException as store_exc:
+            if journal_error is not None:
+                exc = store_exc  # the store failed first, on the batch before
+        return exc, journal_error, lost
+
+    def _journal_rest(self, exc: BaseException, journal_error: Exception | None,
+                      lost: int) -> BaseException:
         """After a failure: journal (durably) every message still queued or yet to come until
         :meth:`stop`, so that every message taken from a connection is recorded if the journal
         can still be written; returns the error the recording ends with, which says where the
         messages are (stored, in the journal only, or lost)."""
-        journal_only = self._unstored  # the failed batch, if it reached the journal
-        lost = exc.messages if isinstance(exc, _JournalFailed) else 0
-        journal_error = exc.error if isinstance(exc, _JournalFailed) else None
+        journal_only = self._unstored  # journaled, not stored (the failed batches)
         done = self.stop_seen  # the failed batch may have carried stop(): none will come
         while not done:
             items, done = self._take(BATCH_MAX)
@@ -222,8 +250,11 @@ class Writer(threading.Thread):
             batch, done = self._take(BATCH_MAX)
             if batch:
                 self._write(store, batch)
-            if self._dirty and (done or time.monotonic() - self._last_recompute
-                                >= self.recompute_s):
+            if not batch or done or (self._pending is not None and self._pending[0].done()):
+                self._settle()
+            if (self._dirty or self._pending) and (
+                    done or time.monotonic() - self._last_recompute >= self.recompute_s):
+                self._settle()  # the ledger reads what is stored: no batch in flight
                 self._recompute(store)
         self._after_ledger(store, sorted(self.rooms_seen), final=True)
 
@@ -252,42 +283,91 @@ class Writer(threading.Thread):
             self._journals[host] = j
         return j
 
-    def _journal_durably(self, messages: Sequence[_Item]) -> set[str]:
-        """Append each message to its creator's journal (once, for ``journal_once``), then fsync
-        every journal written; returns the creators written."""
-        used = set()
+    def _journal_durably(self, messages: Sequence[_Item]) -> dict[str, int]:
+        """Append each message to its creator's journal (once, for ``journal_once``): one write
+        of the batch's lines per journal, then an fsync of each; returns the creators written
+        and their journals' sizes."""
+        lines: dict[str, list[bytes]] = {}
         for host, msg, _ in messages:
-            j = self._journal(host)
+            if host not in self._journals:
+                self._journal(host)
+            line = journal_line(msg)
             seen = self._in_journal.get(host)
-            if seen is None:
-                j.append(msg)
-            else:
-                fp = line_fingerprint(journal_line(msg))
+            if seen is not None:
+                fp = line_fingerprint(line)
                 if fp in seen:
                     continue
-                j.append(msg)
                 seen.add(fp)
-            used.add(host)
-        for host in used:
-            self._journals[host].flush(durable=True)
-        return used
+            lines.setdefault(host, []).append(line)
+        sizes = {}
+        for host, mine in lines.items():
+            j = self._journals[host]
+            j.append_lines(mine)
+            j.flush(durable=True)
+            sizes[host] = j.size()
+        return sizes
 
-    def _journal_batch(self, messages: Sequence[_Item]) -> set[str]:
+    def _journal_batch(self, messages: Sequence[_Item]) -> dict[str, int]:
         """The journal, durably; a failure of its disk is a :class:`_JournalFailed`."""
         try:
-            used = self._journal_durably(messages)
+            sizes = self._journal_durably(messages)
         except (OSError, InputFormatError) as exc:  # its disk, or a file it cannot append to
             raise _JournalFailed(exc, len(messages)) from exc
-        self._unstored = len(messages)
-        return used
+        self._unstored += len(messages)
+        return sizes
 
     def _write(self, store: Store, batch: Sequence[_Item | Gap]) -> None:
+        """Journal and decode a batch here, then store it in the store thread — while this
+        thread journals and decodes the next batch (DuckDB and fsync let go of the GIL)."""
         messages = [b for b in batch if not isinstance(b, Gap)]
         gaps = [b for b in batch if isinstance(b, Gap)]
-        t0 = min((t for _, _, t in messages), default=time.monotonic())
-        used = self._journal_batch(messages)  # 1. from here on a message is recorded
+        t0 = time.perf_counter()
+        sizes = self._journal_batch(messages)  # 1. from here on a message is recorded
+        t1 = time.perf_counter()
         # 2. decode with the same code as import
-        table, made = _decode_chunk([m for _, m, _ in messages])
+        table, made = decode_chunk([m for _, m, _ in messages])
+        self.spent["journal"] += t1 - t0
+        self.spent["decode"] += time.perf_counter() - t1
+        self._settle()  # one batch in the store at a time, in order
+        job = self._storing.submit(self._store_job, store, messages, made, table, gaps, sizes)
+        self._pending = (job, messages, table)
+
+    def _store_job(self, store: Store, messages: Sequence[_Item], made: Sequence[int],
+                   table: pa.Table, gaps: Sequence[Gap], sizes: dict[str, int]) -> _Stored:
+        """3. In the store thread: the batch's events, gaps and journal checkpoints (the sizes
+        its journaling left: a later batch's lines may be in the journal already)."""
+        t = time.perf_counter()
+        per_host, last_room = self._tally(store, messages, made, table)
+        rooms = self._store(store, table, gaps, sizes, last_room)
+        self.spent["store"] += time.perf_counter() - t
+        return _Stored(rooms, per_host, last_room, time.monotonic())
+
+    def _settle(self) -> None:
+        """Wait for the batch in the store thread, if any (re-raising its failure), and tell
+        what it stored: the clock, the ledger's notes, the hooks, the figures, the latency."""
+        if self._pending is None:
+            return
+        job, messages, table = self._pending
+        self._pending = None
+        done = job.result()
+        self._unstored -= len(messages)
+        t = time.perf_counter()
+        if table.num_rows:
+            latest = int(pc.max(table.column("ts")).as_py())
+            if self._clock_mark is None or latest >= self._clock_mark[0]:
+                self._clock_mark = (latest, time.monotonic())
+        self._dirty.update(done.rooms)
+        self._ledger.note_table(table)
+        if self.on_stored is not None:
+            self._hook(self.on_stored, table)
+        self._count(done.per_host, done.last_room)
+        self.latency.add(done.at, [t for _, _, t in messages])
+        self.spent["after"] += time.perf_counter() - t
+
+    def _tally(self, store: Store, messages: Sequence[_Item], made: Sequence[int],
+               table: pa.Table) -> tuple[dict[str, list[int]], dict[str, str]]:
+        """Per creator: messages, events, rejects; and the room of its last event (new rooms
+        are noted in the store)."""
         rooms_of = table.column("room_id").to_pylist()
         per_host: dict[str, list[int]] = {}
         last_room: dict[str, str] = {}
@@ -306,7 +386,12 @@ class Writer(threading.Thread):
             at += n
             if n:
                 last_room[host] = rooms_of[at - 1]
-        # 3. the store, and the journal checkpoints, in one transaction
+        return per_host, last_room
+
+    def _store(self, store: Store, table: pa.Table, gaps: Sequence[Gap], sizes: dict[str, int],
+               last_room: dict[str, str]) -> list[str]:
+        """The events, the gaps and the journal checkpoints, in one transaction; returns the
+        rooms whose events were staged."""
         store.begin()
         try:
             store.stage_begin()
@@ -318,24 +403,13 @@ class Writer(threading.Thread):
                             or self.states[gap.host].room_id)
                 run(store.con, "INSERT INTO recorder_gaps VALUES (?, ?, ?, ?, ?)",
                     [room, gap.host, gap.from_ms, gap.to_ms, gap.reason])
-            for host in used:
-                j = self._journals[host]
-                checkpoint(store, j.path, j.path.stat().st_size)
+            for host, size in sizes.items():
+                checkpoint(store, self._journals[host].path, size)
             store.commit()
         except BaseException:
             store.rollback()
             raise
-        self._unstored = 0
-        if table.num_rows:
-            latest = int(pc.max(table.column("ts")).as_py())
-            if self._clock_mark is None or latest >= self._clock_mark[0]:
-                self._clock_mark = (latest, time.monotonic())
-        self._dirty.update(rooms)
-        self._ledger.note_table(table)
-        if self.on_stored is not None:
-            self._hook(self.on_stored, table)
-        self._count(per_host, last_room)
-        self.latency_s.append(time.monotonic() - t0)
+        return rooms
 
     def _count(self, per_host: dict[str, list[int]], last_room: dict[str, str]) -> None:
         """The creators' figures after a batch: messages, events, rejects, their room."""
@@ -349,6 +423,7 @@ class Writer(threading.Thread):
                 st.rejected += r
 
     def _recompute(self, store: Store) -> None:
+        t0 = time.perf_counter()
         rooms = sorted(self._dirty)
         store.begin()
         try:
@@ -361,6 +436,7 @@ class Writer(threading.Thread):
         self._last_recompute = time.monotonic()
         self._refresh_view(store, rooms)
         self._after_ledger(store, rooms, final=False)
+        self.spent["ledger"] += time.perf_counter() - t0
 
     def _refresh_view(self, store: Store, rooms: Sequence[str]) -> None:
         """The live view's figures of ``rooms``: a few queries for all of them together."""
@@ -396,6 +472,16 @@ class Writer(threading.Thread):
                 st.top_gifters = top.get(room, [])
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What the store thread stored of one batch, and when."""
+
+    rooms: list[str]
+    per_host: dict[str, list[int]]
+    last_room: dict[str, str]
+    at: float  # time.monotonic()
+
+
 class _JournalFailed(Exception):
     """The journal could not be written: the batch of ``messages`` in hand is not recorded."""
 
@@ -404,40 +490,10 @@ class _JournalFailed(Exception):
         self.error, self.messages = error, messages
 
 
-def line_fingerprint(line: bytes) -> int:
-    """A journal line's fingerprint (its newline included): 8 bytes of BLAKE2b."""
-    return int.from_bytes(hashlib.blake2b(line, digest_size=8).digest(), "little")
-
-
-def journal_fingerprints(path: Path) -> set[int]:
-    """The fingerprints of a journal's lines (a last line without its newline as if it had one:
-    the writer ends it before appending)."""
-    seen: set[int] = set()
-    with path.open("rb") as f:
-        for line in f:
-            seen.add(line_fingerprint(line if line.endswith(b"\n") else line + b"\n"))
-    return seen
-
-
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)
-
-
-def _decode_chunk(messages: Sequence[RawMessage]) -> tuple[pa.Table, list[int]]:
-    """Decode raw messages: their events' table and how many events each made (-1: rejected)."""
-    events: list[Event] = []
-    made: list[int] = []
-    for msg in messages:
-        try:
-            decoded = decode_raw(msg)
-        except InputFormatError:
-            made.append(-1)
-            continue
-        made.append(len(decoded))
-        events.extend(decoded)
-    return events_table(events), made
 
 
 @dataclass
@@ -445,8 +501,9 @@ class RecordResult:
     states: dict[str, CreatorState]
     rooms: list[str]
     recovered: list[str]
-    latency_s: list[float]
+    latency: Latency
     hook_error: Exception | None = None  # on_ledger's first failure (the recording went on)
+    spent: dict[str, float] = field(default_factory=dict)  # the writer's seconds per step
 
 
 async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
@@ -495,5 +552,5 @@ async def record(sources: Sequence[LiveSource], db: str, journal_dir: Path, *,
         await asyncio.to_thread(writer.join)
     if writer.error:
         raise writer.error
-    return RecordResult(states, sorted(writer.rooms_seen), recovered, writer.latency_s,
-                        writer.hook_error)
+    return RecordResult(states, sorted(writer.rooms_seen), recovered, writer.latency,
+                        writer.hook_error, dict(writer.spent))
