@@ -26,7 +26,7 @@ from liveworth.model.simulate import simulate  # noqa: E402
 
 @dataclass
 class Row:
-    n: int
+    n: int | str
     what: str
     ours: str
     theirs: str
