@@ -22,6 +22,7 @@ import pyarrow as pa
 from liveworth.decode.events import (
     EVENT_TYPES,
     FORMAT_VERSION,
+    MAX_DIGITS,
     MAX_INT,
     MAX_TS,
     PRICE_TEXT,
@@ -162,9 +163,12 @@ def _value(name: str, kind: str) -> str:
                 f"TRY_CAST({raw} AS BIGINT) END)")
     if kind == "bool":
         return f"(CASE {raw} WHEN 'true' THEN true WHEN 'false' THEN false END)"
+    # A JSON string; or an integer of at most MAX_DIGITS digits, which Python reads as its text
+    # (a longer one Python refuses: it is left to Python).
     return (f"(CASE WHEN starts_with({raw}, '\"') THEN (CASE WHEN contains({raw}, '\\') "
             f"THEN json_extract_string({raw}, '$') ELSE {raw}[2:-2] END) "
-            f"WHEN TRY_CAST({raw} AS HUGEINT)::VARCHAR = {raw} THEN {raw} END)")
+            f"WHEN length({raw}) <= {MAX_DIGITS} AND TRY_CAST({raw} AS HUGEINT)::VARCHAR = {raw} "
+            f"THEN {raw} END)")
 
 
 @cache
@@ -249,11 +253,19 @@ def _output_columns() -> str:
     return ", ".join(columns)
 
 
+#: SQL: the line is one JSON object as Python's ``json`` reads it. DuckDB's JSON functions also
+#: take a trailing comma (``{"a":1,}``), which Python refuses: after the object's last value
+#: only closing braces and white space may follow (a trailing comma deeper in is in a value no
+#: event field takes as plainly valid, or in an unknown key's: Python judges those lines).
+_PLAIN_OBJECT = ("json_valid(line) AND starts_with(ltrim(line), '{') "
+                 "AND regexp_matches(right(line, 4), '[^,\\s]}\\r?\\n?$')")
+
+
 def _valid_query(raw_struct: str, raws: str, values: str, ok: str, columns: str) -> str:
     """SQL: ``line_no`` and the event columns of the plainly valid lines."""
     parsed = (f"SELECT line_no, line, json_transform(line, '{raw_struct}') AS r, "
               "len(json_keys(line)) AS nkeys FROM _lines "
-              "WHERE json_valid(line) AND starts_with(ltrim(line), '{')")
+              f"WHERE {_PLAIN_OBJECT}")
     return f"""
             WITH p AS ({parsed}),
             w AS (SELECT line_no, nkeys, {raws} FROM p),
@@ -269,14 +281,12 @@ def _staging_query(raw_struct: str, raws: str, values: str, ok: str, columns: st
             SELECT line_no, line, json_transform(line, '{raw_struct}') AS r,
                    len(json_keys(line)) AS nkeys
             FROM _lines
-            WHERE trim(line, ' \t\r\n') <> '' AND json_valid(line)
-              AND starts_with(ltrim(line), '{{')),
+            WHERE trim(line, ' \t\r\n') <> '' AND {_PLAIN_OBJECT}),
         w AS (SELECT line_no, line, nkeys, {raws} FROM p),
         v AS (SELECT *, {values} FROM w),
         c AS (SELECT *, {ok} AS ok FROM v),
         bad AS (SELECT line_no, line FROM _lines
-                WHERE trim(line, ' \t\r\n') <> '' AND NOT (json_valid(line)
-                                                AND starts_with(ltrim(line), '{{')))
+                WHERE trim(line, ' \t\r\n') <> '' AND NOT ({_PLAIN_OBJECT}))
         SELECT line_no, line, ok, {columns} FROM c
         UNION ALL
         SELECT line_no, line, false, {", ".join(f"NULL AS {chr(34)}{n}{chr(34)}"
