@@ -17,14 +17,16 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
 import numpy as np
 from analytics import ANALYZE_EVENTS_PER_SESSION, ANALYZE_SESSIONS, analytics_db, row_analyze
 from common import ROOT, Row, median_time, real_messages
+from exports import rows as export_rows
 from imports import rows_import
-from live import row_live, row_rooms
+from live import rows as live_rows
 
 from liveworth.decode import webcast
 from liveworth.model.estimate import Inputs, estimate
@@ -119,6 +121,31 @@ def rows_startup(runs: int) -> list[Row]:
 # ---------------------------------------------------------------------------- main
 
 
+class _Timed(list[Row]):
+    """The table's rows; each group added is timed from the one before (its data made on first
+    use included), printed at once and kept for the notes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last = time.perf_counter()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps.append((name, now - self.last))
+        self.last = now
+        print(f"[bench] {name}: {self.laps[-1][1]:.0f} s", file=sys.stderr, flush=True)
+
+    def append(self, row: Row) -> None:
+        self.lap(f"row {row.n}")
+        super().append(row)
+
+    def __iadd__(self, rows: Iterable[Row]) -> _Timed:  # type: ignore[override,misc]
+        rows = list(rows)
+        self.lap("rows " + ", ".join(dict.fromkeys(str(r.n) for r in rows)))
+        return super().__iadd__(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes, to try the harness")
@@ -127,18 +154,20 @@ def main() -> None:
     runs = 1 if args.quick else 3
     started = time.perf_counter()
     extra: dict[str, float] = {}
-    rows = [row_decode(runs)]
+    rows = _Timed()
+    rows.append(row_decode(runs))
     rows += rows_import(big, 1, extra)
     small = 500_000 if not args.quick else 50_000
     small_extra: dict[str, float] = {}
     rows_import(small, 1, small_extra)
+    rows.lap(f"the {small:,}-event import (growth)")
     rows.append(row_analyze(1_000 if args.quick else ANALYZE_SESSIONS, runs))
     rows.append(row_estimate(runs))
     from web import row_home
 
     rows.append(row_home(analytics_db, 1_000, ANALYZE_EVENTS_PER_SESSION // 5, runs))
-    rows.append(row_live(5 if args.quick else 20))
-    rows.append(row_rooms(20 if args.quick else 200, 5 if args.quick else 20))
+    rows += live_rows(quick=args.quick)
+    rows += export_rows(quick=args.quick)
     rows += rows_startup(5 if args.quick else 20)
     growth = (extra["import_s"] / small_extra["import_s"]) / (big / small)
     elapsed = time.perf_counter() - started
@@ -151,7 +180,9 @@ def main() -> None:
         f"- Cost growth from {small:,} to {big:,} events: import {small_extra['import_s']:.1f} s"
         f" → {extra['import_s']:.1f} s, {growth:.2f}× linear; report "
         f"{small_extra['report_s']:.2f} s → {extra['report_s']:.2f} s.",
-        f"- Whole run: {elapsed / 60:.1f} min.",
+        f"- Whole run: {elapsed / 60:.1f} min (data under bench/.data made on first use "
+        "included); by row: " + ", ".join(f"{name} {secs:.0f} s" for name, secs in rows.laps)
+        + ".",
     ]
     machine = (f"{platform.node() or 'host'}: {platform.machine()}, {os.cpu_count()} cores, "
                f"Python {platform.python_version()}, DuckDB {duckdb.__version__}")
@@ -161,10 +192,11 @@ def main() -> None:
         f"{dt.date.today().isoformat()}, {machine}. Timings are medians of {runs} run(s); "
         "data from the simulator (seeded) and the real dumps in tests/data.", "",
         *table, "", *notes, "",
-        "Method: see bench/run.py — each row is one function there. Rows 7 and 8 replay real "
+        "Method: see bench/run.py — each row is one function there (rows 7–10: bench/live.py)."
+        " Rows 7, 7b, 8, 8b and 10 replay real "
         "webcast messages at the stated rate through the recorder's own path (journal with "
-        "fsync, decode, store, ledger); the p99 is per batch, from its oldest message reaching "
-        "the recorder until the batch is stored.", "",
+        "fsync, decode, store, ledger); latency is per message, from its reaching the "
+        "recorder until its batch is stored; µs/msg is the writer's wall time per step.", "",
     ])
     print("\n".join(table))
     print("\n".join(notes))
