@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,8 +76,9 @@ def spark_session(master: str | None = None, **conf: str) -> SparkSession:
         builder = builder.master(master or LOCAL)
         # The workers run this interpreter (it has liveworth); a cluster's are its own.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # The kept events and credits are collected (the module docstring): no cap below memory.
     settings = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
-                "spark.sql.session.timeZone": "UTC"}
+                "spark.sql.session.timeZone": "UTC", "spark.driver.maxResultSize": "0"}
     if (master or LOCAL).startswith("local"):
         settings["spark.sql.shuffle.partitions"] = str(LOCAL_SHUFFLE_PARTITIONS)
     for key, value in {**settings, **conf}.items():
@@ -175,6 +178,24 @@ def fill_store(spark: SparkSession, store: Store, parts: list[Path]) -> None:
         events.unpersist()
 
 
+@contextmanager
+def spark_errors() -> Iterator[None]:
+    """A failure inside Spark (a part removed while it ran, an executor lost, the driver out of
+    memory) as one :class:`SparkUnavailable` line instead of a Java stack."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except (PySparkException, Py4JError) as exc:
+        text = str(exc).strip()
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        first = next((ln for ln in lines if "Exception" in ln or "Error" in ln), None)
+        raise SparkUnavailable("--engine spark: Spark failed: "
+                               f"{(first or (lines or [exc.__class__.__name__])[0])[:200]}"
+                               ) from None
+
+
 def open_spark_lake(path: str | os.PathLike[str], master: str | None = None,
                     spark: SparkSession | None = None) -> Store:
     """The lake at ``path`` as an in-memory :class:`Store` whose events and credits Spark
@@ -190,7 +211,8 @@ def open_spark_lake(path: str | os.PathLike[str], master: str | None = None,
         store.begin()
         load_meta(store, lake / META)
         if parts:
-            fill_store(spark, store, parts)
+            with spark_errors():
+                fill_store(spark, store, parts)
         store.commit()
     except BaseException:
         store.close()
