@@ -93,6 +93,7 @@ def hostile_rows(importable: bool) -> list[dict[str, Any]]:
         _row(n + 5, "share", "s", big, extra=""),
         _row(n + 6, "join", "j", big, extra=json.dumps({"user": "shadowed", "n": {"k": -0.0}})),
         _row(n + 7, "gift", NO_CONTROLS[:30_000], big),
+        _row(n + 10, "comment", "u", big, text=NO_CONTROLS[:1000]),  # U+0020-U+0407 by SQL
         *([] if importable else [_row(n + 8, "gift", "-", big, coins=-big - 1, gift_id=-big),
                                  _row(n + 9, "comment", "u", big, text=ALL_CHARS)])]
     n = len(rows) + 10
