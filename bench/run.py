@@ -27,6 +27,7 @@ from common import ROOT, Row, median_time, real_messages
 from exports import rows as export_rows
 from imports import rows_import
 from live import rows as live_rows
+from spark import rows as spark_rows
 
 from liveworth.decode import webcast
 from liveworth.model.estimate import Inputs, estimate
@@ -168,6 +169,7 @@ def main() -> None:
     rows.append(row_home(analytics_db, 1_000, ANALYZE_EVENTS_PER_SESSION // 5, runs))
     rows += live_rows(quick=args.quick)
     rows += export_rows(quick=args.quick)
+    rows += spark_rows(quick=args.quick)
     rows += rows_startup(5 if args.quick else 20)
     growth = (extra["import_s"] / small_extra["import_s"]) / (big / small)
     elapsed = time.perf_counter() - started
