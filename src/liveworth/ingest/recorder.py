@@ -121,6 +121,7 @@ class Writer(threading.Thread):
         # The store thread: one batch at a time, while this thread journals the next.
         self._storing = ThreadPoolExecutor(1, thread_name_prefix="liveworth-store")
         self._pending: tuple[Future[_Stored], Sequence[_Item], pa.Table] | None = None
+        self._ledger_job: Future[None] | None = None
 
     def clock_ms(self) -> int | None:
         """The recording's own clock, in event time: the latest event time stored plus the wall
@@ -255,7 +256,12 @@ class Writer(threading.Thread):
             if (self._dirty or self._pending) and (
                     done or time.monotonic() - self._last_recompute >= self.recompute_s):
                 self._settle()  # the ledger reads what is stored: no batch in flight
-                self._recompute(store)
+                if self._dirty:  # in the store thread too, while the next batch is journaled
+                    rooms = sorted(self._dirty)
+                    self._dirty.clear()
+                    self._last_recompute = time.monotonic()
+                    self._ledger_job = self._storing.submit(self._recompute, store, rooms)
+        self._settle()
         self._after_ledger(store, sorted(self.rooms_seen), final=True)
 
     def _after_ledger(self, store: Store, rooms: Sequence[str], *, final: bool) -> None:
@@ -343,8 +349,17 @@ class Writer(threading.Thread):
         return _Stored(rooms, per_host, last_room, time.monotonic())
 
     def _settle(self) -> None:
-        """Wait for the batch in the store thread, if any (re-raising its failure), and tell
-        what it stored: the clock, the ledger's notes, the hooks, the figures, the latency."""
+        """Wait for the store thread: the ledger's turn, if one is there, and the batch, if
+        any (re-raising their failures); then tell what the batch stored: the clock, the
+        ledger's notes, the hooks, the figures, the latency."""
+        ledger_job, self._ledger_job = self._ledger_job, None
+        try:
+            if ledger_job is not None:
+                ledger_job.result()
+        finally:
+            self._settle_batch()
+
+    def _settle_batch(self) -> None:
         if self._pending is None:
             return
         job, messages, table = self._pending
@@ -422,9 +437,10 @@ class Writer(threading.Thread):
                 st.events += e
                 st.rejected += r
 
-    def _recompute(self, store: Store) -> None:
+    def _recompute(self, store: Store, rooms: Sequence[str]) -> None:
+        """The ledger of ``rooms``, the live view's figures and ``on_ledger`` (in the store
+        thread, after the batches before it and before the next one)."""
         t0 = time.perf_counter()
-        rooms = sorted(self._dirty)
         store.begin()
         try:
             self._ledger.update(store.con, rooms)
@@ -432,8 +448,6 @@ class Writer(threading.Thread):
         except BaseException:
             store.rollback()
             raise
-        self._dirty.clear()
-        self._last_recompute = time.monotonic()
         self._refresh_view(store, rooms)
         self._after_ledger(store, rooms, final=False)
         self.spent["ledger"] += time.perf_counter() - t0
