@@ -228,6 +228,31 @@ def test_a_gifter_forgotten_after_the_export_stays_forgotten(tmp_path: Path,
         assert a.query(q) == b.query(q)
 
 
+def test_a_part_of_an_older_schema_reads_as_duckdb_reads_it(tmp_path: Path,
+                                                            spark: Any) -> None:
+    """A part written before the subscription columns existed: NULL there, in both engines;
+    a part whose column has another type is refused before Spark starts."""
+    import pyarrow.parquet as pq
+
+    db = _store_of(tmp_path, "o", [gift("r", f"m{i}", 1_700_000_000_000 + i, "u", "fan", 2)
+                                   for i in range(5)])
+    lake = tmp_path / "lake"
+    assert run_cli("lake", "export", "--db", db, "--lake", str(lake)).code == 0
+    (part,) = event_parts(lake)
+    pq.write_table(pq.read_table(part).drop_columns(["months", "price_usd", "tier"]),
+                   part.with_name("part-old.parquet"))
+    part.unlink()
+    with open_lake(lake) as a, open_spark_lake(lake, spark=spark) as b:
+        for q in ("SELECT * FROM events ORDER BY ALL", "SELECT * FROM credits ORDER BY ALL"):
+            assert a.query(q) == b.query(q)
+    table = pq.read_table(part.with_name("part-old.parquet"))
+    pq.write_table(table.set_column(table.schema.get_field_index("coins"), "coins",
+                                    table.column("coins").cast(pa.int32())),
+                   part.with_name("part-old.parquet"))
+    r = run_cli("sessions", "--lake", str(lake), *SPARK)
+    assert r.code == 2 and "'coins' is int32, not int64" in r.err and r.err.count("\n") == 1
+
+
 def _frames(n: int, seed: int) -> pa.Table:
     """Gift frames built to reach every branch of the fold: NULL and empty user and group ids,
     a NULL gift id, resent finals, late frames, idle gaps, one-shots among streaks."""
