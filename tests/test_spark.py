@@ -305,7 +305,7 @@ def test_the_spark_job_answers_as_the_command_line(real: tuple[str, Path]) -> No
     assert _job("estimate")[0] == 2 and _job("roster", "--engine", "duckdb")[0] == 2
 
 
-def test_spark_submit_runs_the_job(tmp_path: Path) -> None:
+def test_spark_submit_runs_the_job(tmp_path: Path, spark: Any) -> None:
     """spark-submit itself (its own JVM) on a small lake: the DuckDB engine's answer."""
     ev = [gift("r", f"m{i}", 1_700_000_000_000 + 1000 * i, f"u{i % 3}", f"fan{i % 3}", 1 + i,
                gift_type=1, end=i % 2 == 1, group=f"g{i // 2}") for i in range(20)]
