@@ -21,7 +21,7 @@ from liveworth.ingest.importer import import_paths
 from liveworth.store.database import EVENT_COLUMNS, MIGRATIONS, Store
 
 #: Row 9's events (one big simulated LIVE, as rows 2-4), and --quick's.
-EXPORT_EVENTS, EXPORT_EVENTS_QUICK = 2_600_000, 100_000
+EXPORT_EVENTS, EXPORT_EVENTS_QUICK = 2_600_000, 500_000
 #: The lake rows' archive: one creator's sessions of about this many events each
 #: (analytics.analytics_db), sized so the rows take under 2 minutes on 2 cores.
 LAKE_SESSIONS, LAKE_SESSIONS_QUICK, LAKE_EVENTS_PER_SESSION = 250, 40, 5_000
