@@ -160,7 +160,7 @@ def main() -> None:
     rows += rows_import(big, 1, extra)
     small = 500_000 if not args.quick else 50_000
     small_extra: dict[str, float] = {}
-    rows_import(small, 1, small_extra)
+    rows_import(small, 1, small_extra, detail=False)
     rows.lap(f"the {small:,}-event import (growth)")
     rows.append(row_analyze(1_000 if args.quick else ANALYZE_SESSIONS, runs))
     rows.append(row_estimate(runs))

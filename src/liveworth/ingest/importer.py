@@ -16,9 +16,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
 
@@ -127,6 +130,47 @@ def _note_host(item: RawMessage, events: Sequence[Event], hosts: dict[str, str |
                 hosts[ev.room_id] = item.host
 
 
+_T = TypeVar("_T")
+
+
+def _read_ahead(items: Iterator[_T]) -> Generator[_T, None, None]:
+    """``items``, the next one made in a thread while the caller works on this one: a file's
+    next block is read and split into lines while DuckDB validates and stores this one (both
+    let go of the GIL). An exception is raised where its item would have been; a caller that
+    stops early stops the thread."""
+    slot: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    with contextlib.suppress(queue.Full):
+                        slot.put((True, item), timeout=0.1)
+                        break
+                if stop.is_set():
+                    return
+            slot.put((False, None))
+        except BaseException as exc:  # handed to the caller, raised there
+            slot.put((False, exc))
+
+    thread = threading.Thread(target=produce, name="liveworth-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = slot.get()
+            if not more:
+                if isinstance(item, BaseException):
+                    raise item
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            slot.get_nowait()  # a producer waiting to put sees the stop
+        thread.join()
+
+
 def _why(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
 
@@ -143,9 +187,9 @@ def _import_events_file(
     sql = eventsql.valid_sql()
     cols = ", ".join(f'"{n}"' for n, _, _ in EVENT_COLUMNS)
     lines_seen = 0
-    with f:
-        blocks = eventsql.line_blocks(f, MAX_LINE, eventsql.BLOCK_BYTES,
-                                      cut_short=lambda: gzip_damage(f) is not None)
+    lines = eventsql.line_blocks(f, MAX_LINE, eventsql.BLOCK_BYTES,
+                                 cut_short=lambda: gzip_damage(f) is not None)
+    with f, contextlib.closing(_read_ahead(lines)) as blocks:  # the thread ends, then the file
         while True:
             try:
                 block = next(blocks, None)
