@@ -77,6 +77,12 @@ def rows_import(n_events: int, runs: int, out: dict[str, float], detail: bool = 
     return rows
 
 
+def rows(quick: bool = False) -> list[Row]:
+    """Rows 2–4 standalone, at `make bench`'s sizes (bench/run.py calls :func:`rows_import`
+    itself, twice, for the growth note)."""
+    return rows_import(200_000 if quick else 5_000_000, 1, {})
+
+
 def _head(path: Path, n_lines: int) -> Path:
     """The first ``n_lines`` lines of ``path`` as a file of their own (cached)."""
     out = DATA / f"{path.stem}-head{n_lines}.jsonl"
