@@ -44,7 +44,7 @@ from liveworth.ingest.connection import CreatorState as CreatorState
 from liveworth.ingest.connection import Gap, Quota, record_creator
 from liveworth.ingest.recovery import HEAD_BYTES as HEAD_BYTES
 from liveworth.ingest.recovery import JOURNAL_SUFFIX as JOURNAL_SUFFIX
-from liveworth.ingest.recovery import checkpoint, journal_path
+from liveworth.ingest.recovery import checkpoints, journal_path
 from liveworth.ingest.recovery import recover as recover
 from liveworth.ingest.sources import LiveSource
 from liveworth.store import ledger
@@ -62,6 +62,7 @@ OnStored = Callable[[pa.Table], None]
 FLUSH_S = 0.1
 BATCH_MAX = 50_000  # messages per batch at most (under load a batch takes what came meanwhile)
 RECOMPUTE_S = 1.0
+SYNC_THREADS = 16  # journals fsync'ed at once, when a batch wrote to several
 # ---------------------------------------------------------------------------- the writer
 
 _Item = tuple[str, RawMessage, float]  # creator, message, when it was handed to the writer
@@ -122,6 +123,7 @@ class Writer(threading.Thread):
         self._storing = ThreadPoolExecutor(1, thread_name_prefix="liveworth-store")
         self._pending: tuple[Future[_Stored], Sequence[_Item], pa.Table] | None = None
         self._ledger_job: Future[None] | None = None
+        self._syncing = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="liveworth-fsync")
 
     def clock_ms(self) -> int | None:
         """The recording's own clock, in event time: the latest event time stored plus the wall
@@ -175,6 +177,7 @@ class Writer(threading.Thread):
                 self.error = self._journal_rest(*failure)
         finally:
             self._storing.shutdown(wait=True)
+            self._syncing.shutdown(wait=True)
             for j in self._journals.values():
                 with contextlib.suppress(OSError):
                     j.close()
@@ -305,13 +308,14 @@ class Writer(threading.Thread):
                     continue
                 seen.add(fp)
             lines.setdefault(host, []).append(line)
-        sizes = {}
-        for host, mine in lines.items():
-            j = self._journals[host]
+        written = [self._journals[host] for host in lines]
+        for j, mine in zip(written, lines.values(), strict=True):
             j.append_lines(mine)
-            j.flush(durable=True)
-            sizes[host] = j.size()
-        return sizes
+        if len(written) > 1:  # many creators: their fsyncs at once (the disk groups them)
+            list(self._syncing.map(JournalWriter.flush, written))
+        elif written:
+            written[0].flush(durable=True)
+        return {host: j.size() for host, j in zip(lines, written, strict=True)}
 
     def _journal_batch(self, messages: Sequence[_Item]) -> dict[str, int]:
         """The journal, durably; a failure of its disk is a :class:`_JournalFailed`."""
@@ -386,6 +390,7 @@ class Writer(threading.Thread):
         rooms_of = table.column("room_id").to_pylist()
         per_host: dict[str, list[int]] = {}
         last_room: dict[str, str] = {}
+        new_rooms: dict[str, str] = {}
         at = 0
         for (host, msg, _), n in zip(messages, made, strict=True):
             counts = per_host.setdefault(host, [0, 0, 0])
@@ -397,10 +402,11 @@ class Writer(threading.Thread):
             for room in rooms_of[at:at + n]:
                 if room not in self.rooms_seen:
                     self.rooms_seen.add(room)
-                    store.note_rooms({room: msg.host or host}, "record")
+                    new_rooms[room] = msg.host or host
             at += n
             if n:
                 last_room[host] = rooms_of[at - 1]
+        store.note_rooms(new_rooms, "record")
         return per_host, last_room
 
     def _store(self, store: Store, table: pa.Table, gaps: Sequence[Gap], sizes: dict[str, int],
@@ -418,8 +424,7 @@ class Writer(threading.Thread):
                             or self.states[gap.host].room_id)
                 run(store.con, "INSERT INTO recorder_gaps VALUES (?, ?, ?, ?, ?)",
                     [room, gap.host, gap.from_ms, gap.to_ms, gap.reason])
-            for host, size in sizes.items():
-                checkpoint(store, self._journals[host].path, size)
+            checkpoints(store, [(self._journals[h].path, size) for h, size in sizes.items()])
             store.commit()
         except BaseException:
             store.rollback()

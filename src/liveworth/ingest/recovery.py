@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from liveworth.ingest.importer import import_paths
@@ -39,12 +40,23 @@ def _head(path: Path, size: int) -> tuple[int, str]:
 
 def checkpoint(store: Store, path: Path, size: int) -> None:
     """Remember that ``path``'s first ``size`` bytes are stored, and which file that was."""
-    head_bytes, head_sha = _head(path, size)
+    checkpoints(store, [(path, size)])
+
+
+def checkpoints(store: Store, marks: Sequence[tuple[Path, int]]) -> None:
+    """:func:`checkpoint` of each ``(path, size)``, in one statement (a recorder of 200
+    creators checkpoints 200 journals a batch)."""
+    if not marks:
+        return
+    heads = [_head(path, size) for path, size in marks]
     run(store.con, """
-        INSERT INTO journal_files (path, bytes_done, head_bytes, head_sha256) VALUES (?, ?, ?, ?)
+        INSERT INTO journal_files (path, bytes_done, head_bytes, head_sha256)
+        SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]),
+               unnest(?::VARCHAR[])
         ON CONFLICT (path) DO UPDATE SET bytes_done = excluded.bytes_done,
             head_bytes = excluded.head_bytes, head_sha256 = excluded.head_sha256""",
-        [str(path.resolve()), size, head_bytes, head_sha])
+        [[str(path.resolve()) for path, _ in marks], [size for _, size in marks],
+         [n for n, _ in heads], [sha for _, sha in heads]])
 
 
 def _stored_already(path: Path, size: int, mark: tuple[int, int | None, str | None] | None

@@ -303,16 +303,19 @@ class Store:
         return self.stage_commit().inserted
 
     def note_rooms(self, hosts: Mapping[str, str | None], source: str) -> None:
-        """Remember the host of rooms whose events do not say it (e.g. collector dumps)."""
-        for room_id, host in hosts.items():
-            self._run(
-                """
-                INSERT INTO rooms (room_id, host, source) VALUES (?, ?, ?)
-                ON CONFLICT (room_id) DO UPDATE
-                SET host = coalesce(rooms.host, excluded.host)
-                """,
-                [room_id, host, source],
-            )
+        """Remember the host of rooms whose events do not say it (e.g. collector dumps), in one
+        statement (a recorder of 200 creators meets 200 rooms in its first batch)."""
+        if not hosts:
+            return
+        self._run(
+            """
+            INSERT INTO rooms (room_id, host, source)
+            SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?
+            ON CONFLICT (room_id) DO UPDATE
+            SET host = coalesce(rooms.host, excluded.host)
+            """,
+            [list(hosts), list(hosts.values()), source],
+        )
 
     def log_import(self, path: str, fmt: str, accepted: int, duplicates: int,
                    rejected: int) -> None:
