@@ -98,7 +98,7 @@ def _exact(path: Path) -> tuple[dict[str, Any], list[tuple[str, str, str | None]
         return _import(path)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=files(), compress=st.booleans())
 def test_fast_and_exact_paths_agree(tmp_path_factory: pytest.TempPathFactory, data: bytes,
                                     compress: bool) -> None:
