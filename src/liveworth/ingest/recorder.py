@@ -123,6 +123,7 @@ class Writer(threading.Thread):
         self._storing = ThreadPoolExecutor(1, thread_name_prefix="liveworth-store")
         self._pending: tuple[Future[_Stored], Sequence[_Item], pa.Table] | None = None
         self._ledger_job: Future[None] | None = None
+        self._heads: dict[Path, tuple[str, int, str]] = {}  # the journals' checkpoint heads
         self._syncing = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="liveworth-fsync")
 
     def clock_ms(self) -> int | None:
@@ -424,7 +425,8 @@ class Writer(threading.Thread):
                             or self.states[gap.host].room_id)
                 run(store.con, "INSERT INTO recorder_gaps VALUES (?, ?, ?, ?, ?)",
                     [room, gap.host, gap.from_ms, gap.to_ms, gap.reason])
-            checkpoints(store, [(self._journals[h].path, size) for h, size in sizes.items()])
+            checkpoints(store, [(self._journals[h].path, size) for h, size in sizes.items()],
+                        self._heads)
             store.commit()
         except BaseException:
             store.rollback()

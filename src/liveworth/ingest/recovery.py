@@ -43,20 +43,35 @@ def checkpoint(store: Store, path: Path, size: int) -> None:
     checkpoints(store, [(path, size)])
 
 
-def checkpoints(store: Store, marks: Sequence[tuple[Path, int]]) -> None:
+def checkpoints(store: Store, marks: Sequence[tuple[Path, int]],
+                known: dict[Path, tuple[str, int, str]] | None = None) -> None:
     """:func:`checkpoint` of each ``(path, size)``, in one statement (a recorder of 200
-    creators checkpoints 200 journals a batch)."""
+    creators checkpoints 200 journals a batch). ``known``: the caller's memo of each journal it
+    is appending to — its resolved path and whole head, which cannot change once written."""
     if not marks:
         return
-    heads = [_head(path, size) for path, size in marks]
+    rows = [_mark(path, size, known) for path, size in marks]
     run(store.con, """
         INSERT INTO journal_files (path, bytes_done, head_bytes, head_sha256)
         SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]),
                unnest(?::VARCHAR[])
         ON CONFLICT (path) DO UPDATE SET bytes_done = excluded.bytes_done,
             head_bytes = excluded.head_bytes, head_sha256 = excluded.head_sha256""",
-        [[str(path.resolve()) for path, _ in marks], [size for _, size in marks],
-         [n for n, _ in heads], [sha for _, sha in heads]])
+        [[r[0] for r in rows], [size for _, size in marks], [r[1] for r in rows],
+         [r[2] for r in rows]])
+
+
+def _mark(path: Path, size: int, known: dict[Path, tuple[str, int, str]] | None
+          ) -> tuple[str, int, str]:
+    """``(resolved path, head bytes, head sha256)`` of a checkpoint, from ``known`` once the
+    head is whole."""
+    if known is not None and path in known:
+        return known[path]
+    n, sha = _head(path, size)
+    mark = (str(path.resolve()), n, sha)
+    if known is not None and n == HEAD_BYTES:
+        known[path] = mark
+    return mark
 
 
 def _stored_already(path: Path, size: int, mark: tuple[int, int | None, str | None] | None
