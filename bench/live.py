@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
 import resource
 import shutil
@@ -42,11 +43,16 @@ class Run:
 _POOL: dict[str, list] = {}
 
 
+@functools.cache
+def _real() -> list:
+    return real_messages()
+
+
 def _room_messages(room: str, n: int, host: str) -> list:
     """``n`` real messages re-stamped for ``room`` (distinct ids; each pass new streaks),
     cached: rates re-time them without decoding again."""
     have = _POOL.setdefault(room, [])
-    msgs = real_messages() if len(have) < n else []
+    msgs = _real() if len(have) < n else []
     base = 10**12 + int(room) % 10**6 * 10**6
     for i in range(len(have), n):
         have.append(with_msg_id(msgs[i % len(msgs)], base + i, room, 0, host, i // len(msgs)))
@@ -149,4 +155,5 @@ def rows(quick: bool = False) -> list[Row]:
     out = [row_live(s), row_live(s, 10_000, "7b", 100), row_rooms(20 if quick else 200, s),
            row_agency(200, 10 if quick else 60), row_capacity(4 if quick else 8)]
     _POOL.clear()
+    _real.cache_clear()
     return out
