@@ -163,7 +163,14 @@ def test_sigterm_is_a_normal_stop(tmp_path: Path, term_after: float) -> None:
     cmd = [*_record_cmd(db, journal, "20", DUMPS / "link.json.gz")[:-1], "--json"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    time.sleep(term_after)
+    # The moments count from the first journaled message, not from the process's start (a
+    # loaded machine may take longer than ~1.5 s to start; a stop before any message would be
+    # another test's case).
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not any(
+            f.stat().st_size for f in journal.glob("*.journal.jsonl")):
+        time.sleep(0.05)
+    time.sleep(max(0.0, term_after - 1.5))
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
