@@ -56,10 +56,9 @@ def spark() -> Iterator[Any]:
 
 @pytest.fixture(scope="module", autouse=True)
 def once_per_lake() -> Iterator[dict[Any, Any]]:
-    """Spark computes each lake's events and credits once in this module: a command after the
-    first on the same parts and forgotten gifters gets a copy of what Spark computed (every
-    command asks Spark the same; only the answer code after it differs, and it runs each time).
-    Keeps the module to a few minutes on 2 cores."""
+    """``open_spark_lake(collect=True)`` (whole tables collected, as the checks of the
+    whole events and credits tables use) computes each lake's tables once in this module; the
+    commands (``collect=False``, their data left in Spark) compute theirs each time."""
     from liveworth.store.spark import engine
 
     real_fill = engine.fill_store
@@ -123,6 +122,41 @@ def test_every_report_and_analysis_from_spark_is_duckdbs(real: tuple[str, Path],
     a = run_cli("analyze", "--host", REAL_HOST, "--db", db, "--json").json()
     b = run_cli("analyze", "--host", REAL_HOST, "--lake", str(lake), "--json", *SPARK).json()
     _close(a, b)
+
+
+def test_the_session_list_stays_in_spark(real: tuple[str, Path], spark: Any) -> None:
+    """``collect=False`` (what every read command opens): the events and credits stay in
+    Spark — the store has no such tables, so nothing can answer from them — and every portable
+    aggregation of the session list (spans, coins, gifters, follows, subscriptions, the hosts
+    the ledger credits) equals DuckDB's on the store; a report's focus brings one session."""
+    import duckdb
+
+    from liveworth.analysis.rewards import new_followers
+    from liveworth.analysis.subscriptions import sessions_subscriptions
+    from liveworth.store import ledger, portable
+
+    db, lake = real
+    cards = [load_rate_card(), load_rate_card("us-scaled")]
+    candidates = ledger.HOST_CANDIDATES_SQL.replace("{rooms}", "")
+    with Store.open(db, read_only=True) as s:
+        want = [list_sessions(s, c) for c in cards]
+        starts = {r.room_id: r.start_ts for r in want[0]}
+        follows, subs = new_followers(s), sessions_subscriptions(s, starts)
+        hosts = ledger.host_ids(s.con, sorted(starts))
+    with open_spark_lake(lake, spark=spark, collect=False) as s:
+        assert s.remote is not None
+        for table in ("events", "credits"):
+            with pytest.raises(duckdb.CatalogException):
+                s.query(f"SELECT count(*) FROM {table}")
+        assert [list_sessions(s, c) for c in cards] == want
+        assert new_followers(s) == follows and sum(follows.values()) > 0
+        assert sessions_subscriptions(s, starts) == subs
+        got = ledger.pick_hosts(s.con, portable.aggregate(s, candidates), sorted(starts))
+        room = want[0][0].room_id  # a report's focus: that session's rows come, no other
+        portable.focus(s, [room])
+        assert s.query("SELECT DISTINCT room_id FROM events") == [(room,)]
+        assert list_sessions(s, cards[0]) == want[0]  # the aggregations still see every one
+    assert got == hosts and len(want[0]) > 50 and sum(r.coins for r in want[0]) > 0
 
 
 def _close(a: Any, b: Any, path: str = "") -> None:

@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 
 from liveworth.analysis.sessionstats import SessionStats
+from liveworth.store import portable
 from liveworth.store.database import Store, registered
 
 UNKNOWN = "unknown"
@@ -173,16 +174,21 @@ def _read(store: Store, sessions: Sequence[SessionStats]) -> tuple[
     """Per room: its battle events ``(ts, battle_id, extra)`` and its host id (from
     ``live_start``, else the ``rooms`` table)."""
     events: dict[str, list[tuple[int, str, dict[str, Any]]]] = defaultdict(list)
-    with registered(store.con, "_battle_rooms", _rooms_table(sessions)):
-        for room, ts, battle, extra in store.query("""
-                SELECT room_id, ts, coalesce(battle_id, msg_id), extra FROM events
-                WHERE type = 'battle' AND room_id IN (SELECT room_id FROM _battle_rooms)
-                ORDER BY room_id, ts, msg_id"""):
-            events[str(room)].append((int(ts), str(battle), _extra(extra)))
+    rooms = {"_battle_rooms": _rooms_table(sessions)}
+    for room, ts, _, battle, extra in sorted(portable.rows(store, """
+            SELECT room_id, ts, msg_id, coalesce(battle_id, msg_id), extra FROM {events}
+            WHERE type = 'battle' AND room_id IN (SELECT room_id FROM {_battle_rooms})""",
+            rooms), key=lambda r: (r[0], r[1], r[2])):
+        events[str(room)].append((int(ts), str(battle), _extra(extra)))
+    with portable.aggregated(store, "_battle_started", """
+            SELECT room_id, min_by(host_id, ROW(ts, msg_id)) AS host_id FROM {events}
+            WHERE type = 'live_start' AND host_id IS NOT NULL
+              AND room_id IN (SELECT room_id FROM {_battle_rooms})
+            GROUP BY room_id""", rooms), \
+            registered(store.con, "_battle_rooms", rooms["_battle_rooms"]):
         hosts = {str(room): str(hid) for room, hid in store.query("""
             SELECT room_id, coalesce(
-                (SELECT arg_min(host_id, ts) FROM events e
-                 WHERE e.room_id = r.room_id AND e.type = 'live_start' AND e.host_id IS NOT NULL),
+                (SELECT any_value(host_id) FROM _battle_started s WHERE s.room_id = r.room_id),
                 (SELECT any_value(host_id) FROM rooms o WHERE o.room_id = r.room_id))
             FROM _battle_rooms r""") if hid}
     return events, hosts
@@ -298,12 +304,11 @@ def _coins_in(store: Store, spans: Sequence[tuple[str, int, int]]) -> list[int]:
                       "lo": pa.array([x[1] for x in spans], pa.int64()),
                       "hi": pa.array([x[2] for x in spans], pa.int64())})
     out = [0] * len(spans)
-    with registered(store.con, "_battle_spans", table):
-        for i, amount in store.query("""
-                SELECT s.i, sum(c.coins) FROM credits c JOIN _battle_spans s
-                ON c.room_id = s.room_id AND c.ts >= s.lo AND c.ts < s.hi
-                WHERE NOT c.guest GROUP BY s.i"""):
-            out[int(i)] = int(amount)
+    for i, amount in portable.rows(store, """
+            SELECT s.i, CAST(sum(c.coins) AS BIGINT) FROM {credits} c JOIN {_battle_spans} s
+            ON c.room_id = s.room_id AND c.ts >= s.lo AND c.ts < s.hi
+            WHERE NOT c.guest GROUP BY s.i""", {"_battle_spans": table}):
+        out[int(i)] = int(amount)
     return out
 
 

@@ -34,6 +34,7 @@ from liveworth.analysis.sessionstats import (
 from liveworth.economy.money import creator_usd, fmt
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import UsageError
+from liveworth.store import portable
 from liveworth.store.database import Store
 
 WINDOWS = ("live", "7d", "30d", "lifetime")
@@ -57,7 +58,7 @@ def as_of_time(store: Store, as_of: str | dt.date | None, tz: str = "UTC") -> in
         except OverflowError:
             raise UsageError(f"--as-of {day.isoformat()}: too far in the future") from None
         return int(end.timestamp() * 1000) - 1
-    row = store.query("SELECT max(ts) FROM events")
+    row = portable.rows(store, "SELECT max(ts) FROM {events}")
     return int(row[0][0]) if row and row[0][0] is not None else 0
 
 

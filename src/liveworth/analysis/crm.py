@@ -32,6 +32,7 @@ from typing import Any
 
 from liveworth.analysis.sessionstats import SessionStats, normalise_host
 from liveworth.errors import UsageError
+from liveworth.store import portable
 from liveworth.store.database import Store
 from liveworth.store.forgotten import pseudonym
 
@@ -113,13 +114,14 @@ def habits(store: Store, sessions: Sequence[SessionStats], as_of_ms: int,
            users: Iterable[str] | None = None) -> dict[str, Habit]:
     """Each gifter's habit over ``sessions`` up to ``as_of_ms`` (``users``: only these)."""
     wanted = None if users is None else [u for u in users if u is not None]
-    rows = store.query("""
-        SELECT user_id, room_id, min(ts), max(ts) FROM credits
-        WHERE NOT guest AND user_id IS NOT NULL AND ts <= ?
-          AND room_id IN (SELECT unnest(?::VARCHAR[]))
-          AND (? OR user_id IN (SELECT unnest(?::VARCHAR[])))
+    users = "" if wanted is None else " AND user_id IN (SELECT user_id FROM {_habit_users})"
+    rows = portable.rows(store, f"""
+        SELECT user_id, room_id, min(ts), max(ts) FROM {{credits}}
+        WHERE NOT guest AND user_id IS NOT NULL AND ts <= {int(as_of_ms)}
+          AND room_id IN (SELECT room_id FROM {{_habit_rooms}}){users}
         GROUP BY user_id, room_id""",
-                       [as_of_ms, [s.room_id for s in sessions], wanted is None, wanted or []])
+        {"_habit_rooms": portable.ids_table("room_id", [s.room_id for s in sessions]),
+         **({} if wanted is None else {"_habit_users": portable.ids_table("user_id", wanted)})})
     firsts: dict[str, list[int]] = {}
     last: dict[str, int] = {}
     for user_id, _, first_ts, last_ts in rows:
@@ -155,11 +157,13 @@ def check_known(store: Store, user_id: str) -> None:
 def names_of(store: Store, user_ids: Iterable[str | None]) -> dict[str, list[Name]]:
     """Every user name / nickname each gifter was seen with, oldest first."""
     ids = [u for u in user_ids if u is not None]
-    rows = store.query("""
+    rows = sorted(portable.rows(store, """
         SELECT user_id, coalesce("user", ''), coalesce(nickname, ''), min(ts), max(ts)
-        FROM events WHERE user_id IN (SELECT unnest(?::VARCHAR[]))
+        FROM {events} WHERE user_id IN (SELECT user_id FROM {_crm_users})
           AND (coalesce("user", '') <> '' OR coalesce(nickname, '') <> '')
-        GROUP BY ALL ORDER BY user_id, min(ts), 2, 3""", [ids])
+        GROUP BY user_id, coalesce("user", ''), coalesce(nickname, '')""",
+        {"_crm_users": portable.ids_table("user_id", ids)}),
+                  key=lambda r: (r[0], r[3], r[1], r[2]))
     out: dict[str, list[Name]] = {}
     for user_id, user, nick, first_ts, last_ts in rows:
         out.setdefault(str(user_id), []).append(Name(user, nick, int(first_ts), int(last_ts)))

@@ -37,6 +37,7 @@ from liveworth.analysis.stats import ols_hc3
 from liveworth.economy.money import creator_usd, fmt, viewer_usd
 from liveworth.economy.ratecard import RateCard
 from liveworth.store.database import Store
+from liveworth.store.portable import aggregated, ids_table
 
 #: Days in the unit of the top-5 share's trend.
 TREND_DAYS = 30
@@ -78,6 +79,21 @@ class GifterStats:
                 "first_room_id": self.first_room_id, "last_room_id": self.last_room_id}
 
 
+#: Each (session, gifter) of the rooms ``{rooms}`` in ``[lo, hi]``, gifts to guests left out:
+#: coins, gifts, sends, first and last gift, the last gift's names (portable:
+#: :mod:`liveworth.store.portable`; ``lo``/``hi`` are filled in first).
+BOARD_PAIRS_SQL = """
+    SELECT room_id, user_id, CAST(sum(coins) AS BIGINT) AS coins,
+           CAST(sum(repeat_count) AS BIGINT) AS gifts, CAST(count(*) AS BIGINT) AS sends,
+           min(ts) AS first_ts, max(ts) AS last_ts,
+           max_by("user", ROW(ts, msg_id)) AS last_user,
+           max_by(nickname, ROW(ts, msg_id)) AS last_nickname,
+           max_by(msg_id, ROW(ts, msg_id)) AS last_msg_id
+    FROM {credits} WHERE NOT guest AND ts BETWEEN {lo} AND {hi}
+      AND room_id IN (SELECT room_id FROM {rooms})
+    GROUP BY room_id, user_id"""
+
+
 def leaderboard(store: Store, card: RateCard, rooms: Sequence[str],
                 limit: int | None = None, *, from_ms: int | None = None,
                 to_ms: int | None = None) -> list[GifterStats]:
@@ -87,21 +103,22 @@ def leaderboard(store: Store, card: RateCard, rooms: Sequence[str],
     (inclusive; the leaderboard of a window, :mod:`liveworth.analysis.boards`)."""
     chosen = "" if limit is None else f"""
         SEMI JOIN (SELECT user_id FROM u ORDER BY c DESC, user_id NULLS LAST
-                   LIMIT {int(limit)}) t ON c.user_id IS NOT DISTINCT FROM t.user_id"""
-    rows = store.query(f"""
-        WITH c AS (SELECT * FROM credits
-                   WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))
-                     AND ts BETWEEN ? AND ?),
-        u AS MATERIALIZED (SELECT user_id, sum(coins) AS c FROM c GROUP BY user_id)
-        SELECT user_id, arg_max("user", (ts, room_id, msg_id)),
-               arg_max(nickname, (ts, room_id, msg_id)), sum(coins) AS c,
-               count(DISTINCT room_id), sum(repeat_count), count(*), min(ts), max(ts),
-               arg_min(room_id, (ts, room_id)), arg_max(room_id, (ts, room_id)),
-               (SELECT sum(c) FROM u)
-        FROM c {chosen}
-        GROUP BY user_id ORDER BY c DESC, user_id NULLS LAST""",
-        [list(rooms), -(2**62) if from_ms is None else from_ms,
-         2**62 if to_ms is None else to_ms])
+                   LIMIT {int(limit)}) t ON p.user_id IS NOT DISTINCT FROM t.user_id"""
+    lo = -(2**62) if from_ms is None else int(from_ms)
+    hi = 2**62 if to_ms is None else int(to_ms)
+    with aggregated(store, "_board_pairs", BOARD_PAIRS_SQL.format(
+            lo=lo, hi=hi, events="{events}", credits="{credits}", rooms="{_board_rooms}"),
+            {"_board_rooms": ids_table("room_id", rooms)}):
+        rows = store.query(f"""
+            WITH u AS MATERIALIZED (SELECT user_id, sum(coins) AS c FROM _board_pairs
+                                    GROUP BY user_id)
+            SELECT user_id, arg_max(last_user, (last_ts, room_id, last_msg_id)),
+                   arg_max(last_nickname, (last_ts, room_id, last_msg_id)), sum(coins) AS c,
+                   count(DISTINCT room_id), sum(gifts), sum(sends), min(first_ts),
+                   max(last_ts), arg_min(room_id, (first_ts, room_id)),
+                   arg_max(room_id, (last_ts, room_id)), (SELECT sum(c) FROM u)
+            FROM _board_pairs p {chosen}
+            GROUP BY user_id ORDER BY c DESC, user_id NULLS LAST""")
     return [GifterStats(
         rank=i, user_id=None if r[0] is None else str(r[0]), user=r[1] or "",
         nickname=r[2] or "", coins=int(r[3]), creator_usd=creator_usd(int(r[3]), card),
@@ -145,14 +162,17 @@ def loyalty(board: Sequence[GifterStats], sessions: Sequence[SessionStats]) -> L
 
 def store_loyalty(store: Store, sessions: Sequence[SessionStats]) -> Loyalty:
     """:func:`loyalty` of the whole leaderboard of ``sessions``, counted in SQL."""
-    row = store.query("""
-        WITH p AS (SELECT user_id, room_id, sum(coins) AS c FROM credits
-                   WHERE NOT guest AND room_id IN (SELECT unnest(?::VARCHAR[]))
-                   GROUP BY user_id, room_id),
-        u AS (SELECT user_id, count(*) AS sessions, sum(c) AS c FROM p GROUP BY user_id)
-        SELECT count(*), count(*) FILTER (WHERE sessions > 1), coalesce(sum(c), 0),
-               coalesce(sum(c) FILTER (WHERE sessions > 1), 0)
-        FROM u""", [[s.room_id for s in sessions]])[0]
+    with aggregated(store, "_loyal_pairs", """
+            SELECT user_id, room_id, CAST(sum(coins) AS BIGINT) AS c FROM {credits}
+            WHERE NOT guest AND room_id IN (SELECT room_id FROM {_loyal_rooms})
+            GROUP BY user_id, room_id""",
+                    {"_loyal_rooms": ids_table("room_id", [s.room_id for s in sessions])}):
+        row = store.query("""
+            WITH u AS (SELECT user_id, count(*) AS sessions, sum(c) AS c FROM _loyal_pairs
+                       GROUP BY user_id)
+            SELECT count(*), count(*) FILTER (WHERE sessions > 1), coalesce(sum(c), 0),
+                   coalesce(sum(c) FILTER (WHERE sessions > 1), 0)
+            FROM u""")[0]
     return _loyalty(int(row[0]), int(row[1]), int(row[2]), int(row[3]), sessions)
 
 

@@ -33,7 +33,8 @@ from typing import Any
 import pyarrow as pa
 
 from liveworth.analysis.sessionstats import WEEKDAYS, SessionStats, zone
-from liveworth.store.database import Store, registered
+from liveworth.store import portable
+from liveworth.store.database import Store
 
 HOURS = 24
 _HOUR_MS = 3_600_000
@@ -213,26 +214,26 @@ def _gift_coins(store: Store, sessions: Sequence[SessionStats],
                     "hi": pa.array([p[2] for p in pieces], pa.int64()),
                     "cell": pa.array([p[3] for p in pieces], pa.int64())})
     out: dict[int, int] = {}
-    with registered(store.con, "_heat_sessions", spans), \
-            registered(store.con, "_heat_pieces", cut):
-        gifts = """(SELECT room_id, ts, coins FROM credits WHERE NOT guest
-                    AND room_id IN (SELECT room_id FROM _heat_sessions))"""
-        for cell, amount in store.query(f"""
-                SELECT p.cell, sum(c.coins) FROM {gifts} c JOIN _heat_pieces p
-                ON c.room_id = p.room_id AND c.ts >= p.lo AND c.ts < p.hi WHERE p.cell >= 0
-                GROUP BY p.cell"""):
-            out[int(cell)] = out.get(int(cell), 0) + int(amount)
-        for ts, amount in store.query(f"""
-                SELECT c.ts, sum(c.coins) FROM {gifts} c JOIN _heat_pieces p
-                ON c.room_id = p.room_id AND c.ts >= p.lo AND c.ts < p.hi WHERE p.cell < 0
-                GROUP BY c.ts"""):  # a long session's gifts: each in its own hour
-            cell = _cell_of(int(ts), tz)
-            out[cell] = out.get(cell, 0) + int(amount)
-        for ts, amount in store.query(f"""
-                SELECT c.ts, sum(c.coins) FROM {gifts} c JOIN _heat_sessions s USING (room_id)
-                WHERE c.ts < s.start_ts OR c.ts >= s.end_ts GROUP BY c.ts"""):
-            cell = _cell_of(int(ts), tz)
-            out[cell] = out.get(cell, 0) + int(amount)
+    tables = {"_heat_sessions": spans, "_heat_pieces": cut}
+    gifts = """(SELECT room_id, ts, coins FROM {credits} WHERE NOT guest
+                AND room_id IN (SELECT room_id FROM {_heat_sessions}))"""
+    for cell, amount in portable.rows(store, f"""
+            SELECT p.cell, CAST(sum(c.coins) AS BIGINT) FROM {gifts} c JOIN {{_heat_pieces}} p
+            ON c.room_id = p.room_id AND c.ts >= p.lo AND c.ts < p.hi WHERE p.cell >= 0
+            GROUP BY p.cell""", tables):
+        out[int(cell)] = out.get(int(cell), 0) + int(amount)
+    for ts, amount in portable.rows(store, f"""
+            SELECT c.ts, CAST(sum(c.coins) AS BIGINT) FROM {gifts} c JOIN {{_heat_pieces}} p
+            ON c.room_id = p.room_id AND c.ts >= p.lo AND c.ts < p.hi WHERE p.cell < 0
+            GROUP BY c.ts""", tables):  # a long session's gifts: each in its own hour
+        cell = _cell_of(int(ts), tz)
+        out[cell] = out.get(cell, 0) + int(amount)
+    for ts, amount in portable.rows(store, f"""
+            SELECT c.ts, CAST(sum(c.coins) AS BIGINT) FROM {gifts} c
+            JOIN {{_heat_sessions}} s ON c.room_id = s.room_id
+            WHERE c.ts < s.start_ts OR c.ts >= s.end_ts GROUP BY c.ts""", tables):
+        cell = _cell_of(int(ts), tz)
+        out[cell] = out.get(cell, 0) + int(amount)
     return out
 
 

@@ -30,6 +30,7 @@ from liveworth.store.adjustments import (
     signed_creator_usd,
 )
 from liveworth.store.database import Store
+from liveworth.store.portable import aggregated
 
 GAP_MS = 60_000
 TOP_N = 10
@@ -543,26 +544,33 @@ class SessionRow:
                 "unique_gifters": self.gifters, "events": self.events}
 
 
+#: Each session's span, host and counts from its events (portable: :mod:`..store.portable`).
+LIST_EVENTS_SQL = """
+    SELECT room_id, CAST(count(*) AS BIGINT) AS n,
+           CAST(count_if(type = 'subscribe') AS BIGINT) AS subs,
+           coalesce(min(ts) FILTER (WHERE type = 'live_start'), min(ts)) AS start_ts,
+           coalesce(max(ts) FILTER (WHERE type = 'live_end'), max(ts)) AS end_ts,
+           min_by(host, ROW(ts, msg_id)) FILTER (WHERE type = 'live_start'
+                                                 AND host IS NOT NULL) AS host
+    FROM {events} GROUP BY room_id"""
+#: Each session's host coins (gifts to guests left out), unconfirmed coins and gifters.
+LIST_CREDITS_SQL = """
+    SELECT room_id, CAST(sum(coins) FILTER (WHERE NOT guest) AS BIGINT) AS coins,
+           CAST(sum(coins) FILTER (WHERE NOT guest AND NOT confirmed) AS BIGINT) AS unconfirmed,
+           CAST(count(DISTINCT CASE WHEN NOT guest THEN user_id END) AS BIGINT) AS gifters
+    FROM {credits} GROUP BY room_id"""
+
+
 def list_sessions(store: Store, card: RateCard) -> list[SessionRow]:
     """One row per session, newest first."""
-    rows = store.query("""
-        WITH ev AS (
-            SELECT room_id, count(*) AS n,
-                   count(*) FILTER (WHERE type = 'subscribe') AS subs,
-                   coalesce(min(ts) FILTER (WHERE type = 'live_start'), min(ts)) AS start_ts,
-                   coalesce(max(ts) FILTER (WHERE type = 'live_end'), max(ts)) AS end_ts,
-                   arg_min(host, ts) FILTER (WHERE type = 'live_start') AS host
-            FROM events GROUP BY room_id),
-        cr AS (
-            SELECT room_id, sum(coins) FILTER (WHERE NOT guest) AS coins,
-                   sum(coins) FILTER (WHERE NOT guest AND NOT confirmed) AS unconfirmed,
-                   count(DISTINCT user_id) FILTER (WHERE NOT guest) AS gifters
-            FROM credits GROUP BY room_id)
-        SELECT ev.room_id, coalesce(ev.host, r.host), ev.start_ts, ev.end_ts,
-               coalesce(cr.coins, 0), coalesce(cr.unconfirmed, 0), coalesce(cr.gifters, 0),
-               ev.n, ev.subs
-        FROM ev LEFT JOIN cr USING (room_id) LEFT JOIN rooms r USING (room_id)
-        ORDER BY ev.start_ts DESC, ev.room_id""")
+    with aggregated(store, "_list_ev", LIST_EVENTS_SQL), \
+            aggregated(store, "_list_cr", LIST_CREDITS_SQL):
+        rows = store.query("""
+            SELECT ev.room_id, coalesce(ev.host, r.host), ev.start_ts, ev.end_ts,
+                   coalesce(cr.coins, 0), coalesce(cr.unconfirmed, 0), coalesce(cr.gifters, 0),
+                   ev.n, ev.subs
+            FROM _list_ev ev LEFT JOIN _list_cr cr USING (room_id) LEFT JOIN rooms r USING (room_id)
+            ORDER BY ev.start_ts DESC, ev.room_id""")
     adjusted = adjusted_coins(store)
     rates = _list_rates(store, card, rows)
     out = []

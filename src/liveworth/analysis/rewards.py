@@ -21,13 +21,14 @@ from decimal import Decimal
 
 from liveworth.economy.missions import Missions, is_weekly_live, live_missions
 from liveworth.economy.ratecard import MissionSchedule, RateCard
+from liveworth.store import portable
 from liveworth.store.database import Store
 
 
 def new_followers(store: Store, room_ids: Iterable[str] | None = None) -> dict[str, int]:
     """Distinct users who followed during each room (all rooms, or ``room_ids``)."""
-    rows = store.query("""
-        SELECT room_id, count(DISTINCT coalesce(user_id, msg_id)) FROM events
+    rows = portable.rows(store, """
+        SELECT room_id, CAST(count(DISTINCT coalesce(user_id, msg_id)) AS BIGINT) FROM {events}
         WHERE type = 'follow' GROUP BY room_id""")
     wanted = None if room_ids is None else set(room_ids)
     return {str(r): int(n) for r, n in rows if wanted is None or r in wanted}
@@ -54,17 +55,17 @@ def weekly_lives(store: Store, host: str | None, start_ts: int, schedule: Missio
     monday, low, high = week_of(start_ts, tz)
     if host is None:
         return monday, 0
-    rows = store.query("""
-        WITH ev AS (
-            SELECT room_id,
-                   coalesce(min(ts) FILTER (WHERE type = 'live_start'), min(ts)) AS s,
+    with portable.aggregated(store, "_week_sessions", """
+            SELECT room_id, coalesce(min(ts) FILTER (WHERE type = 'live_start'), min(ts)) AS s,
                    coalesce(max(ts) FILTER (WHERE type = 'live_end'), max(ts)) AS e,
-                   arg_min(host, ts) FILTER (WHERE type = 'live_start' AND host IS NOT NULL)
-                       AS host
-            FROM events GROUP BY room_id)
-        SELECT ev.s, greatest(ev.e, ev.s) FROM ev LEFT JOIN rooms r USING (room_id)
-        WHERE lower(coalesce(ev.host, r.host)) = lower($1) AND ev.s >= $2 AND ev.s < $3""",
-        [host, low, high])
+                   min_by(host, ROW(ts, msg_id)) FILTER (WHERE type = 'live_start'
+                                                         AND host IS NOT NULL) AS host
+            FROM {events} GROUP BY room_id"""):
+        rows = store.query("""
+            SELECT ev.s, greatest(ev.e, ev.s) FROM _week_sessions ev LEFT JOIN rooms r
+            USING (room_id)
+            WHERE lower(coalesce(ev.host, r.host)) = lower($1) AND ev.s >= $2 AND ev.s < $3""",
+            [host, low, high])
     return monday, sum(is_weekly_live(schedule, int(e) - int(s)) for s, e in rows)
 
 

@@ -31,6 +31,7 @@ from liveworth.economy.money import creator_usd, fmt
 from liveworth.economy.ratecard import RateCard
 from liveworth.errors import NotFoundError, UsageError
 from liveworth.store.database import Store, registered
+from liveworth.store.portable import aggregated
 
 #: Start-time bands: (name, first hour, hour after the last).
 DAYPARTS: tuple[tuple[str, int, int], ...] = (
@@ -175,37 +176,40 @@ class SessionStats:
         }
 
 
+#: Each session's span, host, viewers and counts from its events (portable:
+#: :mod:`liveworth.store.portable`; the average viewers is ``viewers_sum / viewers_n``).
+SESSION_EVENTS_SQL = """
+    SELECT room_id, CAST(count(*) AS BIGINT) AS events,
+           coalesce(min(ts) FILTER (WHERE type = 'live_start'), min(ts)) AS start_ts,
+           coalesce(max(ts) FILTER (WHERE type = 'live_end'), max(ts)) AS end_ts,
+           min_by(host, ROW(ts, msg_id)) FILTER (WHERE type = 'live_start'
+                                                 AND host IS NOT NULL) AS host,
+           CAST(sum("current") FILTER (WHERE type = 'viewers') AS BIGINT) AS viewers_sum,
+           CAST(count("current") FILTER (WHERE type = 'viewers') AS BIGINT) AS viewers_n,
+           max("current") FILTER (WHERE type = 'viewers') AS peak_viewers,
+           CAST(count_if(type = 'comment') AS BIGINT) AS comments,
+           CAST(coalesce(sum("count") FILTER (WHERE type = 'like'), 0) AS BIGINT) AS likes,
+           CAST(count_if(type = 'join') AS BIGINT) AS joins,
+           CAST(count_if(type = 'follow') AS BIGINT) AS follows,
+           CAST(count_if(type = 'share') AS BIGINT) AS shares,
+           CAST(count(DISTINCT CASE WHEN type = 'battle' THEN coalesce(battle_id, msg_id) END)
+                AS BIGINT) AS battles
+    FROM {events} GROUP BY room_id"""
+#: Each (session, gifter)'s coins to the host (gifts to guests left out), and the unconfirmed.
+SESSION_CREDITS_SQL = """
+    SELECT room_id, user_id, CAST(sum(coins) AS BIGINT) AS coins,
+           CAST(coalesce(sum(coins) FILTER (WHERE NOT confirmed), 0) AS BIGINT) AS unconfirmed
+    FROM {credits} WHERE NOT guest GROUP BY room_id, user_id"""
+
 _SESSIONS_SQL = """
-WITH typed AS (
-    SELECT room_id, type, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
-           arg_min(host, ts) FILTER (WHERE host IS NOT NULL) AS host,
-           avg("current") AS avg_current, max("current") AS max_current, sum("count") AS likes
-    FROM events GROUP BY room_id, type),
-ev AS (
-    SELECT room_id, sum(n) AS events,
-           coalesce(min(first_ts) FILTER (WHERE type = 'live_start'), min(first_ts)) AS start_ts,
-           coalesce(max(last_ts) FILTER (WHERE type = 'live_end'), max(last_ts)) AS end_ts,
-           any_value(host) FILTER (WHERE type = 'live_start') AS host,
-           any_value(avg_current) FILTER (WHERE type = 'viewers') AS avg_viewers,
-           any_value(max_current) FILTER (WHERE type = 'viewers') AS peak_viewers,
-           coalesce(sum(n) FILTER (WHERE type = 'comment'), 0) AS comments,
-           coalesce(sum(likes) FILTER (WHERE type = 'like'), 0) AS likes,
-           coalesce(sum(n) FILTER (WHERE type = 'join'), 0) AS joins,
-           coalesce(sum(n) FILTER (WHERE type = 'follow'), 0) AS follows,
-           coalesce(sum(n) FILTER (WHERE type = 'share'), 0) AS shares
-    FROM typed GROUP BY room_id),
-bt AS (
-    SELECT room_id, count(DISTINCT coalesce(battle_id, msg_id)) AS battles
-    FROM events WHERE type = 'battle' GROUP BY room_id),
-sess AS MATERIALIZED (
-    SELECT ev.*, coalesce(bt.battles, 0) AS battles, coalesce(ev.host, r.host) AS who,
-           greatest(ev.end_ts, ev.start_ts) AS stop_ts
-    FROM ev LEFT JOIN bt USING (room_id) LEFT JOIN rooms r USING (room_id)),
+WITH sess AS MATERIALIZED (
+    SELECT ev.*, coalesce(ev.host, r.host) AS who,
+           greatest(ev.end_ts, ev.start_ts) AS stop_ts,
+           CASE WHEN ev.viewers_n > 0 THEN ev.viewers_sum / ev.viewers_n END AS avg_viewers
+    FROM _session_events ev LEFT JOIN rooms r USING (room_id)),
 pairs AS (
-    SELECT c.room_id, c.user_id, sum(c.coins) AS coins, any_value(s.who) AS who,
-           any_value(s.start_ts) AS start_ts
-    FROM credits c JOIN sess s USING (room_id)
-    WHERE NOT c.guest GROUP BY c.room_id, c.user_id),
+    SELECT c.room_id, c.user_id, c.coins, s.who, s.start_ts
+    FROM _session_credits c JOIN sess s USING (room_id)),
 firsts AS (
     SELECT who, user_id, min({'start_ts': start_ts, 'room_id': room_id}).room_id AS first_room
     FROM pairs GROUP BY who, user_id),
@@ -222,9 +226,8 @@ g AS (
                               AND f.user_id IS NOT DISTINCT FROM p.user_id
     GROUP BY p.room_id),
 cr AS (
-    SELECT room_id, coalesce(sum(coins) FILTER (WHERE NOT guest), 0) AS coins,
-           coalesce(sum(coins) FILTER (WHERE NOT guest AND NOT confirmed), 0) AS unconfirmed
-    FROM credits GROUP BY room_id)
+    SELECT room_id, sum(coins) AS coins, sum(unconfirmed) AS unconfirmed
+    FROM _session_credits GROUP BY room_id)
 SELECT s.room_id, s.who, s.start_ts, s.stop_ts, coalesce(cr.coins, 0),
        coalesce(cr.unconfirmed, 0), s.avg_viewers, s.peak_viewers, s.comments, s.likes,
        s.joins, s.follows, s.shares, s.battles, s.events, coalesce(g.gifters, 0),
@@ -263,7 +266,9 @@ def session_stats(store: Store, card: RateCard, *, tz: str = "UTC") -> list[Sess
     host's whole history in the store, whatever is selected later.
     """
     zone_ = zone(tz)
-    rows = store.query(_SESSIONS_SQL)
+    with aggregated(store, "_session_events", SESSION_EVENTS_SQL), \
+            aggregated(store, "_session_credits", SESSION_CREDITS_SQL):
+        rows = store.query(_SESSIONS_SQL)
     rates = _mission_rates(store, card, rows)
     out: list[SessionStats] = []
     last_day: dict[str | None, dt.date] = {}
@@ -361,13 +366,16 @@ def gift_pairs(store: Store, sessions: Sequence[SessionStats]) -> GiftPairs:
     """Coins per (session, gifter) of ``sessions`` (gifts to guests left out), as arrays."""
     index = pa.table({"room_id": [s.room_id for s in sessions],
                       "i": np.arange(len(sessions), dtype=np.int64)})
-    with registered(store.con, "_sessions", index):
+    with aggregated(store, "_pairs", """
+            SELECT room_id, coalesce(user_id, '') AS user_id, CAST(sum(coins) AS BIGINT) AS coins
+            FROM {credits} WHERE NOT guest AND room_id IN (SELECT room_id FROM {_sessions})
+            GROUP BY room_id, coalesce(user_id, '') HAVING sum(coins) > 0""",
+                    {"_sessions": index.select(["room_id"])}), \
+            registered(store.con, "_sessions", index):
         got = store.con.sql("""
             SELECT s.i AS session, p.user_id, p.coins::DOUBLE AS coins
-            FROM (SELECT room_id, coalesce(user_id, '') AS user_id, sum(coins) AS coins
-                  FROM credits WHERE NOT guest AND room_id IN (SELECT room_id FROM _sessions)
-                  GROUP BY 1, 2 HAVING sum(coins) > 0) p
-            JOIN _sessions s USING (room_id)""").to_arrow_table()
+            FROM _pairs p JOIN _sessions s USING (room_id)
+            ORDER BY s.i, p.user_id""").to_arrow_table()
     users = got.column("user_id").combine_chunks().dictionary_encode()
     return GiftPairs(np.asarray(got.column("session").to_numpy(), dtype=np.int64),
                      np.asarray(users.indices.to_numpy(zero_copy_only=False), dtype=np.int64),

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from liveworth.economy.subscriptions import SubscriptionMoney, subscription_money, terms
+from liveworth.store import portable
 from liveworth.store.database import Store
 
 
@@ -33,9 +34,10 @@ def sessions_subscriptions(store: Store, starts: Mapping[str, int], region: str 
                            bonus_eligible: bool = False) -> dict[str, SubscriptionMoney]:
     """:func:`session_subscriptions` of every room of ``starts`` (room → start ms) that has
     subscriptions, in one query."""
-    rows = store.query("""
-        SELECT room_id, price_usd, count(*) FROM events WHERE type = 'subscribe'
-        GROUP BY room_id, price_usd ORDER BY room_id, price_usd NULLS FIRST""")
+    rows = sorted(portable.rows(store, """
+        SELECT room_id, price_usd, CAST(count(*) AS BIGINT) FROM {events}
+        WHERE type = 'subscribe' GROUP BY room_id, price_usd"""),
+                  key=lambda r: (r[0], r[1] is not None, r[1] or ""))
     by_room: dict[str, list[tuple[str | None, int]]] = {}
     for room, price, n in rows:
         if str(room) in starts:

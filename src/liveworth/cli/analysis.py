@@ -246,7 +246,7 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     from liveworth.analysis.analytics import analyze
 
     card = card_from_args(args)
-    with open_read(args) as store:
+    with open_read(args, collect=False) as store:
         a = analyze(store, card, host=args.host, since=args.since, tz=args.tz,
                     rng=np.random.default_rng(args.seed))
     if args.html:
@@ -273,7 +273,7 @@ def cmd_gifters(args: argparse.Namespace, console: Console) -> int:
     from liveworth.analysis.gifters import loyalty
 
     card = card_from_args(args)
-    with open_read(args) as store:
+    with open_read(args, collect=False) as store:
         b = board(store, card, host=args.host, since=args.since, tz=args.tz, window=args.window,
                   as_of=args.as_of, overdue=args.overdue)
     rows = list(b.rows)
@@ -395,7 +395,7 @@ def cmd_roster(args: argparse.Namespace, console: Console) -> int:
 
     card = card_from_args(args)
     tiers = tier_settings(args)
-    with open_read(args) as store:
+    with open_read(args, collect=False) as store:
         r = build_roster(store, card, period=args.period, tiers=tiers.tiers,
                          as_of=args.as_of, tz=args.tz, since=args.since,
                          active_day_minutes=tiers.active_day_minutes,

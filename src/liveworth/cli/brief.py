@@ -118,7 +118,7 @@ def cmd_brief(args: argparse.Namespace, console: Console) -> int:
     not_the_database(args.html, args.db, "--html")
     card = card_from_args(args)
     tiers = tier_settings(args)
-    with open_read(args) as store:
+    with open_read(args, collect=False) as store:
         b = brief(store, card, date=args.date, tz=args.tz, tiers=tiers.tiers,
                   active_day_minutes=tiers.active_day_minutes)
     if args.json:

@@ -218,9 +218,11 @@ def add_db(p: argparse.ArgumentParser, *, lake: bool = False) -> None:
                    "local[*] (default), spark://HOST:PORT, yarn or k8s://URL")
 
 
-def open_read(args: argparse.Namespace) -> Store:
+def open_read(args: argparse.Namespace, *, collect: bool = True) -> Store:
     """The store a read command answers from: the ``--lake`` read into memory (by DuckDB, or
-    with ``--engine spark`` by Spark), else the ``--db`` opened read-only."""
+    with ``--engine spark`` by Spark), else the ``--db`` opened read-only. ``collect=False``
+    (an answer whose event-sized work is all portable, :mod:`liveworth.store.portable`): with
+    ``--engine spark`` the events and credits stay in Spark."""
     engine = getattr(args, "engine", "duckdb")
     if getattr(args, "spark_master", None) and engine != "spark":
         raise UsageError("--spark-master needs --engine spark")
@@ -230,7 +232,7 @@ def open_read(args: argparse.Namespace) -> Store:
                              "database with `liveworth lake export`)")
         from liveworth.store.spark import open_spark_lake
 
-        return open_spark_lake(args.lake, master=args.spark_master)
+        return open_spark_lake(args.lake, master=args.spark_master, collect=collect)
     if getattr(args, "lake", None):
         from liveworth.store.lake import open_lake
 

@@ -145,7 +145,7 @@ def cmd_sessions(args: argparse.Namespace, console: Console) -> int:
     card = card_from_args(args)
     region = subscription_region(args)
     chosen = list_filter(args)
-    with open_read(args) as store:
+    with open_read(args, collect=False) as store:
         page = select(list_sessions(store, card), chosen)
         rows = list(page.rows)
         subs = sessions_subscriptions(store, {r.room_id: r.start_ts for r in rows}, region,
@@ -420,12 +420,14 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from liveworth.analysis.report import redacted, session_report
     from liveworth.analysis.subscriptions import session_subscriptions
     from liveworth.economy.missions import check_cut
+    from liveworth.store.portable import focus
 
     not_the_database(args.html, args.db, "--html")
     card = card_from_args(args)
     region = subscription_region(args)
-    with open_read(args) as store:
+    with open_read(args, collect=False) as store:
         room_id = report_room(args, store, card)
+        focus(store, [room_id])  # with --engine spark: this session's events come here
         rep = session_report(store, room_id, card, args.channel,
                              violation_cut=check_cut(args.violation_cut), tz=args.tz)
         rep = replace(rep, subscriptions=session_subscriptions(

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -31,6 +31,9 @@ from liveworth.store.forgotten import PSEUDONYMIZE_STAGE
 from liveworth.store.schema import EVENT_COLUMNS as EVENT_COLUMNS
 from liveworth.store.schema import MIGRATIONS as MIGRATIONS
 from liveworth.store.staging import Conflict, Staged, judge_stage_sql
+
+if TYPE_CHECKING:
+    from liveworth.store.portable import Remote
 
 DEFAULT_DB = "liveworth.duckdb"
 #: DuckDB's memory budget (it spills to disk beyond it), so that imports stay in bounded memory.
@@ -85,6 +88,8 @@ class Store:
         self.con = con
         self.path = path
         self.read_only = read_only
+        #: Where the events and credits are when not here (Spark: :mod:`.portable`).
+        self.remote: Remote | None = None
         _PATHS[con] = path
 
     @classmethod

@@ -202,31 +202,45 @@ def credits_table(credits: Sequence[Credit]) -> pa.Table:
     return pa.table({n: [getattr(c, n) for c in credits] for n in names}, schema=CREDIT_SCHEMA)
 
 
-def host_ids(con: Any, rooms: Sequence[str]) -> dict[str, str | None]:
-    """The host's user id per room: from ``live_start``, else the most frequent gift recipient
-    (the host receives nearly every gift), else unknown."""
-    rows = con.execute(
-        """
-        WITH r AS (SELECT unnest(?::VARCHAR[]) AS room_id),
-        started AS (
-            SELECT room_id, arg_min(host_id, ts) AS host_id FROM events
-            WHERE type = 'live_start' AND host_id IS NOT NULL AND room_id IN (SELECT room_id FROM r)
-            GROUP BY room_id),
-        recipients AS (
-            SELECT room_id, to_user_id, count(*) AS n FROM events
-            WHERE type = 'gift' AND to_user_id IS NOT NULL AND to_user_id <> '0'
-              AND room_id IN (SELECT room_id FROM r)
-            GROUP BY room_id, to_user_id),
-        inferred AS (
-            SELECT room_id, arg_max(to_user_id, n * 1e12 - hash(to_user_id) % 1000000)
-                AS host_id
-            FROM recipients GROUP BY room_id)
-        SELECT r.room_id, coalesce(s.host_id, i.host_id)
-        FROM r LEFT JOIN started s USING (room_id) LEFT JOIN inferred i USING (room_id)
-        """,
-        [list(rooms)],
-    ).fetchall()
+#: Each room's host candidates (portable, :mod:`liveworth.store.portable`): the ``live_start``'s
+#: host id (``n`` NULL), and every gift recipient with its gifts (``n``).
+HOST_CANDIDATES_SQL = """
+    SELECT room_id, min_by(host_id, ROW(ts, msg_id)) AS who, CAST(NULL AS BIGINT) AS n
+    FROM {events} WHERE type = 'live_start' AND host_id IS NOT NULL{rooms} GROUP BY room_id
+    UNION ALL
+    SELECT room_id, to_user_id AS who, CAST(count(*) AS BIGINT) AS n FROM {events}
+    WHERE type = 'gift' AND to_user_id IS NOT NULL AND to_user_id <> '0'{rooms}
+    GROUP BY room_id, to_user_id"""
+
+
+def pick_hosts(con: Any, candidates: pa.Table, rooms: Sequence[str]) -> dict[str, str | None]:
+    """The host's user id per room of ``rooms`` from its :data:`HOST_CANDIDATES_SQL`: the
+    ``live_start``'s, else the most frequent gift recipient (the host receives nearly every
+    gift; a tie goes by a hash of the id), else unknown."""
+    with registered(con, "_host_candidates", candidates):
+        rows = con.execute(
+            """
+            WITH r AS (SELECT unnest(?::VARCHAR[]) AS room_id),
+            started AS (SELECT room_id, any_value(who) AS host_id FROM _host_candidates
+                        WHERE n IS NULL GROUP BY room_id),
+            inferred AS (
+                SELECT room_id, arg_max(who, n * 1e12 - hash(who) % 1000000) AS host_id
+                FROM _host_candidates WHERE n IS NOT NULL GROUP BY room_id)
+            SELECT r.room_id, coalesce(s.host_id, i.host_id)
+            FROM r LEFT JOIN started s USING (room_id) LEFT JOIN inferred i USING (room_id)
+            """,
+            [list(rooms)],
+        ).fetchall()
     return {room: host for room, host in rows}
+
+
+def host_ids(con: Any, rooms: Sequence[str]) -> dict[str, str | None]:
+    """:func:`pick_hosts` of the stored events of ``rooms``."""
+    with registered(con, "_host_rooms", pa.table({"room_id": pa.array(rooms, pa.string())})):
+        candidates = con.sql(HOST_CANDIDATES_SQL.format(
+            events="events", rooms=" AND room_id IN (SELECT room_id FROM _host_rooms)")
+        ).to_arrow_table()
+    return pick_hosts(con, candidates, rooms)
 
 
 def recompute(con: Any, rooms: Sequence[str],

@@ -197,10 +197,12 @@ def spark_errors() -> Iterator[None]:
 
 
 def open_spark_lake(path: str | os.PathLike[str], master: str | None = None,
-                    spark: SparkSession | None = None) -> Store:
+                    spark: SparkSession | None = None, *, collect: bool = True) -> Store:
     """The lake at ``path`` as an in-memory :class:`Store` whose events and credits Spark
     computed (module docstring); the same store :func:`liveworth.store.lake.open_lake` gives.
-    ``spark``: a session to use (else :func:`spark_session` on ``master``)."""
+    ``spark``: a session to use (else :func:`spark_session` on ``master``). ``collect=False``:
+    the events and credits stay in Spark and only portable aggregations reach the store
+    (:mod:`.answers`; for the answers split that way)."""
     lake = check_lake(path)
     parts = event_parts(lake)
     _check_schemas(parts)
@@ -210,7 +212,12 @@ def open_spark_lake(path: str | os.PathLike[str], master: str | None = None,
     try:
         store.begin()
         load_meta(store, lake / META)
-        if parts:
+        if parts and not collect:
+            from liveworth.store.spark.answers import remote_store
+
+            with spark_errors():
+                store.remote = remote_store(spark, store, parts)
+        elif parts:
             with spark_errors():
                 fill_store(spark, store, parts)
         store.commit()
