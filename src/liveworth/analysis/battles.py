@@ -305,7 +305,7 @@ def _coins_in(store: Store, spans: Sequence[tuple[str, int, int]]) -> list[int]:
                       "hi": pa.array([x[2] for x in spans], pa.int64())})
     out = [0] * len(spans)
     for i, amount in portable.rows(store, """
-            SELECT s.i, CAST(sum(c.coins) AS BIGINT) FROM {credits} c JOIN {_battle_spans} s
+            SELECT s.i, sum(CAST(c.coins AS DECIMAL(38, 0))) FROM {credits} c JOIN {_battle_spans} s
             ON c.room_id = s.room_id AND c.ts >= s.lo AND c.ts < s.hi
             WHERE NOT c.guest GROUP BY s.i""", {"_battle_spans": table}):
         out[int(i)] = int(amount)

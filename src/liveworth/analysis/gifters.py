@@ -83,8 +83,8 @@ class GifterStats:
 #: coins, gifts, sends, first and last gift, the last gift's names (portable:
 #: :mod:`liveworth.store.portable`; ``lo``/``hi`` are filled in first).
 BOARD_PAIRS_SQL = """
-    SELECT room_id, user_id, CAST(sum(coins) AS BIGINT) AS coins,
-           CAST(sum(repeat_count) AS BIGINT) AS gifts, CAST(count(*) AS BIGINT) AS sends,
+    SELECT room_id, user_id, sum(CAST(coins AS DECIMAL(38, 0))) AS coins,
+           sum(CAST(repeat_count AS DECIMAL(38, 0))) AS gifts, CAST(count(*) AS BIGINT) AS sends,
            min(ts) AS first_ts, max(ts) AS last_ts,
            max_by("user", ROW(ts, msg_id)) AS last_user,
            max_by(nickname, ROW(ts, msg_id)) AS last_nickname,
@@ -163,7 +163,7 @@ def loyalty(board: Sequence[GifterStats], sessions: Sequence[SessionStats]) -> L
 def store_loyalty(store: Store, sessions: Sequence[SessionStats]) -> Loyalty:
     """:func:`loyalty` of the whole leaderboard of ``sessions``, counted in SQL."""
     with aggregated(store, "_loyal_pairs", """
-            SELECT user_id, room_id, CAST(sum(coins) AS BIGINT) AS c FROM {credits}
+            SELECT user_id, room_id, sum(CAST(coins AS DECIMAL(38, 0))) AS c FROM {credits}
             WHERE NOT guest AND room_id IN (SELECT room_id FROM {_loyal_rooms})
             GROUP BY user_id, room_id""",
                     {"_loyal_rooms": ids_table("room_id", [s.room_id for s in sessions])}):

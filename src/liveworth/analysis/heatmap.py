@@ -218,18 +218,19 @@ def _gift_coins(store: Store, sessions: Sequence[SessionStats],
     gifts = """(SELECT room_id, ts, coins FROM {credits} WHERE NOT guest
                 AND room_id IN (SELECT room_id FROM {_heat_sessions}))"""
     for cell, amount in portable.rows(store, f"""
-            SELECT p.cell, CAST(sum(c.coins) AS BIGINT) FROM {gifts} c JOIN {{_heat_pieces}} p
+            SELECT p.cell, sum(CAST(c.coins AS DECIMAL(38, 0))) FROM {gifts} c
+            JOIN {{_heat_pieces}} p
             ON c.room_id = p.room_id AND c.ts >= p.lo AND c.ts < p.hi WHERE p.cell >= 0
             GROUP BY p.cell""", tables):
         out[int(cell)] = out.get(int(cell), 0) + int(amount)
     for ts, amount in portable.rows(store, f"""
-            SELECT c.ts, CAST(sum(c.coins) AS BIGINT) FROM {gifts} c JOIN {{_heat_pieces}} p
+            SELECT c.ts, sum(CAST(c.coins AS DECIMAL(38, 0))) FROM {gifts} c JOIN {{_heat_pieces}} p
             ON c.room_id = p.room_id AND c.ts >= p.lo AND c.ts < p.hi WHERE p.cell < 0
             GROUP BY c.ts""", tables):  # a long session's gifts: each in its own hour
         cell = _cell_of(int(ts), tz)
         out[cell] = out.get(cell, 0) + int(amount)
     for ts, amount in portable.rows(store, f"""
-            SELECT c.ts, CAST(sum(c.coins) AS BIGINT) FROM {gifts} c
+            SELECT c.ts, sum(CAST(c.coins AS DECIMAL(38, 0))) FROM {gifts} c
             JOIN {{_heat_sessions}} s ON c.room_id = s.room_id
             WHERE c.ts < s.start_ts OR c.ts >= s.end_ts GROUP BY c.ts""", tables):
         cell = _cell_of(int(ts), tz)

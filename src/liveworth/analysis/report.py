@@ -555,8 +555,9 @@ LIST_EVENTS_SQL = """
     FROM {events} GROUP BY room_id"""
 #: Each session's host coins (gifts to guests left out), unconfirmed coins and gifters.
 LIST_CREDITS_SQL = """
-    SELECT room_id, CAST(sum(coins) FILTER (WHERE NOT guest) AS BIGINT) AS coins,
-           CAST(sum(coins) FILTER (WHERE NOT guest AND NOT confirmed) AS BIGINT) AS unconfirmed,
+    SELECT room_id, sum(CAST(coins AS DECIMAL(38, 0))) FILTER (WHERE NOT guest) AS coins,
+           sum(CAST(coins AS DECIMAL(38, 0))) FILTER (WHERE NOT guest AND NOT confirmed)
+               AS unconfirmed,
            CAST(count(DISTINCT CASE WHEN NOT guest THEN user_id END) AS BIGINT) AS gifters
     FROM {credits} GROUP BY room_id"""
 

@@ -184,11 +184,11 @@ SESSION_EVENTS_SQL = """
            coalesce(max(ts) FILTER (WHERE type = 'live_end'), max(ts)) AS end_ts,
            min_by(host, ROW(ts, msg_id)) FILTER (WHERE type = 'live_start'
                                                  AND host IS NOT NULL) AS host,
-           CAST(sum("current") FILTER (WHERE type = 'viewers') AS BIGINT) AS viewers_sum,
+           sum(CAST("current" AS DECIMAL(38, 0))) FILTER (WHERE type = 'viewers') AS viewers_sum,
            CAST(count("current") FILTER (WHERE type = 'viewers') AS BIGINT) AS viewers_n,
            max("current") FILTER (WHERE type = 'viewers') AS peak_viewers,
            CAST(count_if(type = 'comment') AS BIGINT) AS comments,
-           CAST(coalesce(sum("count") FILTER (WHERE type = 'like'), 0) AS BIGINT) AS likes,
+           coalesce(sum(CAST("count" AS DECIMAL(38, 0))) FILTER (WHERE type = 'like'), 0) AS likes,
            CAST(count_if(type = 'join') AS BIGINT) AS joins,
            CAST(count_if(type = 'follow') AS BIGINT) AS follows,
            CAST(count_if(type = 'share') AS BIGINT) AS shares,
@@ -197,8 +197,9 @@ SESSION_EVENTS_SQL = """
     FROM {events} GROUP BY room_id"""
 #: Each (session, gifter)'s coins to the host (gifts to guests left out), and the unconfirmed.
 SESSION_CREDITS_SQL = """
-    SELECT room_id, user_id, CAST(sum(coins) AS BIGINT) AS coins,
-           CAST(coalesce(sum(coins) FILTER (WHERE NOT confirmed), 0) AS BIGINT) AS unconfirmed
+    SELECT room_id, user_id, sum(CAST(coins AS DECIMAL(38, 0))) AS coins,
+           coalesce(sum(CAST(coins AS DECIMAL(38, 0))) FILTER (WHERE NOT confirmed),
+                    0) AS unconfirmed
     FROM {credits} WHERE NOT guest GROUP BY room_id, user_id"""
 
 _SESSIONS_SQL = """
@@ -367,7 +368,8 @@ def gift_pairs(store: Store, sessions: Sequence[SessionStats]) -> GiftPairs:
     index = pa.table({"room_id": [s.room_id for s in sessions],
                       "i": np.arange(len(sessions), dtype=np.int64)})
     with aggregated(store, "_pairs", """
-            SELECT room_id, coalesce(user_id, '') AS user_id, CAST(sum(coins) AS BIGINT) AS coins
+            SELECT room_id, coalesce(user_id, '') AS user_id,
+                   sum(CAST(coins AS DECIMAL(38, 0))) AS coins
             FROM {credits} WHERE NOT guest AND room_id IN (SELECT room_id FROM {_sessions})
             GROUP BY room_id, coalesce(user_id, '') HAVING sum(coins) > 0""",
                     {"_sessions": index.select(["room_id"])}), \
