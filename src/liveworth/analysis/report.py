@@ -14,6 +14,7 @@ from itertools import pairwise
 from typing import Any
 
 from liveworth.analysis.rewards import LiveRewards, live_rewards
+from liveworth.analysis.sessionstats import SESSION_EVENTS_SQL
 from liveworth.analysis.subscriptions import as_json as subscriptions_json
 from liveworth.analysis.subscriptions import session_subscriptions
 from liveworth.economy.gifts import PRICE_TIERS
@@ -544,15 +545,6 @@ class SessionRow:
                 "unique_gifters": self.gifters, "events": self.events}
 
 
-#: Each session's span, host and counts from its events (portable: :mod:`..store.portable`).
-LIST_EVENTS_SQL = """
-    SELECT room_id, CAST(count(*) AS BIGINT) AS n,
-           CAST(count_if(type = 'subscribe') AS BIGINT) AS subs,
-           coalesce(min(ts) FILTER (WHERE type = 'live_start'), min(ts)) AS start_ts,
-           coalesce(max(ts) FILTER (WHERE type = 'live_end'), max(ts)) AS end_ts,
-           min_by(host, ROW(ts, msg_id)) FILTER (WHERE type = 'live_start'
-                                                 AND host IS NOT NULL) AS host
-    FROM {events} GROUP BY room_id"""
 #: Each session's host coins (gifts to guests left out), unconfirmed coins and gifters.
 LIST_CREDITS_SQL = """
     SELECT room_id, sum(CAST(coins AS DECIMAL(38, 0))) FILTER (WHERE NOT guest) AS coins,
@@ -564,12 +556,12 @@ LIST_CREDITS_SQL = """
 
 def list_sessions(store: Store, card: RateCard) -> list[SessionRow]:
     """One row per session, newest first."""
-    with aggregated(store, "_list_ev", LIST_EVENTS_SQL), \
+    with aggregated(store, "_list_ev", SESSION_EVENTS_SQL), \
             aggregated(store, "_list_cr", LIST_CREDITS_SQL):
         rows = store.query("""
             SELECT ev.room_id, coalesce(ev.host, r.host), ev.start_ts, ev.end_ts,
                    coalesce(cr.coins, 0), coalesce(cr.unconfirmed, 0), coalesce(cr.gifters, 0),
-                   ev.n, ev.subs
+                   ev.events, ev.subs
             FROM _list_ev ev LEFT JOIN _list_cr cr USING (room_id) LEFT JOIN rooms r USING (room_id)
             ORDER BY ev.start_ts DESC, ev.room_id""")
     adjusted = adjusted_coins(store)

@@ -55,16 +55,14 @@ def weekly_lives(store: Store, host: str | None, start_ts: int, schedule: Missio
     monday, low, high = week_of(start_ts, tz)
     if host is None:
         return monday, 0
-    with portable.aggregated(store, "_week_sessions", """
-            SELECT room_id, coalesce(min(ts) FILTER (WHERE type = 'live_start'), min(ts)) AS s,
-                   coalesce(max(ts) FILTER (WHERE type = 'live_end'), max(ts)) AS e,
-                   min_by(host, ROW(ts, msg_id)) FILTER (WHERE type = 'live_start'
-                                                         AND host IS NOT NULL) AS host
-            FROM {events} GROUP BY room_id"""):
+    from liveworth.analysis.sessionstats import SESSION_EVENTS_SQL
+
+    with portable.aggregated(store, "_week_sessions", SESSION_EVENTS_SQL):
         rows = store.query("""
-            SELECT ev.s, greatest(ev.e, ev.s) FROM _week_sessions ev LEFT JOIN rooms r
-            USING (room_id)
-            WHERE lower(coalesce(ev.host, r.host)) = lower($1) AND ev.s >= $2 AND ev.s < $3""",
+            SELECT ev.start_ts, greatest(ev.end_ts, ev.start_ts) FROM _week_sessions ev
+            LEFT JOIN rooms r USING (room_id)
+            WHERE lower(coalesce(ev.host, r.host)) = lower($1) AND ev.start_ts >= $2
+              AND ev.start_ts < $3""",
             [host, low, high])
     return monday, sum(is_weekly_live(schedule, int(e) - int(s)) for s, e in rows)
 

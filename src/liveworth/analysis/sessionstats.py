@@ -192,6 +192,7 @@ SESSION_EVENTS_SQL = """
            CAST(count_if(type = 'join') AS BIGINT) AS joins,
            CAST(count_if(type = 'follow') AS BIGINT) AS follows,
            CAST(count_if(type = 'share') AS BIGINT) AS shares,
+           CAST(count_if(type = 'subscribe') AS BIGINT) AS subs,
            CAST(count(DISTINCT CASE WHEN type = 'battle' THEN coalesce(battle_id, msg_id) END)
                 AS BIGINT) AS battles
     FROM {events} GROUP BY room_id"""

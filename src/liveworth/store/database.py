@@ -170,6 +170,9 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        if self.remote is not None:  # Spark's persisted events and credits
+            self.remote.close()
+            self.remote = None
         _PATHS.pop(self.con, None)
         self.con.close()
 

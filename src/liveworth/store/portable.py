@@ -42,6 +42,8 @@ class Remote(Protocol):
 
     def load(self, store: Store, room_ids: Sequence[str]) -> None: ...
 
+    def close(self) -> None: ...
+
 
 def spark_text(sql: str) -> str:
     """A portable query in Spark SQL's spelling (the module docstring's rules)."""
