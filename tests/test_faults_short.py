@@ -350,15 +350,15 @@ def test_bug_store_failure_keeps_every_taken_message_in_the_journal(
     t0 = messages[0].arrival_ms
     paced = [dataclasses.replace(m, arrival_ms=t0 + i * 3) for i, m in enumerate(messages)]
     calls = {"n": 0}
-    real = Store.stage_commit
+    real = Store.store_batch
 
-    def failing(self: Store) -> tuple[int, int, list[str]]:
+    def failing(self: Store, table: object) -> object:
         calls["n"] += 1
         if calls["n"] == 4:
             raise StoreError("disk full (simulated)")
-        return real(self)
+        return real(self, table)
 
-    monkeypatch.setattr(Store, "stage_commit", failing)
+    monkeypatch.setattr(Store, "store_batch", failing)
     source = storage.Counting(paced, "h", 1.0)
     with pytest.raises(StoreError):
         asyncio.run(record([source], str(tmp_path / "d.duckdb"), tmp_path / "j"))

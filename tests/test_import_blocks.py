@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liveworth.ingest.importer import import_paths
 from liveworth.store import eventsql
@@ -219,3 +221,45 @@ def test_a_full_disk_loses_rejects_not_events(tmp_path: Path, monkeypatch: pytes
     assert result.rejects_kept == 0 and result.rejects_error == "No space left on device"
     with Store.open(str(db)) as store:
         assert store.query("SELECT count(*) FROM events") == [(300,)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5), st.integers(1, 3),
+                          st.sampled_from([1, 5, 99])), min_size=1, max_size=12),
+       st.integers(0, 4), st.booleans())
+def test_store_batch_is_staging_without_the_stage(rows: list[tuple[int, int, int, int]],
+                                                   stored: int, forget_u1: bool) -> None:
+    """The recorder's one-batch store (plain batches skip the stage) keeps what staging keeps:
+    the same events, ledger marks and counts, with keys stored already, keys given twice
+    and forgotten gifters (their names pseudonymized on the way in)."""
+    import tempfile
+
+    from liveworth.analysis.crm import forget
+    from liveworth.decode.events import event_from_dict
+    from liveworth.store.database import events_table
+
+    def event(room: int, key: int, user: int, coins: int, ts: int) -> Any:
+        return event_from_dict({**GIFT, "ts": ts, "room_id": f"r{room}", "msg_id": f"m{key}",
+                                "user_id": str(user), "user": f"name{user}",
+                                "nickname": f"nick{user}", "coins": coins})
+
+    earlier = events_table([event(0, k, 1, 1, 1_000 + k) for k in range(stored)])
+    batch = events_table([event(*row, 2_000 + i) for i, row in enumerate(rows)])
+    answers = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for way in ("batch", "stage"):
+            with Store.open(f"{tmp}/{way}.duckdb") as store:
+                store.insert_events(earlier)
+                if forget_u1:
+                    forget(store, "1")
+                store.query("DELETE FROM ledger_pending")
+                if way == "batch":
+                    done = store.store_batch(batch)
+                else:
+                    store.stage_begin()
+                    store.stage_arrow(batch)
+                    done = store.stage_commit()
+                answers.append((done, store.query(
+                    'SELECT room_id, msg_id, user_id, "user", nickname, coins, ts FROM events '
+                    "ORDER BY 1, 2"), store.query("SELECT * FROM ledger_pending ORDER BY 1")))
+    assert answers[0] == answers[1]

@@ -370,17 +370,17 @@ def test_store_failure_ends_with_a_clear_error_and_a_rerun_loses_nothing(
     t0 = messages[0].arrival_ms
     paced = [RawMessage(m.method, m.payload, m.room_id, t0 + i * 2, m.host)
              for i, m in enumerate(messages)]
-    real, calls = Store.stage_commit, [0]
+    real, calls = Store.store_batch, [0]
 
-    def failing(self: Store) -> tuple[int, int, list[str]]:
+    def failing(self: Store, table: object) -> object:
         calls[0] += 1
         if calls[0] == 3:
             raise StoreError("disk full (simulated)")
-        return real(self)
+        return real(self, table)
 
     db, journal = tmp_path / "f.duckdb", tmp_path / "journal"
     with monkeypatch.context() as m:
-        m.setattr(Store, "stage_commit", failing)
+        m.setattr(Store, "store_batch", failing)
         with pytest.raises(StoreError, match=r"disk full \(simulated\); recording stopped\. "
                            r"Every message taken is recorded: the last ([\d,]+) messages? taken "
                            r"(is|are) in the journal only") as info:

@@ -416,9 +416,7 @@ class Writer(threading.Thread):
         rooms whose events were staged."""
         store.begin()
         try:
-            store.stage_begin()
-            store.stage_arrow(table)
-            rooms = store.stage_commit().rooms
+            rooms = store.store_batch(table).rooms
             for gap in gaps:
                 with self.lock:
                     room = (gap.room_id or last_room.get(gap.host)

@@ -304,11 +304,41 @@ class Store:
         self._run("DROP TABLE _stage")
         return Staged(self._staged, self._inserted, sorted(self._staged_rooms), self._conflicts)
 
-    def insert_events(self, table: pa.Table) -> int:
-        """Insert events not yet stored; returns how many were new."""
+    def store_batch(self, table: pa.Table) -> Staged:
+        """Store one batch of events (an Arrow table of :data:`EVENT_SCHEMA`), as
+        :meth:`stage_begin`, :meth:`stage_arrow` and :meth:`stage_commit` would.
+
+        The live path's usual batch — no key stored already or given twice, no forgotten
+        gifter — needs none of the staging: one query proves that, then the rooms' ledger marks
+        and the events are inserted straight from the batch (3 statements instead of ~11: the
+        store's fixed cost a batch, which bounds how small a recorder's batches can be). Any
+        other batch is staged and judged as usual."""
+        if table.num_rows == 0:
+            return Staged(0, 0, [], 0)
+        with registered(self.con, "_batch", table):
+            plain, rooms = self._run("""
+                SELECT count(*) = count(DISTINCT (room_id, msg_id)) AND NOT EXISTS (
+                           SELECT 1 FROM _batch b SEMI JOIN events e
+                           ON e.room_id = b.room_id AND e.msg_id = b.msg_id)
+                       AND NOT EXISTS (
+                           SELECT 1 FROM _batch b SEMI JOIN gifter_forgotten f
+                           ON f.user_id = b.user_id),
+                       list(DISTINCT room_id ORDER BY room_id)
+                FROM _batch""")[0]
+            if plain:
+                self._run("INSERT INTO ledger_pending SELECT unnest(?::VARCHAR[]) "
+                          "ON CONFLICT DO NOTHING", [rooms])  # marked first (stage_flush)
+                inserted = self._run(f"INSERT INTO events ({_QUOTED}) SELECT {_QUOTED} "
+                                     "FROM _batch")
+                return Staged(table.num_rows, int(inserted[0][0]) if inserted else 0,
+                              list(rooms), 0)
         self.stage_begin()
         self.stage_arrow(table)
-        return self.stage_commit().inserted
+        return self.stage_commit()
+
+    def insert_events(self, table: pa.Table) -> int:
+        """Insert events not yet stored; returns how many were new."""
+        return self.store_batch(table).inserted
 
     def note_rooms(self, hosts: Mapping[str, str | None], source: str) -> None:
         """Remember the host of rooms whose events do not say it (e.g. collector dumps), in one
