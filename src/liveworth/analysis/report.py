@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 from liveworth.analysis.rewards import LiveRewards, live_rewards
 from liveworth.analysis.sessionstats import SESSION_EVENTS_SQL
@@ -37,8 +37,11 @@ GAP_MS = 60_000
 TOP_N = 10
 
 
-@dataclass(frozen=True, slots=True)
-class Gifter:
+class Gifter(NamedTuple):
+    """One gifter of a session and what they gave the host. A named tuple, not a dataclass: a
+    big session has hundreds of thousands (the still credits), and a tuple is made ~5x faster
+    (the 5,000,000-event session's report: 228,092 of them, 0.35 s of its 1.3 s)."""
+
     user_id: str
     user: str
     nickname: str
@@ -202,11 +205,11 @@ def redacted(rep: SessionReport) -> SessionReport:
     def alias(user_id: str) -> str:
         return "viewer-" + hashlib.sha256(user_id.encode()).hexdigest()[:6]
 
-    top = tuple(replace(g, user=alias(g.user_id), nickname="", user_id=alias(g.user_id))
+    top = tuple(g._replace(user=alias(g.user_id), nickname="", user_id=alias(g.user_id))
                 for g in rep.top_gifters)
     adj = tuple(replace(a, user_id=None if a.user_id is None else alias(a.user_id))
                 for a in rep.adjustments)
-    credits = tuple(replace(g, user=alias(g.user_id), nickname="", user_id=alias(g.user_id))
+    credits = tuple(g._replace(user=alias(g.user_id), nickname="", user_id=alias(g.user_id))
                     for g in rep.credits)
     return replace(rep, top_gifters=top, adjustments=adj, credits=credits)
 
@@ -441,12 +444,16 @@ def _ranked_gifters(store: Store, room_id: str) -> tuple[tuple[Gifter, ...], int
 def session_credits(store: Store, room_id: str) -> tuple[Gifter, ...]:
     """Every gifter of the host in the session with their coins, biggest first (ties by user
     id; gifts to guests left out; credits without a user id are one gifter, user id "")."""
-    rows = store.query("""
-        SELECT coalesce(user_id, ''), arg_max("user", ts), arg_max(nickname, ts), sum(coins) AS c,
-               sum(repeat_count)
+    # The sums as BIGINT, fetched twice as fast as HUGEINT (0.25 against 0.5 s for the 228,092
+    # gifters of a 5,000,000-event session), unless a sum could pass it (never in real data).
+    wide = store.query(f"""SELECT coalesce(greatest(sum(abs(coins)), sum(abs(repeat_count)))
+        > {2**63 - 1}, false) FROM credits WHERE room_id = ? AND NOT guest""", [room_id])[0][0]
+    return store.query_many(f"""
+        SELECT coalesce(user_id, ''), coalesce(arg_max("user", ts), ''),
+               coalesce(arg_max(nickname, ts), ''), sum(coins)::{"HUGEINT" if wide else "BIGINT"}
+               AS c, sum(repeat_count)::{"HUGEINT" if wide else "BIGINT"}
         FROM credits WHERE room_id = ? AND NOT guest
-        GROUP BY user_id ORDER BY c DESC, user_id NULLS LAST""", [room_id])
-    return tuple(Gifter(str(r[0]), r[1] or "", r[2] or "", int(r[3]), int(r[4])) for r in rows)
+        GROUP BY user_id ORDER BY c DESC, user_id NULLS LAST""", [room_id], Gifter._make)
 
 
 def _flags(store: Store, room_id: str, gaps: list[Gap], started: Any, ended: Any,
