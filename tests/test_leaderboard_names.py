@@ -32,9 +32,8 @@ def _store(tmp: Path, rows: list[tuple[str, int, str, str, int]]) -> Store:
     lines = []
     for i, (room, ts, user_id, name, coins) in enumerate(rows):
         obj: dict[str, Any] = {**GIFT, "room_id": room, "ts": 1_700_000_000_000 + ts,
-                               "msg_id": f"m{i:03d}", "coins": coins, "user": name,
-                               "nickname": name.upper()}
-        obj["user_id"] = user_id
+                               "msg_id": f"m{i:03d}", "coins": coins, "user_id": user_id,
+                               "user": name, "nickname": name.upper()}
         lines.append(json.dumps(obj))
     path = tmp / "g.jsonl"
     path.write_text("\n".join(lines) + "\n")

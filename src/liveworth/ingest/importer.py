@@ -47,14 +47,12 @@ from liveworth.store.database import EVENT_COLUMNS, Store, events_table, registe
 BATCH = 50_000
 #: The write-ahead log an import may grow before DuckDB checkpoints (at the end, in practice).
 IMPORT_CHECKPOINT = "64GB"
-# Staged events are stored (and committed) once there are FLUSH_ROWS of them or FLUSH_BLOCKS
-# blocks were staged: inserting into the events table runs on one core per ~122,880-row group
-# of the stage, so one block's 125 k lines at a time took more time a row than two blocks
-# together (1,000,000-event import 6.2-6.6 s -> 5.1-5.8 s, runs alternated); and the lines of a
-# block registered in a transaction stay in memory until it ends, so a file of rejects (an
-# empty stage) still commits every FLUSH_BLOCKS blocks. Peak RSS 550 -> 610 MB; 500,000 rows
-# took 1.4 GB and no less time.
-FLUSH_ROWS = 250_000
+#: Blocks staged (up to ~125,000 lines or 50,000 rows each) before they are stored and, unless
+#: strict, committed. The insert into the events table runs one core per ~122,880-row group of
+#: the stage, so one block at a time left a core idle for most of it (1,000,000-event import
+#: 6.2-6.6 s -> 5.1-5.8 s, runs alternated; peak RSS 550 -> 610 MB; four blocks took 1.4 GB
+#: and no less time). It counts blocks, not staged rows: a block's lines registered in a
+#: transaction stay in memory until it ends, so a file of rejects alone must commit too.
 FLUSH_BLOCKS = 2
 MAX_LINE = 1 << 20  # 1 MiB: longer lines are rejected unread
 
@@ -243,7 +241,7 @@ def _import_events_file(
 def _scan_batches(table: pa.Table) -> pa.Table:
     """``table`` cut (without a copy) into one record batch per core: DuckDB scans an Arrow
     table one batch per thread, so a block in one batch was validated on one core (the
-    1,000,000-event import's validate + stage: 3.3 s in one batch a block, 2.0 s in two)."""
+    1,000,000-event import's validate + stage: 3.3 s in one batch a block, 2.2 s in two)."""
     per = -(-table.num_rows // max(2, os.cpu_count() or 1))
     return pa.Table.from_batches(table.to_batches(max_chunksize=max(1, per)), table.schema)
 
@@ -340,13 +338,13 @@ class _Importing:
                 self.on_reject(r)
 
     def flush(self, *, final: bool = False) -> None:
-        """Store what is staged once it is :data:`FLUSH_ROWS` events or :data:`FLUSH_BLOCKS`
-        blocks (or ``final``); unless strict, commit it (memory stays flat; see import_paths).
-        A conflict (a key kept already, other content) is a reject of the file, reported when
-        it is stored."""
+        """Called after each block: store what is staged every :data:`FLUSH_BLOCKS` blocks (and
+        when ``final``); unless strict, commit it (memory stays flat; see import_paths). A
+        conflict (a key kept already, other content) is a reject of the file, reported when it
+        is stored."""
         assert self._file is not None
         self._held += 1
-        if not final and self._held < FLUSH_BLOCKS and self.store.stage_size() < FLUSH_ROWS:
+        if not final and self._held < FLUSH_BLOCKS:
             return
         self._held = 0
         path, fr = self._file

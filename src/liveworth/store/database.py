@@ -250,10 +250,6 @@ class Store:
             self._run(f"INSERT INTO _stage (line_no, {_QUOTED}) "
                       f"SELECT line_no, {_QUOTED} FROM _batch")
 
-    def stage_size(self) -> int:
-        """How many events are staged and not yet stored."""
-        return int(self._run("SELECT count(*) FROM _stage")[0][0])
-
     def stage_flush(self) -> list[Conflict]:
         """Store the staged events that are new and empty the stage, so that an input of any
         size is stored in bounded memory, one block at a time. Returns the conflicts.
